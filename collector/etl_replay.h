@@ -1,0 +1,36 @@
+/* Replaying recorded ETL files through the same decoder and table as the live session. */
+#ifndef TCPIP_EXPORTER_ETL_REPLAY_H
+#define TCPIP_EXPORTER_ETL_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "process_table.h"
+
+/* What one replay saw beyond what the table counts. */
+struct etl_replay_report {
+    uint64_t files;
+    uint64_t bytes_read;
+    uint64_t buffers;
+    uint64_t records;              /* every record header walked */
+    uint64_t records_fed;          /* records handed to process_table_feed */
+    uint64_t unknown_header_kinds; /* records of a header kind we cannot parse: skipped */
+    uint64_t damaged_files;        /* files that ended in an error (see error) */
+    uint64_t file_events_lost;     /* sum of the logfile headers' EventsLost */
+    char error[512];               /* first error: "FILE: offset N: what was wrong" */
+};
+
+enum etl_replay_status {
+    ETL_REPLAY_OK = 0,
+    ETL_REPLAY_DAMAGED = 1,        /* a file was truncated or corrupt; data before it counted */
+    ETL_REPLAY_NOT_ETL = 2,        /* a file is not an ETL file at all; nothing of it fed */
+    ETL_REPLAY_IO_ERROR = 3,       /* cannot open or read a file */
+};
+
+/* Replay the files, in time order across all their buffers, into the table (the caller's
+ * thread is the table's writer). With progress non-NULL, prints progress lines there. */
+enum etl_replay_status etl_replay_files(struct process_table *table, const char *const *paths,
+                                        size_t count, FILE *progress,
+                                        struct etl_replay_report *report);
+
+#endif

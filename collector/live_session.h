@@ -1,0 +1,47 @@
+/* The live kernel trace session: a consumer thread that is the table's single writer.
+ * Implemented by etw_session.c on Windows; elsewhere live_session_unsupported.c refuses
+ * with a clear reason so the rest of the program stays the same on every OS. */
+#ifndef TCPIP_EXPORTER_LIVE_SESSION_H
+#define TCPIP_EXPORTER_LIVE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "process_table.h"
+
+enum live_session_kind {
+    LIVE_SESSION_AUTO = 0,      /* private system logger where available, else NT Kernel Logger */
+    LIVE_SESSION_SYSTEM_LOGGER, /* Windows 8+: EVENT_TRACE_SYSTEM_LOGGER_MODE, our own name */
+    LIVE_SESSION_KERNEL_LOGGER, /* the singleton "NT Kernel Logger" */
+};
+
+struct live_session_config {
+    enum live_session_kind kind;
+    const char *session_name;   /* private session name; NULL = "tcpip_exporter" */
+    bool take_over_foreign;     /* stop a foreign NT Kernel Logger holding the name */
+    uint32_t buffer_size_kb;    /* 0 = default (256) */
+    uint32_t min_buffers;       /* 0 = default (64) */
+    uint32_t max_buffers;       /* 0 = default (128) */
+};
+
+/* Readable from any thread at any time. */
+struct live_session_status {
+    bool up;                    /* events are flowing from the kernel */
+    char reason[256];           /* why not up, or how it came up (e.g. "took over stale session") */
+    uint64_t restarts;          /* sessions restarted after they stopped underneath us */
+    uint64_t events_lost;       /* session EventsLost, polled */
+    uint64_t buffers_lost;      /* session RealTimeBuffersLost, polled */
+};
+
+struct live_session;
+
+/* Starts the session and its consumer thread. Failure to reach the kernel is not fatal:
+ * the session keeps retrying with back-off and reports why in its status. Returns NULL
+ * (with a reason in err) only when the live source cannot exist at all on this system. */
+struct live_session *live_session_start(struct process_table *table,
+                                        const struct live_session_config *config,
+                                        char *err, size_t err_size);
+void live_session_status(struct live_session *session, struct live_session_status *status);
+/* Stops the kernel session and joins the consumer thread. */
+void live_session_stop(struct live_session *session);
+
+#endif

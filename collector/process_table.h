@@ -1,0 +1,118 @@
+/* Per-process TCP/IP counters: written by exactly one thread (the trace consumer or the
+ * ETL replay), read concurrently by any number of others (HTTP renderers) without locks.
+ *
+ * Readers never see a row's identity (pid, start key, name) paired with another
+ * instance's counters, and never see a counter go down while its series exists. */
+#ifndef TCPIP_EXPORTER_PROCESS_TABLE_H
+#define TCPIP_EXPORTER_PROCESS_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "decode.h"
+
+/* Per-process, per-family counters. Order is also the rendering order. */
+enum counter {
+    CTR_SENT_BYTES, CTR_SENT_EVENTS, CTR_RECV_BYTES, CTR_RECV_EVENTS,
+    CTR_CONNECTS, CTR_ACCEPTS, CTR_DISCONNECTS,
+    CTR_RETRANSMITS, CTR_RETRANSMIT_BYTES, CTR_RECONNECTS,
+    CTR_COPIES, CTR_COPY_BYTES,
+    CTR_UDP_SENT_BYTES, CTR_UDP_SENT_DATAGRAMS, CTR_UDP_RECV_BYTES, CTR_UDP_RECV_DATAGRAMS,
+    CTR_COUNT
+};
+
+/* Why a record did not reach a process row as counted data. */
+enum drop_reason {
+    DROP_MALFORMED,   /* decode_record said DECODE_MALFORMED */
+    DROP_UNKNOWN,     /* decode_record said DECODE_UNKNOWN */
+    DROP_TABLE_FULL,  /* counted in the overflow row instead of a row of its own */
+    DROP_REASON_COUNT
+};
+
+#define UNKNOWN_PROCESS_NAME "<unknown>"   /* events of a pid no process event named yet */
+#define OVERFLOW_PROCESS_NAME "<overflow>" /* events of processes that found no free row */
+
+enum process_state { PROCESS_LIVE = 1, PROCESS_EXITED = 2 };
+
+/* A consistent copy of one row, as a reader sees it. */
+struct process_view {
+    uint32_t pid;
+    uint32_t parent_pid;
+    uint64_t unique_key;     /* 0 when unknown (no process event seen) */
+    uint64_t instance_id;    /* table-wide sequence number of this instance, never reused */
+    uint64_t start_time;     /* trace timestamp (100 ns since 1601) of Start/DCStart or first event */
+    uint64_t exit_time;      /* 0 while live */
+    enum process_state state;
+    bool is_overflow;        /* the shared row for processes that found no free row */
+    bool is_named;           /* false: name is UNKNOWN_PROCESS_NAME */
+    char name[IMAGE_NAME_MAX];
+    uint64_t counters[FAMILY_COUNT][CTR_COUNT];
+};
+
+/* Totals of every instance (live, exited, retired) that bore one image name. */
+struct name_view {
+    char name[IMAGE_NAME_MAX];
+    uint32_t live_instances;
+    uint64_t counters[FAMILY_COUNT][CTR_COUNT];
+};
+
+/* Table-wide numbers, each monotonic except the gauges marked so. */
+struct table_stats {
+    uint64_t events_by_type[EVT_TYPE_COUNT];
+    uint64_t dropped[DROP_REASON_COUNT];
+    uint64_t fails[FAMILY_COUNT][FAIL_CODE_SLOTS];
+    uint64_t lost_events;          /* RT_LostEvent records seen */
+    uint64_t lost_buffers;         /* RT_LostBuffer records seen */
+    uint64_t processes_untracked;  /* instances that went to the overflow row */
+    uint64_t instances_retired;
+    uint32_t rows_in_use;          /* gauge */
+    uint32_t capacity;             /* gauge: rows, fixed at creation */
+};
+
+struct process_table_config {
+    uint32_t capacity;             /* rows; rounded up to a power of two; 0 = default */
+    uint64_t retention;            /* how long exited instances stay readable, 100 ns units */
+};
+
+#define PROCESS_TABLE_DEFAULT_CAPACITY 4096u
+#define PROCESS_TABLE_DEFAULT_RETENTION (300ull * 10000000ull) /* 5 minutes */
+
+struct process_table;
+
+struct process_table *process_table_create(const struct process_table_config *config);
+void process_table_destroy(struct process_table *table);
+
+/* ---- writer side: one thread only ---- */
+
+/* Decode one record and apply it: the single entry point both sources call. */
+void process_table_feed(struct process_table *table, const struct trace_record *record);
+
+/* Apply an already decoded fact (tests and benchmarks use it directly). */
+void process_table_apply(struct process_table *table, const struct trace_fact *fact,
+                         uint64_t timestamp);
+
+/* Count a record that never became a fact (decode failure, or a source-level problem). */
+void process_table_count_drop(struct process_table *table, enum drop_reason reason);
+
+/* Retire exited instances older than the retention. Call at least once a second. */
+void process_table_housekeep(struct process_table *table, uint64_t now);
+
+/* ---- reader side: any thread, any number, concurrently with the writer ---- */
+
+typedef void (*process_visit_fn)(const struct process_view *row, void *context);
+typedef void (*name_visit_fn)(const struct name_view *totals, void *context);
+
+/* Visit every live or retained instance, and the overflow row once it was used. */
+void process_table_foreach(const struct process_table *table, process_visit_fn visit,
+                           void *context);
+
+/* Visit the totals per image name, including retired instances: never go down. */
+void process_table_foreach_name(const struct process_table *table, name_visit_fn visit,
+                                void *context);
+
+void process_table_stats(const struct process_table *table, struct table_stats *stats);
+
+/* Memory held by a table of this capacity, for the footprint the docs quote. */
+size_t process_table_footprint(uint32_t capacity);
+
+#endif

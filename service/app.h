@@ -1,0 +1,18 @@
+/* The running exporter: an event source (live session or ETL replay) writing the table,
+ * and the HTTP server reading it. Console mode and the Windows service both drive it. */
+#ifndef TCPIP_EXPORTER_APP_H
+#define TCPIP_EXPORTER_APP_H
+
+#include <stddef.h>
+#include "config.h"
+
+struct app;
+
+/* Starts the source and the HTTP server; NULL with one line in err if it cannot
+ * (port in use, unreadable file...). */
+struct app *app_start(const struct config *config, char *err, size_t err_size);
+/* Stops serving after in-flight scrapes finish, stops the source, frees everything.
+ * Returns the exit code the process should end with (0, or 1 if a replayed file was damaged). */
+int app_stop(struct app *app);
+
+#endif

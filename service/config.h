@@ -1,0 +1,54 @@
+/* Everything the command line and the optional JSON config file (--config.file) can set.
+ * Flags win over the file. Parsing never exits the process: it returns an error line. */
+#ifndef TCPIP_EXPORTER_CONFIG_H
+#define TCPIP_EXPORTER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../collector/live_session.h"
+#include "log.h"
+
+#define CONFIG_DEFAULT_PORT 9731
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_MAX_ETL 64
+#define CONFIG_MAX_FILTERS 32
+
+struct config {
+    const char *listen[CONFIG_MAX_LISTEN];   /* "host:port", "[v6]:port", ":port" */
+    size_t listen_count;
+    const char *telemetry_path;               /* default "/metrics" */
+    const char *etl_files[CONFIG_MAX_ETL];    /* --etl, repeatable: replay instead of live */
+    size_t etl_count;
+    bool summary;                             /* --summary: print the table, do not serve */
+    bool aggregate_by_name;                   /* --collector.aggregate-by-name: no pid label */
+    const char *include[CONFIG_MAX_FILTERS];  /* image-name globs; empty = all */
+    size_t include_count;
+    const char *exclude[CONFIG_MAX_FILTERS];
+    size_t exclude_count;
+    uint64_t retention;                       /* 100 ns units */
+    uint32_t capacity;                        /* table rows */
+    struct live_session_config session;
+    enum log_level log_level;
+    bool console;                             /* --console: never try the SCM */
+    const char *config_file;
+    /* limits of the HTTP server */
+    unsigned connection_timeout_s;
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned max_in_flight;
+    char *owned_strings;                      /* storage for strings read from the file */
+};
+
+enum config_result {
+    CONFIG_RUN = 0,      /* parsed: go on */
+    CONFIG_EXIT_OK = 1,  /* --help or --version was printed: exit 0 */
+    CONFIG_ERROR = 2,    /* err holds one line; exit non-zero */
+};
+
+/* argv[0] is the program name. Strings point into argv or into owned_strings. */
+enum config_result config_parse(struct config *config, int argc, char **argv,
+                                char *err, size_t err_size);
+void config_free(struct config *config);
+
+#endif

@@ -1,0 +1,21 @@
+/* Levelled logging: stderr in the console, the Windows Event Log when running as a
+ * service (scm.c installs that sink). */
+#ifndef TCPIP_EXPORTER_LOG_H
+#define TCPIP_EXPORTER_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+typedef void (*log_sink_fn)(enum log_level level, const char *message);
+
+void log_set_level(enum log_level level);
+/* NULL restores the stderr sink. */
+void log_set_sink(log_sink_fn sink);
+/* Parses "error", "warn", "info", "debug"; returns -1 when it is none of them. */
+int log_level_parse(const char *text);
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void log_msg(enum log_level level, const char *format, ...);
+
+#endif
