@@ -192,15 +192,22 @@ static void w_utf16(struct writer *w, const char *ascii)
     w_u16(w, 0);
 }
 
-/* Everything up to and including UserSID; the returned length is the name's offset. */
+/* Everything up to and including UserSID; the returned length is the name's offset.
+ * v0 has pointer-sized ProcessId and ParentId only; v1 starts with PageDirectoryBase
+ * (written from unique_key) where v2+ have UniqueProcessKey. */
 static void w_process_head(struct writer *w, uint8_t version, uint8_t ps,
                            const struct payload_process *f)
 {
-    w_ptr(w, ps, f->unique_key);
-    w_u32(w, f->pid);
-    w_u32(w, f->parent_pid);
-    w_u32(w, f->session_id);
-    w_u32(w, (uint32_t)f->exit_status);
+    if (version == 0) {
+        w_ptr(w, ps, f->pid);
+        w_ptr(w, ps, f->parent_pid);
+    } else {
+        w_ptr(w, ps, f->unique_key);
+        w_u32(w, f->pid);
+        w_u32(w, f->parent_pid);
+        w_u32(w, f->session_id);
+        w_u32(w, (uint32_t)f->exit_status);
+    }
     if (version >= 3)
         w_ptr(w, ps, f->directory_table_base);
     if (version >= 4)
@@ -208,20 +215,21 @@ static void w_process_head(struct writer *w, uint8_t version, uint8_t ps,
     w_sid(w, ps, f->sid_sub_authorities);
 }
 
-static int process_args_ok(uint8_t version, uint8_t ps, const struct payload_process *f)
+static int process_args_ok(uint8_t ps, const struct payload_process *f)
 {
-    return version >= 2 && (ps == 4 || ps == 8) && f->sid_sub_authorities <= 15;
+    return (ps == 4 || ps == 8) && f->sid_sub_authorities <= 15;
 }
 
 size_t payload_process(uint8_t *out, size_t cap, uint8_t version, uint8_t pointer_size,
                        const struct payload_process *fields)
 {
     struct writer w = { out, cap, 0, 0 };
-    if (!process_args_ok(version, pointer_size, fields))
+    if (!process_args_ok(pointer_size, fields))
         return 0;
     w_process_head(&w, version, pointer_size, fields);
     w_ansi(&w, fields->image_name);
-    w_utf16(&w, fields->command_line);
+    if (version >= 2)
+        w_utf16(&w, fields->command_line);
     if (version >= 4) {
         w_utf16(&w, "");  /* PackageFullName */
         w_utf16(&w, "");  /* ApplicationId */
@@ -237,7 +245,7 @@ size_t payload_process_name_offset(uint8_t version, uint8_t pointer_size,
 {
     uint8_t buf[256];
     struct writer w = { buf, sizeof buf, 0, 0 };
-    if (!process_args_ok(version, pointer_size, fields))
+    if (!process_args_ok(pointer_size, fields))
         return 0;
     w_process_head(&w, version, pointer_size, fields);
     return finish(&w);

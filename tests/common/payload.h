@@ -46,11 +46,14 @@ size_t payload_udpip(uint8_t *out, size_t cap, uint8_t opcode, uint8_t pointer_s
 /* Length of the fixed TcpIp/UdpIp layout for an opcode, or 0 if it has none. */
 size_t payload_net_layout_size(int is_udp, uint8_t opcode, uint8_t pointer_size);
 
-/* Process_TypeGroup1. sid_sub_authorities < 0 writes the 4-byte "no SID" form (first u32
- * 0); otherwise a TOKEN_USER (2 pointers, the first non-zero) plus a SID with that many
- * sub-authorities (0..15). image_name is ANSI (NUL added); command_line is ASCII widened to
- * UTF-16 (NUL added). Version 4 adds PackageFullName and ApplicationId (empty UTF-16);
- * versions above 4 are the v4 layout followed by extra_bytes bytes of 0xEE. */
+/* Process_TypeGroup1, versions 0 to 4 and later. sid_sub_authorities < 0 writes the
+ * 4-byte "no SID" form (first u32 0); otherwise a TOKEN_USER (2 pointers, the first
+ * non-zero) plus a SID with that many sub-authorities (0..15). image_name is ANSI (NUL
+ * added); command_line (v2+) is ASCII widened to UTF-16 (NUL added). Version 4 adds
+ * PackageFullName and ApplicationId (empty UTF-16); versions above 4 are the v4 layout
+ * followed by extra_bytes bytes of 0xEE. Versions 0 and 1 (pre-Vista, per PerfView's
+ * TraceEvent): v0 = ProcessId ptr, ParentId ptr, SID, name; v1 = PageDirectoryBase ptr
+ * (written from unique_key), ProcessId, ParentId, SessionId, ExitStatus, SID, name. */
 struct payload_process {
     uint64_t unique_key;
     uint32_t pid, parent_pid, session_id;
@@ -67,7 +70,7 @@ size_t payload_process(uint8_t *out, size_t cap, uint8_t version, uint8_t pointe
                        const struct payload_process *fields);
 
 /* Offset of ImageFileName within a payload_process() result (the end of the SID): the
- * byte count a decoder must walk before the name. 0 for an unsupported version. */
+ * byte count a decoder must walk before the name. 0 for bad arguments. */
 size_t payload_process_name_offset(uint8_t version, uint8_t pointer_size,
                                    const struct payload_process *fields);
 
