@@ -1,1 +1,618 @@
-/* placeholder: being written */
+/* The live kernel trace session on Windows (collector/live_session.h).
+ *
+ * One consumer thread owns everything kernel-facing: it starts the session, opens the
+ * real-time consumer, sits in ProcessTrace (so the event callback, and with it the table's
+ * single writer, runs on this thread), and when ProcessTrace returns without being asked to
+ * it starts over with back-off. Other threads only read the status (under a lock that is
+ * never held across a kernel call) and ask the thread to stop.
+ *
+ * All trace API calls go through etw_seam so the tests can run this file against fakes. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "etw_seam.h"
+#include "etw_record_map.h"
+#include "live_session.h"
+#include "../service/log.h"
+
+#define DEFAULT_SESSION_NAME "tcpip_exporter"
+#define DEFAULT_BUFFER_KB 256u
+#define DEFAULT_MIN_BUFFERS 64u
+#define DEFAULT_MAX_BUFFERS 128u
+#define NAME_CHARS 1024u            /* room ControlTrace may write a logger/file name into */
+#define BACKOFF_FIRST_MS 1000u
+#define BACKOFF_MAX_MS 60000u
+#define HEALTHY_RUN_MS 60000u       /* a session that ran this long resets the back-off */
+#define POLL_INTERVAL_MS 1000u      /* lost counters and housekeeping, at most this often */
+
+/* EnableFlags for the kernel's SystemTraceProvider. */
+#define KERNEL_FLAGS (EVENT_TRACE_FLAG_NETWORK_TCPIP | EVENT_TRACE_FLAG_PROCESS)
+
+/* The private system-logger session's GUID; its first field is mixed with a hash of the
+ * session name so that two instances with different names do not share a GUID. */
+static const GUID private_session_guid_base =
+    {0x2f0e5b6c, 0x7d3a, 0x4c1e, {0x9b, 0x44, 0x5a, 0x1d, 0x63, 0x8e, 0x20, 0x71}};
+
+/* SystemTraceControlGuid, spelled out so this file needs no INITGUID dance. */
+static const GUID system_trace_control_guid =
+    {0x9e814aad, 0x3204, 0x11d2, {0x9a, 0x82, 0x00, 0x60, 0x08, 0xa8, 0x69, 0x39}};
+
+struct live_session {
+    struct process_table *table;
+    enum live_session_kind requested_kind;
+    bool take_over_foreign;
+    uint32_t buffer_size_kb, min_buffers, max_buffers;
+    wchar_t private_name[128];
+    char private_name_utf8[128];
+    GUID private_guid;
+
+    HANDLE thread;
+    HANDLE stop_event;              /* manual reset: set once, by live_session_stop */
+    volatile LONG stopping;
+
+    /* Consumer-thread state. */
+    bool system_logger_missing;     /* AUTO fell back to the NT Kernel Logger for good */
+    enum live_session_kind active_kind;
+    bool seen_callback;             /* this run delivered something: the session was up */
+    ULONGLONG last_poll_ms;
+    ULONGLONG last_housekeep_ms;
+    uint64_t lost_events_run, lost_buffers_run;   /* as polled from the running session */
+    uint64_t lost_events_base, lost_buffers_base; /* sums of the finished runs */
+    EVENT_TRACE_PROPERTIES *query_properties;     /* reused by the once-a-second poll */
+
+    /* Shared with live_session_stop, under lock. */
+    SRWLOCK lock;
+    TRACEHANDLE session_handle;     /* 0 while no session of ours runs */
+    TRACEHANDLE consumer_handle;    /* 0 while not consuming */
+    struct live_session_status status;
+};
+
+/* ---- small helpers ---- */
+
+static void error_text(DWORD code, char *text, size_t size)
+{
+    wchar_t wide[256];
+    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             code, 0, wide, (DWORD)(sizeof wide / sizeof wide[0]), NULL);
+    while (n > 0 && (wide[n - 1] == L'\r' || wide[n - 1] == L'\n' || wide[n - 1] == L' ' ||
+                     wide[n - 1] == L'.'))
+        n--;
+    int written = n == 0 ? 0 : WideCharToMultiByte(CP_UTF8, 0, wide, (int)n, text,
+                                                   (int)size - 1, NULL, NULL);
+    if (written <= 0)
+        snprintf(text, size, "error %lu", (unsigned long)code);
+    else
+        text[written] = '\0';
+}
+
+static bool is_stopping(const struct live_session *s)
+{
+    return InterlockedCompareExchange((volatile LONG *)&s->stopping, 0, 0) != 0;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void set_status(struct live_session *s, bool up, const char *format, ...)
+{
+    char reason[sizeof s->status.reason];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(reason, sizeof reason, format, args);
+    va_end(args);
+
+    AcquireSRWLockExclusive(&s->lock);
+    s->status.up = up;
+    memcpy(s->status.reason, reason, sizeof reason);
+    ReleaseSRWLockExclusive(&s->lock);
+}
+
+static const wchar_t *active_name(const struct live_session *s)
+{
+    return s->active_kind == LIVE_SESSION_KERNEL_LOGGER ? KERNEL_LOGGER_NAMEW : s->private_name;
+}
+
+static const char *kind_text(enum live_session_kind kind)
+{
+    return kind == LIVE_SESSION_KERNEL_LOGGER ? "NT Kernel Logger" : "system logger session";
+}
+
+static uint64_t filetime_now(void)
+{
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    return ((uint64_t)now.dwHighDateTime << 32) | now.dwLowDateTime;
+}
+
+/* EVENT_TRACE_PROPERTIES followed by room for the logger name and a log file name, which
+ * StartTrace reads and ControlTrace(QUERY) writes. */
+static EVENT_TRACE_PROPERTIES *properties_alloc(void)
+{
+    size_t size = sizeof(EVENT_TRACE_PROPERTIES) + 2 * NAME_CHARS * sizeof(wchar_t);
+    EVENT_TRACE_PROPERTIES *p = calloc(1, size);
+    if (p == NULL)
+        return NULL;
+    p->Wnode.BufferSize = (ULONG)size;
+    p->LoggerNameOffset = sizeof(EVENT_TRACE_PROPERTIES);
+    p->LogFileNameOffset = (ULONG)(sizeof(EVENT_TRACE_PROPERTIES) + NAME_CHARS * sizeof(wchar_t));
+    return p;
+}
+
+static void properties_reset(EVENT_TRACE_PROPERTIES *p)
+{
+    ULONG size = p->Wnode.BufferSize;
+    memset(p, 0, size);
+    p->Wnode.BufferSize = size;
+    p->LoggerNameOffset = sizeof(EVENT_TRACE_PROPERTIES);
+    p->LogFileNameOffset = (ULONG)(sizeof(EVENT_TRACE_PROPERTIES) + NAME_CHARS * sizeof(wchar_t));
+}
+
+static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES *p,
+                            enum live_session_kind kind)
+{
+    properties_reset(p);
+    p->Wnode.Flags = WNODE_FLAG_TRACED_GUID;
+    p->Wnode.ClientContext = 1;     /* QPC: the finest clock; consumers get FILETIME anyway */
+    p->BufferSize = s->buffer_size_kb;
+    p->MinimumBuffers = s->min_buffers;
+    p->MaximumBuffers = s->max_buffers;
+    p->FlushTimer = 1;              /* seconds: the buffer callback fires even when quiet */
+    p->EnableFlags = KERNEL_FLAGS;
+    p->LogFileMode = EVENT_TRACE_REAL_TIME_MODE;
+    if (kind == LIVE_SESSION_KERNEL_LOGGER) {
+        p->Wnode.Guid = system_trace_control_guid;
+    } else {
+        /* Windows 8+: a private session that receives SystemTraceProvider events through
+         * the EnableFlags above, coexisting with other tools and the NT Kernel Logger. */
+        p->Wnode.Guid = s->private_guid;
+        p->LogFileMode |= EVENT_TRACE_SYSTEM_LOGGER_MODE;
+    }
+}
+
+/* ---- starting the kernel session ---- */
+
+/* Stops a session by name (take-over) using a fresh properties block. */
+static ULONG stop_by_name(const wchar_t *name)
+{
+    EVENT_TRACE_PROPERTIES *p = properties_alloc();
+    if (p == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    ULONG status = etw_seam.control_trace(0, name, p, EVENT_TRACE_CONTROL_STOP);
+    free(p);
+    return status;
+}
+
+/* StartTrace for one kind, handling a session that already holds the name. On success the
+ * handle is stored and the status reason says how the session came up. */
+static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
+{
+    const wchar_t *name = kind == LIVE_SESSION_KERNEL_LOGGER ? KERNEL_LOGGER_NAMEW
+                                                             : s->private_name;
+    char text[160];
+    char how[200] = "";
+    EVENT_TRACE_PROPERTIES *p = properties_alloc();
+    if (p == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+
+    TRACEHANDLE handle = 0;
+    properties_fill(s, p, kind);
+    ULONG status = etw_seam.start_trace(&handle, name, p);
+    if (status == ERROR_ALREADY_EXISTS) {
+        if (kind != LIVE_SESSION_KERNEL_LOGGER) {
+            /* Our private name: only an earlier run of ours (killed before it could stop
+             * its session) uses it. Take it over rather than fail forever. */
+            log_msg(LOG_WARN, "live session: a stale session named %s exists (an earlier "
+                    "run that did not stop?); stopping it and starting ours",
+                    s->private_name_utf8);
+            snprintf(how, sizeof how, "took over a stale session of ours");
+        } else if (s->take_over_foreign) {
+            log_msg(LOG_WARN, "live session: the NT Kernel Logger is held by another tool; "
+                    "stopping it as configured (take over foreign)");
+            snprintf(how, sizeof how, "took over the NT Kernel Logger from another tool");
+        } else {
+            log_msg(LOG_ERROR, "live session: the NT Kernel Logger is held by another tool; "
+                    "not stopping it (enable take over foreign to do so); will retry");
+            set_status(s, false, "NT Kernel Logger is in use by another tool; not taking it "
+                       "over (take over foreign is off); retrying");
+            free(p);
+            return status;
+        }
+        ULONG stopped = stop_by_name(name);
+        if (stopped != ERROR_SUCCESS && stopped != ERROR_WMI_INSTANCE_NOT_FOUND) {
+            error_text(stopped, text, sizeof text);
+            log_msg(LOG_ERROR, "live session: stopping the existing %s failed: %lu (%s)",
+                    kind_text(kind), (unsigned long)stopped, text);
+            set_status(s, false, "existing %s could not be stopped: %lu (%s)",
+                       kind_text(kind), (unsigned long)stopped, text);
+            free(p);
+            return stopped;
+        }
+        properties_fill(s, p, kind);
+        handle = 0;
+        status = etw_seam.start_trace(&handle, name, p);
+    }
+    free(p);
+    if (status != ERROR_SUCCESS)
+        return status;
+
+    s->active_kind = kind;
+    AcquireSRWLockExclusive(&s->lock);
+    s->session_handle = handle;
+    ReleaseSRWLockExclusive(&s->lock);
+    log_msg(LOG_INFO, "live session: %s %s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
+            " buffers)%s%s", kind_text(kind),
+            kind == LIVE_SESSION_KERNEL_LOGGER ? "" : s->private_name_utf8, s->buffer_size_kb, s->min_buffers,
+            s->max_buffers, how[0] ? "; " : "", how);
+    set_status(s, false, "%s started%s%s; waiting for events", kind_text(kind),
+               how[0] ? ", " : "", how);
+    return ERROR_SUCCESS;
+}
+
+static ULONG start_session(struct live_session *s)
+{
+    char text[160];
+    enum live_session_kind kind = s->requested_kind;
+    if (kind == LIVE_SESSION_AUTO)
+        kind = s->system_logger_missing ? LIVE_SESSION_KERNEL_LOGGER : LIVE_SESSION_SYSTEM_LOGGER;
+
+    ULONG status = start_kind(s, kind);
+    if (status != ERROR_SUCCESS && s->requested_kind == LIVE_SESSION_AUTO &&
+        kind == LIVE_SESSION_SYSTEM_LOGGER &&
+        (status == ERROR_INVALID_PARAMETER || status == ERROR_NOT_SUPPORTED)) {
+        /* Before Windows 8 the system logger mode is unknown and StartTrace rejects it. */
+        error_text(status, text, sizeof text);
+        log_msg(LOG_WARN, "live session: private system logger session refused (%lu: %s); "
+                "falling back to the NT Kernel Logger", (unsigned long)status, text);
+        s->system_logger_missing = true;
+        status = start_kind(s, LIVE_SESSION_KERNEL_LOGGER);
+        kind = LIVE_SESSION_KERNEL_LOGGER;
+    }
+    if (status != ERROR_SUCCESS && status != ERROR_ALREADY_EXISTS) {
+        error_text(status, text, sizeof text);
+        log_msg(LOG_ERROR, "live session: starting the %s failed: %lu (%s)%s",
+                kind_text(kind), (unsigned long)status, text,
+                status == ERROR_ACCESS_DENIED ? "; the kernel session needs administrator "
+                                                "rights (or LocalSystem)" : "");
+        set_status(s, false, "starting the %s failed: %lu (%s)%s", kind_text(kind),
+                   (unsigned long)status, text,
+                   status == ERROR_ACCESS_DENIED ? "; needs administrator rights" : "");
+    }
+    return status;
+}
+
+/* Stops the session this run started, by its handle so that we never stop a session
+ * someone else started under the same name after ours went away. */
+static void stop_own_session(struct live_session *s, bool consumer_side)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    TRACEHANDLE handle = s->session_handle;
+    s->session_handle = 0;
+    ReleaseSRWLockExclusive(&s->lock);
+    if (handle == 0)
+        return;
+
+    EVENT_TRACE_PROPERTIES *p = properties_alloc();
+    if (p == NULL)
+        return;
+    ULONG status = etw_seam.control_trace(handle, NULL, p, EVENT_TRACE_CONTROL_STOP);
+    if (status == ERROR_SUCCESS && consumer_side) {
+        /* The final counters of the run come with the stop (the consumer thread owns
+         * them; live_session_stop's own stop leaves them to the last poll). */
+        s->lost_events_run = p->EventsLost;
+        s->lost_buffers_run = p->RealTimeBuffersLost;
+    } else if (status != ERROR_WMI_INSTANCE_NOT_FOUND) {
+        char text[160];
+        error_text(status, text, sizeof text);
+        log_msg(LOG_WARN, "live session: stopping the session failed: %lu (%s)",
+                (unsigned long)status, text);
+    }
+    free(p);
+}
+
+/* ---- the consumer callbacks (consumer thread) ---- */
+
+static void publish_lost(struct live_session *s)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    s->status.events_lost = s->lost_events_base + s->lost_events_run;
+    s->status.buffers_lost = s->lost_buffers_base + s->lost_buffers_run;
+    ReleaseSRWLockExclusive(&s->lock);
+}
+
+static void mark_up(struct live_session *s)
+{
+    if (s->seen_callback)
+        return;
+    s->seen_callback = true;
+    set_status(s, true, "%s running, events flowing", kind_text(s->active_kind));
+    log_msg(LOG_INFO, "live session: events flowing from the %s", kind_text(s->active_kind));
+}
+
+static void poll_session(struct live_session *s)
+{
+    AcquireSRWLockShared(&s->lock);
+    TRACEHANDLE handle = s->session_handle;
+    ReleaseSRWLockShared(&s->lock);
+    if (handle == 0 || s->query_properties == NULL)
+        return;
+    properties_reset(s->query_properties);
+    ULONG status = etw_seam.control_trace(handle, NULL, s->query_properties,
+                                          EVENT_TRACE_CONTROL_QUERY);
+    if (status != ERROR_SUCCESS) {
+        char text[160];
+        error_text(status, text, sizeof text);
+        log_msg(LOG_DEBUG, "live session: query failed: %lu (%s)", (unsigned long)status, text);
+        return;
+    }
+    s->lost_events_run = s->query_properties->EventsLost;
+    s->lost_buffers_run = s->query_properties->RealTimeBuffersLost;
+    publish_lost(s);
+}
+
+static VOID WINAPI on_event(PEVENT_RECORD event)
+{
+    struct live_session *s = event->UserContext;
+    struct trace_record record;
+    etw_record_map(event, &record);
+    process_table_feed(s->table, &record);
+    mark_up(s);
+}
+
+static ULONG WINAPI on_buffer(PEVENT_TRACE_LOGFILEW logfile)
+{
+    struct live_session *s = logfile->Context;
+    ULONGLONG now = GetTickCount64();
+    mark_up(s);
+    if (now - s->last_housekeep_ms >= POLL_INTERVAL_MS / 2) {
+        s->last_housekeep_ms = now;
+        process_table_housekeep(s->table, filetime_now());
+    }
+    if (now - s->last_poll_ms >= POLL_INTERVAL_MS) {
+        s->last_poll_ms = now;
+        poll_session(s);
+    }
+    return is_stopping(s) ? FALSE : TRUE;
+}
+
+/* ---- the consumer thread ---- */
+
+/* Opens the real-time consumer and processes events until the session ends.
+ * Returns true when the session had been up (delivered something) before it ended. */
+static bool consume(struct live_session *s)
+{
+    char text[160];
+    EVENT_TRACE_LOGFILEW logfile;
+    memset(&logfile, 0, sizeof logfile);
+    logfile.LoggerName = (LPWSTR)active_name(s);
+    logfile.ProcessTraceMode = PROCESS_TRACE_MODE_REAL_TIME | PROCESS_TRACE_MODE_EVENT_RECORD;
+    logfile.EventRecordCallback = on_event;
+    logfile.BufferCallback = on_buffer;
+    logfile.Context = s;
+
+    s->seen_callback = false;
+    s->last_poll_ms = 0;
+    s->last_housekeep_ms = 0;
+    TRACEHANDLE consumer = etw_seam.open_trace(&logfile);
+    if (consumer == INVALID_PROCESSTRACE_HANDLE) {
+        DWORD error = GetLastError();
+        error_text(error, text, sizeof text);
+        log_msg(LOG_ERROR, "live session: opening the real-time consumer failed: %lu (%s)",
+                (unsigned long)error, text);
+        set_status(s, false, "opening the real-time consumer failed: %lu (%s)",
+                   (unsigned long)error, text);
+        return false;
+    }
+    AcquireSRWLockExclusive(&s->lock);
+    s->consumer_handle = consumer;
+    ReleaseSRWLockExclusive(&s->lock);
+    if (is_stopping(s)) {
+        /* live_session_stop ran between open and publish: it could not close it. */
+        AcquireSRWLockExclusive(&s->lock);
+        s->consumer_handle = 0;
+        ReleaseSRWLockExclusive(&s->lock);
+        etw_seam.close_trace(consumer);
+        return false;
+    }
+
+    ULONG status = etw_seam.process_trace(&consumer, 1, NULL, NULL);
+
+    AcquireSRWLockExclusive(&s->lock);
+    TRACEHANDLE to_close = s->consumer_handle;   /* 0 when live_session_stop closed it */
+    s->consumer_handle = 0;
+    ReleaseSRWLockExclusive(&s->lock);
+    if (to_close != 0) {
+        ULONG closed = etw_seam.close_trace(to_close);
+        if (closed != ERROR_SUCCESS && closed != ERROR_CTX_CLOSE_PENDING) {
+            error_text(closed, text, sizeof text);
+            log_msg(LOG_DEBUG, "live session: CloseTrace: %lu (%s)", (unsigned long)closed, text);
+        }
+    }
+    if (is_stopping(s))
+        return s->seen_callback;
+
+    error_text(status, text, sizeof text);
+    if (s->seen_callback) {
+        log_msg(LOG_WARN, "live session: the session stopped underneath us (ProcessTrace "
+                "returned %lu: %s)", (unsigned long)status, text);
+        set_status(s, false, "session stopped underneath us (ProcessTrace returned %lu: %s); "
+                   "restarting", (unsigned long)status, text);
+    } else {
+        log_msg(LOG_ERROR, "live session: the real-time consumer failed before any event "
+                "(ProcessTrace returned %lu: %s)", (unsigned long)status, text);
+        set_status(s, false, "real-time consumer failed: ProcessTrace returned %lu (%s)",
+                   (unsigned long)status, text);
+    }
+    return s->seen_callback;
+}
+
+/* Waits for the stop request up to ms; true when stopping. */
+static bool backoff_wait(struct live_session *s, DWORD ms)
+{
+    DWORD waited = etw_seam.wait_for(s->stop_event, ms);
+    return waited == WAIT_OBJECT_0 || is_stopping(s);
+}
+
+static void append_retry(struct live_session *s, DWORD delay_ms)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    size_t used = strlen(s->status.reason);
+    if (used + 1 < sizeof s->status.reason)
+        snprintf(s->status.reason + used, sizeof s->status.reason - used,
+                 "; retrying in %lu s", (unsigned long)(delay_ms / 1000u));
+    ReleaseSRWLockExclusive(&s->lock);
+}
+
+static DWORD WINAPI consumer_thread(LPVOID context)
+{
+    struct live_session *s = context;
+    DWORD delay_ms = BACKOFF_FIRST_MS;
+
+    while (!is_stopping(s)) {
+        bool was_up = false;
+        ULONGLONG began = GetTickCount64();
+        if (start_session(s) == ERROR_SUCCESS) {
+            was_up = consume(s);
+            stop_own_session(s, true);
+            /* Fold this run's lost counters into the totals: they survive restarts. */
+            s->lost_events_base += s->lost_events_run;
+            s->lost_buffers_base += s->lost_buffers_run;
+            s->lost_events_run = s->lost_buffers_run = 0;
+            publish_lost(s);
+        }
+        if (is_stopping(s))
+            break;
+        if (was_up) {
+            AcquireSRWLockExclusive(&s->lock);
+            s->status.restarts++;
+            ReleaseSRWLockExclusive(&s->lock);
+            if (GetTickCount64() - began >= HEALTHY_RUN_MS)
+                delay_ms = BACKOFF_FIRST_MS;
+        }
+        append_retry(s, delay_ms);
+        if (backoff_wait(s, delay_ms))
+            break;
+        delay_ms = delay_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay_ms * 2;
+    }
+    set_status(s, false, "stopped");
+    return 0;
+}
+
+/* ---- the interface ---- */
+
+static GUID guid_for_name(const wchar_t *name)
+{
+    GUID guid = private_session_guid_base;
+    uint32_t hash = 2166136261u;   /* FNV-1a */
+    for (const wchar_t *c = name; *c; c++) {
+        hash ^= (uint32_t)*c;
+        hash *= 16777619u;
+    }
+    guid.Data1 ^= hash;
+    return guid;
+}
+
+struct live_session *live_session_start(struct process_table *table,
+                                        const struct live_session_config *config,
+                                        char *err, size_t err_size)
+{
+    const char *name = config->session_name != NULL && config->session_name[0] != '\0'
+                           ? config->session_name : DEFAULT_SESSION_NAME;
+    struct live_session *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(err, err_size, "live session: out of memory");
+        return NULL;
+    }
+    s->table = table;
+    s->requested_kind = config->kind;
+    s->take_over_foreign = config->take_over_foreign;
+    s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb : DEFAULT_BUFFER_KB;
+    s->min_buffers = config->min_buffers ? config->min_buffers : DEFAULT_MIN_BUFFERS;
+    s->max_buffers = config->max_buffers ? config->max_buffers : DEFAULT_MAX_BUFFERS;
+    if (s->max_buffers < s->min_buffers)
+        s->max_buffers = s->min_buffers;
+    InitializeSRWLock(&s->lock);
+    set_status(s, false, "starting");
+
+    int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1, s->private_name,
+                                    (int)(sizeof s->private_name / sizeof s->private_name[0]));
+    if (chars <= 0) {
+        snprintf(err, err_size, "live session: session name \"%s\" is not valid UTF-8 or "
+                 "longer than %u characters", name,
+                 (unsigned)(sizeof s->private_name / sizeof s->private_name[0] - 1));
+        free(s);
+        return NULL;
+    }
+    snprintf(s->private_name_utf8, sizeof s->private_name_utf8, "%s", name);
+    s->private_guid = guid_for_name(s->private_name);
+    s->query_properties = properties_alloc();
+    s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (s->query_properties == NULL || s->stop_event == NULL) {
+        char text[160];
+        error_text(GetLastError(), text, sizeof text);
+        snprintf(err, err_size, "live session: cannot create its stop event: %s", text);
+        if (s->stop_event != NULL)
+            CloseHandle(s->stop_event);
+        free(s->query_properties);
+        free(s);
+        return NULL;
+    }
+    s->thread = CreateThread(NULL, 0, consumer_thread, s, 0, NULL);
+    if (s->thread == NULL) {
+        char text[160];
+        DWORD error = GetLastError();
+        error_text(error, text, sizeof text);
+        snprintf(err, err_size, "live session: cannot create the consumer thread: %lu (%s)",
+                 (unsigned long)error, text);
+        CloseHandle(s->stop_event);
+        free(s->query_properties);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void live_session_status(struct live_session *session, struct live_session_status *status)
+{
+    AcquireSRWLockShared(&session->lock);
+    *status = session->status;
+    ReleaseSRWLockShared(&session->lock);
+}
+
+void live_session_stop(struct live_session *session)
+{
+    if (session == NULL)
+        return;
+    InterlockedExchange(&session->stopping, 1);
+    if (!SetEvent(session->stop_event)) {
+        char text[160];
+        error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_WARN, "live session: SetEvent: %s", text);
+    }
+    /* Stopping the kernel session ends ProcessTrace; closing the consumer handle ends it
+     * even when the stop did not reach the kernel (a session someone else stopped). */
+    stop_own_session(session, false);
+    AcquireSRWLockExclusive(&session->lock);
+    TRACEHANDLE consumer = session->consumer_handle;
+    session->consumer_handle = 0;
+    ReleaseSRWLockExclusive(&session->lock);
+    if (consumer != 0)
+        etw_seam.close_trace(consumer);
+
+    DWORD waited = WaitForSingleObject(session->thread, INFINITE);
+    if (waited != WAIT_OBJECT_0) {
+        char text[160];
+        error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_ERROR, "live session: joining the consumer thread: %s", text);
+    }
+    CloseHandle(session->thread);
+    CloseHandle(session->stop_event);
+    log_msg(LOG_INFO, "live session: stopped (%" PRIu64 " restarts, %" PRIu64 " events lost, %"
+            PRIu64 " buffers lost)", session->status.restarts, session->status.events_lost,
+            session->status.buffers_lost);
+    free(session->query_properties);
+    free(session);
+}

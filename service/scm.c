@@ -1,1 +1,546 @@
-/* placeholder: being written */
+/* The Windows service: `install` / `uninstall`, and running under the service control
+ * manager (SCM).
+ *
+ * Threads: the dispatcher (the process's main thread, inside StartServiceCtrlDispatcherW)
+ * runs the control handler; ServiceMain runs on a thread the dispatcher creates and owns the
+ * app's lifetime; a small pacer thread keeps the SCM informed (checkpoints) while start-up
+ * or shutdown takes time. The handler only records the request and sets an event. */
+#include <windows.h>
+#include <shellapi.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "app.h"
+#include "config.h"
+#include "eventlog.h"
+#include "log.h"
+#include "scm.h"
+
+#define SERVICE_NAME L"tcpip_exporter"
+#define SERVICE_DISPLAY_NAME L"tcpip_exporter"
+#define SERVICE_DESCRIPTION_TEXT L"Per-process TCP/IP traffic counters from the kernel's " \
+    L"trace events, served to Prometheus (/metrics) and as JSON (/api/v1/processes)."
+
+/* Service-specific exit codes (dwServiceSpecificExitCode), documented in the README.
+ * 1 is app_stop's "a replayed file was damaged". */
+enum {
+    SCM_EXIT_BAD_CONFIG = 2,     /* the command line or the config file was refused */
+    SCM_EXIT_START_FAILED = 3,   /* app_start failed: port in use, unreadable file... */
+    SCM_EXIT_INTERNAL = 4,       /* out of memory, no thread, no event */
+};
+
+#define START_WAIT_HINT_MS 10000u
+#define STOP_WAIT_HINT_MS 20000u
+#define PACE_MS 1000u
+#define UNINSTALL_STOP_WAIT_MS 30000u
+
+/* The process's own command line: the flags given in binPath. */
+static int process_argc;
+static char **process_argv;
+
+static SERVICE_STATUS_HANDLE status_handle;
+static SRWLOCK status_lock = SRWLOCK_INIT;
+static SERVICE_STATUS service_status;
+static HANDLE stop_requested;   /* manual reset: STOP, SHUTDOWN or PRESHUTDOWN arrived */
+static HANDLE pacer_done;
+static HANDLE pacer_thread;
+static int service_exit_code;
+
+/* ---- reporting to the SCM ---- */
+
+static void report_locked(void)
+{
+    if (!SetServiceStatus(status_handle, &service_status)) {
+        char text[240];
+        win_error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_ERROR, "service: SetServiceStatus failed: %s", text);
+    }
+}
+
+/* Sets the state; pending states get a wait hint and the next checkpoint. */
+static void report(DWORD state, DWORD wait_hint_ms)
+{
+    AcquireSRWLockExclusive(&status_lock);
+    service_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+    service_status.dwCurrentState = state;
+    service_status.dwWaitHint = wait_hint_ms;
+    if (state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING)
+        service_status.dwCheckPoint++;
+    else
+        service_status.dwCheckPoint = 0;
+    service_status.dwControlsAccepted = state == SERVICE_RUNNING
+        ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PRESHUTDOWN : 0;
+    report_locked();
+    ReleaseSRWLockExclusive(&status_lock);
+}
+
+static void report_stopped(int exit_code)
+{
+    AcquireSRWLockExclusive(&status_lock);
+    service_status.dwCurrentState = SERVICE_STOPPED;
+    service_status.dwControlsAccepted = 0;
+    service_status.dwCheckPoint = 0;
+    service_status.dwWaitHint = 0;
+    if (exit_code == 0) {
+        service_status.dwWin32ExitCode = NO_ERROR;
+        service_status.dwServiceSpecificExitCode = 0;
+    } else {
+        service_status.dwWin32ExitCode = ERROR_SERVICE_SPECIFIC_ERROR;
+        service_status.dwServiceSpecificExitCode = (DWORD)exit_code;
+    }
+    report_locked();
+    ReleaseSRWLockExclusive(&status_lock);
+}
+
+/* While start-up or shutdown runs, advance the checkpoint every second so the SCM sees
+ * progress instead of a hung service. */
+static DWORD WINAPI pace(LPVOID unused)
+{
+    (void)unused;
+    while (WaitForSingleObject(pacer_done, PACE_MS) == WAIT_TIMEOUT) {
+        AcquireSRWLockExclusive(&status_lock);
+        DWORD state = service_status.dwCurrentState;
+        if (state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING) {
+            service_status.dwCheckPoint++;
+            report_locked();
+        }
+        ReleaseSRWLockExclusive(&status_lock);
+    }
+    return 0;
+}
+
+static void pacer_start(void)
+{
+    if (!ResetEvent(pacer_done))
+        return;
+    pacer_thread = CreateThread(NULL, 0, pace, NULL, 0, NULL);
+    if (pacer_thread == NULL) {
+        char text[240];
+        win_error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_WARN, "service: no pacer thread (%s); relying on the wait hint", text);
+    }
+}
+
+static void pacer_stop(void)
+{
+    if (pacer_thread == NULL)
+        return;
+    SetEvent(pacer_done);
+    WaitForSingleObject(pacer_thread, INFINITE);
+    CloseHandle(pacer_thread);
+    pacer_thread = NULL;
+}
+
+static DWORD WINAPI control_handler(DWORD control, DWORD event_type, LPVOID event_data,
+                                    LPVOID context)
+{
+    (void)event_type;
+    (void)event_data;
+    (void)context;
+    switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+    case SERVICE_CONTROL_PRESHUTDOWN:
+        report(SERVICE_STOP_PENDING, STOP_WAIT_HINT_MS);
+        SetEvent(stop_requested);
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;   /* the SCM answers from the last reported status */
+    default:
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    }
+}
+
+/* ---- ServiceMain ---- */
+
+/* The process's arguments, then those given to `sc start NAME args...` (ServiceMain's
+ * argv[1..]), converted to the ANSI code page like the C runtime's own argv. */
+static char **service_arguments(DWORD argc, LPWSTR *argv, int *count)
+{
+    int total = process_argc + (argc > 1 ? (int)argc - 1 : 0);
+    char **all = calloc((size_t)total + 1, sizeof *all);
+    if (all == NULL)
+        return NULL;
+    for (int i = 0; i < process_argc; i++)
+        all[i] = process_argv[i];
+    for (DWORD i = 1; i < argc; i++) {
+        int size = WideCharToMultiByte(CP_ACP, 0, argv[i], -1, NULL, 0, NULL, NULL);
+        char *arg = size > 0 ? malloc((size_t)size) : NULL;
+        if (arg == NULL || WideCharToMultiByte(CP_ACP, 0, argv[i], -1, arg, size,
+                                               NULL, NULL) <= 0) {
+            free(arg);
+            arg = NULL;
+        }
+        all[process_argc + (int)i - 1] = arg != NULL ? arg : (char *)"";
+    }
+    *count = total;
+    return all;
+}
+
+static void free_service_arguments(char **all, int count)
+{
+    if (all == NULL)
+        return;
+    for (int i = process_argc; i < count; i++)
+        if (all[i][0] != '\0')
+            free(all[i]);
+    free(all);
+}
+
+static int run_service(DWORD argc, LPWSTR *argv)
+{
+    char err[512];
+    struct config config;
+    int count = 0;
+    char **arguments = service_arguments(argc, argv, &count);
+    if (arguments == NULL) {
+        log_msg(LOG_ERROR, "service: out of memory");
+        return SCM_EXIT_INTERNAL;
+    }
+
+    memset(&config, 0, sizeof config);
+    enum config_result parsed = config_parse(&config, count, arguments, err, sizeof err);
+    if (parsed != CONFIG_RUN) {
+        if (parsed == CONFIG_ERROR)
+            log_msg(LOG_ERROR, "service: bad configuration: %s", err);
+        else
+            log_msg(LOG_ERROR, "service: --help/--version make no sense in a service");
+        config_free(&config);
+        free_service_arguments(arguments, count);
+        return SCM_EXIT_BAD_CONFIG;
+    }
+    log_set_level(config.log_level);
+    report(SERVICE_START_PENDING, START_WAIT_HINT_MS);
+
+    struct app *app = app_start(&config, err, sizeof err);
+    if (app == NULL) {
+        log_msg(LOG_ERROR, "service: start-up failed: %s", err);
+        config_free(&config);
+        free_service_arguments(arguments, count);
+        return SCM_EXIT_START_FAILED;
+    }
+    pacer_stop();
+    report(SERVICE_RUNNING, 0);
+    log_msg(LOG_INFO, "service: running");
+
+    if (WaitForSingleObject(stop_requested, INFINITE) != WAIT_OBJECT_0) {
+        char text[240];
+        win_error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_ERROR, "service: waiting for a stop request failed: %s; stopping", text);
+    }
+    log_msg(LOG_INFO, "service: stopping");
+    report(SERVICE_STOP_PENDING, STOP_WAIT_HINT_MS);
+    pacer_start();
+    int code = app_stop(app);
+    config_free(&config);
+    free_service_arguments(arguments, count);
+    log_msg(code == 0 ? LOG_INFO : LOG_WARN, "service: stopped (exit code %d)", code);
+    return code;
+}
+
+static VOID WINAPI service_main(DWORD argc, LPWSTR *argv)
+{
+    status_handle = RegisterServiceCtrlHandlerExW(SERVICE_NAME, control_handler, NULL);
+    if (status_handle == NULL) {
+        char text[240];
+        win_error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_ERROR, "service: RegisterServiceCtrlHandlerEx failed: %s", text);
+        service_exit_code = SCM_EXIT_INTERNAL;
+        return;
+    }
+    /* Log to the Event Log from here on; a failure leaves stderr, which goes nowhere in a
+     * service, so say so where it can still be seen by a debugger. */
+    if (eventlog_open())
+        log_set_sink(eventlog_sink);
+    else
+        OutputDebugStringW(L"tcpip_exporter: RegisterEventSource failed; no Event Log\n");
+
+    report(SERVICE_START_PENDING, START_WAIT_HINT_MS);
+    stop_requested = CreateEventW(NULL, TRUE, FALSE, NULL);
+    pacer_done = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (stop_requested == NULL || pacer_done == NULL) {
+        char text[240];
+        win_error_text(GetLastError(), text, sizeof text);
+        log_msg(LOG_ERROR, "service: CreateEvent failed: %s", text);
+        service_exit_code = SCM_EXIT_INTERNAL;
+    } else {
+        pacer_start();
+        service_exit_code = run_service(argc, argv);
+        pacer_stop();
+    }
+    log_set_sink(NULL);
+    eventlog_close();
+    report_stopped(service_exit_code);
+}
+
+/* ---- install / uninstall ---- */
+
+/* Appends one argument quoted so that CommandLineToArgvW and the C runtime give it back
+ * unchanged: backslashes are literal except before a quote. */
+static bool append_quoted(wchar_t *line, size_t size, const wchar_t *arg)
+{
+    size_t used = wcslen(line);
+    size_t need = used + 3 + 2 * wcslen(arg) + 1;
+    if (need > size)
+        return false;
+    wchar_t *out = line + used;
+    if (used > 0)
+        *out++ = L' ';
+    bool plain = arg[0] != L'\0' && wcspbrk(arg, L" \t\n\v\"") == NULL;
+    if (plain) {
+        wcscpy(out, arg);
+        return true;
+    }
+    *out++ = L'"';
+    for (const wchar_t *c = arg;; c++) {
+        size_t slashes = 0;
+        while (*c == L'\\') {
+            slashes++;
+            c++;
+        }
+        if (*c == L'\0') {
+            for (size_t i = 0; i < slashes * 2; i++)
+                *out++ = L'\\';
+            break;
+        }
+        if (*c == L'"') {
+            for (size_t i = 0; i < slashes * 2 + 1; i++)
+                *out++ = L'\\';
+        } else {
+            for (size_t i = 0; i < slashes; i++)
+                *out++ = L'\\';
+        }
+        *out++ = *c;
+    }
+    *out++ = L'"';
+    *out = L'\0';
+    return true;
+}
+
+static void print_error(const char *what, DWORD code)
+{
+    char text[240];
+    win_error_text(code, text, sizeof text);
+    fprintf(stderr, "tcpip_exporter: %s failed: %s%s\n", what, text,
+            code == ERROR_ACCESS_DENIED ? " (run this from an elevated prompt)" : "");
+}
+
+static bool configure_service(SC_HANDLE service)
+{
+    bool ok = true;
+    SERVICE_DESCRIPTIONW description = {(LPWSTR)SERVICE_DESCRIPTION_TEXT};
+    if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_DESCRIPTION, &description)) {
+        print_error("setting the description", GetLastError());
+        ok = false;
+    }
+    /* Delayed: the exporter is not needed for boot, and starting after the network stack
+     * and the other auto-start services settles avoids fighting them for the port. */
+    SERVICE_DELAYED_AUTO_START_INFO delayed = {TRUE};
+    if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed)) {
+        print_error("setting delayed auto-start", GetLastError());
+        ok = false;
+    }
+    /* Restart after 5 s, 30 s, then every 60 s; the count resets after a day without
+     * failure. */
+    SC_ACTION actions[3] = {
+        {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 60000},
+    };
+    SERVICE_FAILURE_ACTIONSW failure = {
+        .dwResetPeriod = 86400, .lpRebootMsg = NULL, .lpCommand = NULL,
+        .cActions = 3, .lpsaActions = actions,
+    };
+    if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_FAILURE_ACTIONS, &failure)) {
+        print_error("setting the restart-on-failure actions", GetLastError());
+        ok = false;
+    }
+    /* Also when the service stops itself with an error (port in use at boot), not only
+     * when it crashes. */
+    SERVICE_FAILURE_ACTIONS_FLAG on_error = {TRUE};
+    if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_error)) {
+        print_error("setting the failure actions flag", GetLastError());
+        ok = false;
+    }
+    return ok;
+}
+
+static int install(int argc, char **argv)
+{
+    /* Refuse flags that the service would refuse at start, while someone is watching. */
+    char err[512];
+    struct config config;
+    memset(&config, 0, sizeof config);
+    enum config_result parsed = config_parse(&config, argc - 1, argv + 1, err, sizeof err);
+    config_free(&config);
+    if (parsed == CONFIG_ERROR) {
+        fprintf(stderr, "tcpip_exporter: install: %s\n", err);
+        return 2;
+    }
+    if (parsed == CONFIG_EXIT_OK)
+        return 0;
+
+    wchar_t path[MAX_PATH * 2];
+    DWORD length = GetModuleFileNameW(NULL, path, (DWORD)(sizeof path / sizeof path[0]));
+    if (length == 0 || length >= sizeof path / sizeof path[0]) {
+        print_error("GetModuleFileName", GetLastError());
+        return 1;
+    }
+    /* The flags as typed, in UTF-16, straight from the command line: no code page loss. */
+    int wargc = 0;
+    LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
+    if (wargv == NULL) {
+        print_error("CommandLineToArgvW", GetLastError());
+        return 1;
+    }
+    static wchar_t command[32768];
+    command[0] = L'\0';
+    bool fits = append_quoted(command, sizeof command / sizeof command[0], path);
+    for (int i = 2; fits && i < wargc; i++)
+        fits = append_quoted(command, sizeof command / sizeof command[0], wargv[i]);
+    LocalFree(wargv);
+    if (!fits) {
+        fprintf(stderr, "tcpip_exporter: install: the command line is too long\n");
+        return 2;
+    }
+
+    SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
+    if (manager == NULL) {
+        print_error("opening the service control manager", GetLastError());
+        return 1;
+    }
+    int result = 0;
+    SC_HANDLE service = CreateServiceW(manager, SERVICE_NAME, SERVICE_DISPLAY_NAME,
+                                       SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG,
+                                       SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                       SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL,
+                                       NULL /* LocalSystem */, NULL);
+    if (service == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
+        /* Installing again updates the flags: the simplest way to change them. */
+        service = OpenServiceW(manager, SERVICE_NAME, SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG);
+        if (service != NULL &&
+            !ChangeServiceConfigW(service, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                  SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL, NULL, NULL,
+                                  SERVICE_DISPLAY_NAME)) {
+            print_error("updating the existing service", GetLastError());
+            result = 1;
+        } else if (service != NULL) {
+            printf("tcpip_exporter: service existed; its command line was updated\n");
+        }
+    }
+    if (service == NULL) {
+        print_error("creating the service", GetLastError());
+        CloseServiceHandle(manager);
+        return 1;
+    }
+    if (result == 0 && !configure_service(service))
+        result = 1;
+    CloseServiceHandle(service);
+    CloseServiceHandle(manager);
+
+    if (!eventlog_install_source(path, err, sizeof err)) {
+        fprintf(stderr, "tcpip_exporter: install: %s\n", err);
+        result = 1;
+    }
+    if (result == 0) {
+        printf("tcpip_exporter: installed service %ls (LocalSystem, delayed auto-start)\n"
+               "  command line: %ls\n  start it now with: sc start %ls\n",
+               SERVICE_NAME, command, SERVICE_NAME);
+    }
+    return result;
+}
+
+static bool wait_until_stopped(SC_HANDLE service)
+{
+    ULONGLONG deadline = GetTickCount64() + UNINSTALL_STOP_WAIT_MS;
+    SERVICE_STATUS status;
+    while (QueryServiceStatus(service, &status)) {
+        if (status.dwCurrentState == SERVICE_STOPPED)
+            return true;
+        if (GetTickCount64() > deadline)
+            return false;
+        Sleep(250);
+    }
+    print_error("querying the service", GetLastError());
+    return false;
+}
+
+static int uninstall(void)
+{
+    char err[512];
+    int result = 0;
+    SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if (manager == NULL) {
+        print_error("opening the service control manager", GetLastError());
+        return 1;
+    }
+    SC_HANDLE service = OpenServiceW(manager, SERVICE_NAME,
+                                     SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
+    if (service == NULL) {
+        DWORD error = GetLastError();
+        if (error == ERROR_SERVICE_DOES_NOT_EXIST) {
+            printf("tcpip_exporter: service %ls is not installed\n", SERVICE_NAME);
+        } else {
+            print_error("opening the service", error);
+            result = 1;
+        }
+    } else {
+        SERVICE_STATUS status;
+        if (ControlService(service, SERVICE_CONTROL_STOP, &status)) {
+            printf("tcpip_exporter: stopping the service...\n");
+            if (!wait_until_stopped(service)) {
+                fprintf(stderr, "tcpip_exporter: the service did not stop within %u s\n",
+                        UNINSTALL_STOP_WAIT_MS / 1000u);
+                result = 1;
+            }
+        } else if (GetLastError() != ERROR_SERVICE_NOT_ACTIVE) {
+            print_error("stopping the service", GetLastError());
+            result = 1;
+        }
+        if (!DeleteService(service) && GetLastError() != ERROR_SERVICE_MARKED_FOR_DELETE) {
+            print_error("deleting the service", GetLastError());
+            result = 1;
+        } else {
+            printf("tcpip_exporter: service %ls removed\n", SERVICE_NAME);
+        }
+        CloseServiceHandle(service);
+    }
+    CloseServiceHandle(manager);
+    if (!eventlog_remove_source(err, sizeof err)) {
+        fprintf(stderr, "tcpip_exporter: uninstall: %s\n", err);
+        result = 1;
+    }
+    return result;
+}
+
+/* ---- entry ---- */
+
+int scm_main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "install") == 0)
+        return install(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "uninstall") == 0)
+        return uninstall();
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--console") == 0 || strcmp(argv[i], "--help") == 0 ||
+            strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--version") == 0 ||
+            strcmp(argv[i], "--summary") == 0)
+            return -1;
+    }
+
+    process_argc = argc;
+    process_argv = argv;
+    SERVICE_TABLE_ENTRYW table[] = {
+        {(LPWSTR)SERVICE_NAME, service_main},
+        {NULL, NULL},
+    };
+    if (StartServiceCtrlDispatcherW(table))
+        return service_exit_code;
+    DWORD error = GetLastError();
+    if (error == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT)
+        return -1;   /* started from a console, not by the SCM */
+    print_error("StartServiceCtrlDispatcher", error);
+    return 1;
+}

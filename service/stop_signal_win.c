@@ -1,1 +1,58 @@
-/* placeholder: being written */
+/* Console stop requests on Windows: Ctrl-C, Ctrl-Break, closing the console, logoff and
+ * shutdown all set one manual-reset event that stop_signal_wait blocks on. The handler runs
+ * on a thread the system creates, so it only sets the event. */
+#include <windows.h>
+
+#include <stdio.h>
+
+#include "stop_signal.h"
+
+static HANDLE stop_event;
+
+static BOOL WINAPI on_console_control(DWORD type)
+{
+    switch (type) {
+    case CTRL_C_EVENT:
+    case CTRL_BREAK_EVENT:
+    case CTRL_CLOSE_EVENT:
+    case CTRL_LOGOFF_EVENT:
+    case CTRL_SHUTDOWN_EVENT:
+        stop_signal_raise();
+        /* For CLOSE/LOGOFF/SHUTDOWN the process is ended when we return: give the main
+         * thread time to stop the session (the system allows about 5 s). */
+        if (type >= CTRL_CLOSE_EVENT)
+            Sleep(4000);
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+void stop_signal_install(void)
+{
+    if (stop_event == NULL) {
+        stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (stop_event == NULL)
+            fprintf(stderr, "stop signal: CreateEvent failed: %lu\n",
+                    (unsigned long)GetLastError());
+    }
+    if (!SetConsoleCtrlHandler(on_console_control, TRUE))
+        fprintf(stderr, "stop signal: SetConsoleCtrlHandler failed: %lu\n",
+                (unsigned long)GetLastError());
+}
+
+void stop_signal_wait(void)
+{
+    if (stop_event == NULL) {
+        fprintf(stderr, "stop signal: not installed; stopping now\n");
+        return;
+    }
+    if (WaitForSingleObject(stop_event, INFINITE) != WAIT_OBJECT_0)
+        fprintf(stderr, "stop signal: wait failed: %lu\n", (unsigned long)GetLastError());
+}
+
+void stop_signal_raise(void)
+{
+    if (stop_event != NULL && !SetEvent(stop_event))
+        fprintf(stderr, "stop signal: SetEvent failed: %lu\n", (unsigned long)GetLastError());
+}

@@ -1,0 +1,31 @@
+/* The handful of trace API calls the live session makes, behind a table of function
+ * pointers. Production uses the real advapi32 functions; the Windows tests replace them
+ * with fakes that deliver EVENT_RECORDs or fail the way a real system does (a session that
+ * already exists, a consumer that returns because someone stopped the session). Windows only. */
+#ifndef TCPIP_EXPORTER_ETW_SEAM_H
+#define TCPIP_EXPORTER_ETW_SEAM_H
+
+#include <windows.h>
+#include <evntrace.h>
+#include <evntcons.h>
+
+struct etw_seam {
+    ULONG (WINAPI *start_trace)(PTRACEHANDLE handle, LPCWSTR name,
+                                PEVENT_TRACE_PROPERTIES properties);
+    ULONG (WINAPI *control_trace)(TRACEHANDLE handle, LPCWSTR name,
+                                  PEVENT_TRACE_PROPERTIES properties, ULONG control);
+    TRACEHANDLE (WINAPI *open_trace)(PEVENT_TRACE_LOGFILEW logfile);
+    ULONG (WINAPI *process_trace)(PTRACEHANDLE handles, ULONG count, LPFILETIME start,
+                                  LPFILETIME end);
+    ULONG (WINAPI *close_trace)(TRACEHANDLE handle);
+    /* Sleep that the session's back-off uses: fakes make restarts instant in tests. */
+    DWORD (WINAPI *wait_for)(HANDLE handle, DWORD milliseconds);
+};
+
+/* The table in force. Tests assign to it before live_session_start and restore it with
+ * etw_seam_reset; nothing else writes it. */
+extern struct etw_seam etw_seam;
+
+void etw_seam_reset(void);
+
+#endif
