@@ -1,1 +1,256 @@
-/* placeholder: being written */
+/* The running exporter: the table, one event source writing it (a replay thread or the
+ * live kernel session) and the HTTP server reading it.
+ *
+ * Start order is table, then whatever the HTTP server's source_info callback reads, then
+ * the server, then (for a replay) the writer thread. So the callback never sees a field
+ * being written: the replay thread publishes its outcome with one release store, and the
+ * live session pointer is set before the server exists. Stop order is the reverse: no
+ * scrape is running when the source and the table go away. */
+#include "app.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../collector/etl_replay.h"
+#include "../collector/live_session.h"
+#include "../collector/process_table.h"
+#include "../exporter/http_server.h"
+#include "log.h"
+
+struct app {
+    struct config config;            /* shallow copy: strings stay the caller's */
+    struct process_table *table;
+    char *config_json;
+    struct http_server *http;
+
+    bool is_replay;
+    /* live source */
+    struct live_session *live;
+    char live_refusal[256];          /* why live_session_start said no */
+    /* replay source */
+    pthread_t replay_thread;
+    bool replay_thread_started;
+    atomic_bool replay_finished;     /* release-stored after replay_status and report */
+    enum etl_replay_status replay_status;
+    struct etl_replay_report report;
+};
+
+/* Copies what fits: the replay's error line may be longer than the status field. */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    size_t len = strnlen(src, size - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void *replay_main(void *arg)
+{
+    struct app *app = arg;
+    enum etl_replay_status status =
+        etl_replay_files(app->table, app->config.etl_files, app->config.etl_count, NULL,
+                         &app->report);
+    app->replay_status = status;
+    atomic_store_explicit(&app->replay_finished, true, memory_order_release);
+
+    if (status == ETL_REPLAY_OK)
+        log_msg(LOG_INFO, "replay finished: %" PRIu64 " records from %" PRIu64 " file(s)",
+                app->report.records, app->report.files);
+    else if (status == ETL_REPLAY_DAMAGED)
+        log_msg(LOG_ERROR, "replay stopped at damage, data before it is served: %s",
+                app->report.error);
+    else
+        log_msg(LOG_ERROR, "replay failed: %s", app->report.error);
+    return NULL;
+}
+
+static void replay_info(struct app *app, struct source_info *info)
+{
+    info->kind = "etl";
+    if (!atomic_load_explicit(&app->replay_finished, memory_order_acquire)) {
+        info->up = true;
+        snprintf(info->reason, sizeof info->reason, "replaying %zu file(s)",
+                 app->config.etl_count);
+        return;
+    }
+    /* finished: nothing below changes any more */
+    info->replay_done = true;
+    info->events_lost = app->report.file_events_lost;
+    switch (app->replay_status) {
+    case ETL_REPLAY_OK:
+        info->up = true;
+        snprintf(info->reason, sizeof info->reason, "replayed %" PRIu64 " file(s)",
+                 app->report.files);
+        break;
+    case ETL_REPLAY_DAMAGED:
+        info->up = true; /* what was read before the damage is served */
+        info->replay_damaged = true;
+        copy_text(info->reason, sizeof info->reason, app->report.error);
+        break;
+    case ETL_REPLAY_NOT_ETL:
+    case ETL_REPLAY_IO_ERROR:
+        info->up = false;
+        copy_text(info->reason, sizeof info->reason, app->report.error);
+        break;
+    }
+}
+
+static void live_info(struct app *app, struct source_info *info)
+{
+    info->kind = "etw";
+    if (app->live == NULL) {
+        info->up = false;
+        snprintf(info->reason, sizeof info->reason, "%s", app->live_refusal);
+        return;
+    }
+    struct live_session_status status;
+    live_session_status(app->live, &status);
+    info->up = status.up;
+    snprintf(info->reason, sizeof info->reason, "%s", status.reason);
+    info->restarts = status.restarts;
+    info->events_lost = status.events_lost;
+    info->buffers_lost = status.buffers_lost;
+}
+
+static void source_info(void *context, struct source_info *info)
+{
+    struct app *app = context;
+    memset(info, 0, sizeof *info);
+    if (app->is_replay)
+        replay_info(app, info);
+    else
+        live_info(app, info);
+}
+
+/* Fail fast on a mistyped file name instead of serving a source that is down. */
+static bool check_files_readable(const struct config *config, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < config->etl_count; i++) {
+        FILE *file = fopen(config->etl_files[i], "rb");
+        if (file == NULL) {
+            snprintf(err, err_size, "--etl: %s: cannot open: %s", config->etl_files[i],
+                     strerror(errno));
+            return false;
+        }
+        fclose(file);
+    }
+    return true;
+}
+
+static void free_app(struct app *app)
+{
+    if (app->table != NULL)
+        process_table_destroy(app->table);
+    free(app->config_json);
+    free(app);
+}
+
+static bool start_http(struct app *app, char *err, size_t err_size)
+{
+    const struct config *c = &app->config;
+    struct http_server_options options = {
+        .listen = c->listen,
+        .listen_count = c->listen_count,
+        .telemetry_path = c->telemetry_path,
+        .render = {
+            .aggregate_by_name = c->aggregate_by_name,
+            .include = c->include,
+            .include_count = c->include_count,
+            .exclude = c->exclude,
+            .exclude_count = c->exclude_count,
+        },
+        .connection_timeout_s = c->connection_timeout_s,
+        .max_connections = c->max_connections,
+        .max_connections_per_ip = c->max_connections_per_ip,
+        .max_in_flight = c->max_in_flight,
+        .table = app->table,
+        .source_info = source_info,
+        .source_context = app,
+        .config_json = app->config_json,
+    };
+    app->http = http_server_start(&options, err, err_size);
+    return app->http != NULL;
+}
+
+struct app *app_start(const struct config *config, char *err, size_t err_size)
+{
+    if (config->etl_count > 0 && !check_files_readable(config, err, err_size))
+        return NULL;
+
+    struct app *app = calloc(1, sizeof *app);
+    if (app == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    app->config = *config;
+    app->config.owned_strings = NULL; /* the caller's config keeps owning them */
+    app->is_replay = config->etl_count > 0;
+    atomic_init(&app->replay_finished, false);
+    app->config_json = config_to_json(config);
+
+    struct process_table_config table_config = {
+        .capacity = config->capacity,
+        .retention = config->retention,
+    };
+    app->table = process_table_create(&table_config);
+    if (app->table == NULL) {
+        snprintf(err, err_size, "cannot allocate a table of %" PRIu32 " rows", config->capacity);
+        free_app(app);
+        return NULL;
+    }
+
+    if (!app->is_replay) {
+        char why[sizeof app->live_refusal];
+        app->live = live_session_start(app->table, &config->session, why, sizeof why);
+        if (app->live == NULL) {
+            snprintf(app->live_refusal, sizeof app->live_refusal, "%s", why);
+            log_msg(LOG_WARN, "event source down, serving anyway: %s", why);
+        }
+    }
+
+    if (!start_http(app, err, err_size)) {
+        if (app->live != NULL)
+            live_session_stop(app->live);
+        free_app(app);
+        return NULL;
+    }
+
+    if (app->is_replay) {
+        int rc = pthread_create(&app->replay_thread, NULL, replay_main, app);
+        if (rc != 0) {
+            snprintf(err, err_size, "cannot start the replay thread: %s", strerror(rc));
+            http_server_stop(app->http);
+            free_app(app);
+            return NULL;
+        }
+        app->replay_thread_started = true;
+        log_msg(LOG_INFO, "replaying %zu ETL file(s)", config->etl_count);
+    }
+    return app;
+}
+
+int app_stop(struct app *app)
+{
+    if (app == NULL)
+        return 0;
+    /* readers first: after this no scrape touches the table or the source */
+    http_server_stop(app->http);
+
+    int exit_code = 0;
+    if (app->live != NULL)
+        live_session_stop(app->live);
+    if (app->replay_thread_started) {
+        /* a replay cannot be interrupted: stopping waits for it to reach the end */
+        pthread_join(app->replay_thread, NULL);
+        if (app->replay_status == ETL_REPLAY_DAMAGED)
+            exit_code = 1;
+        else if (app->replay_status != ETL_REPLAY_OK)
+            exit_code = 2;
+    }
+    free_app(app);
+    return exit_code;
+}

@@ -51,4 +51,8 @@ enum config_result config_parse(struct config *config, int argc, char **argv,
                                 char *err, size_t err_size);
 void config_free(struct config *config);
 
+/* The config in effect as a JSON object with the config file's keys (so it can be saved and
+ * read back with --config.file); for /api/v1/status. malloc'd: free() it. NULL if out of memory. */
+char *config_to_json(const struct config *config);
+
 #endif

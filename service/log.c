@@ -1,1 +1,93 @@
-/* placeholder: being written */
+/* Levelled logging. The console sink writes one line per message to stderr with a UTC
+ * timestamp; the service installs another sink (the Event Log) at start. Any thread may
+ * log: each message is formatted into a local buffer and written with one call so lines
+ * from different threads never interleave. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_LINE_MAX 1024
+
+static atomic_int current_level = LOG_INFO;
+static _Atomic(log_sink_fn) current_sink = NULL;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void log_set_level(enum log_level level)
+{
+    atomic_store(&current_level, (int)level);
+}
+
+void log_set_sink(log_sink_fn sink)
+{
+    atomic_store(&current_sink, sink);
+}
+
+int log_level_parse(const char *text)
+{
+    for (int i = 0; i < (int)(sizeof level_names / sizeof level_names[0]); i++) {
+        if (strcmp(text, level_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* "2026-11-26T01:15:41.123Z": UTC so lines from machines in different zones compare. */
+static void format_timestamp(char *out, size_t size)
+{
+    struct timespec now;
+    struct tm utc;
+    /* clock_gettime, not C11 timespec_get: mingw's msvcrt runtime lacks the latter */
+    if (clock_gettime(CLOCK_REALTIME, &now) != 0) {
+        snprintf(out, size, "-");
+        return;
+    }
+    time_t seconds = now.tv_sec;
+    if (gmtime_r(&seconds, &utc) == NULL) {
+        snprintf(out, size, "-");
+        return;
+    }
+    size_t n = strftime(out, size, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(out + n, size - n, ".%03dZ", (int)(now.tv_nsec / 1000000));
+}
+
+static void stderr_sink(enum log_level level, const char *message)
+{
+    char stamp[40];
+    char line[LOG_LINE_MAX + 64];
+    format_timestamp(stamp, sizeof stamp);
+    int n = snprintf(line, sizeof line, "%s %-5s %s\n", stamp, level_names[level], message);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    fwrite(line, 1, len, stderr);
+    fflush(stderr);
+}
+
+void log_msg(enum log_level level, const char *format, ...)
+{
+    if ((int)level < LOG_ERROR || (int)level > LOG_DEBUG)
+        level = LOG_ERROR;
+    if ((int)level > atomic_load(&current_level))
+        return;
+
+    char message[LOG_LINE_MAX];
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    if (n < 0)
+        snprintf(message, sizeof message, "(unformattable log message: %s)", format);
+    else if ((size_t)n >= sizeof message)
+        memcpy(message + sizeof message - 4, "...", 4); /* say it was cut, keep the NUL */
+
+    log_sink_fn sink = atomic_load(&current_sink);
+    if (sink != NULL)
+        sink(level, message);
+    else
+        stderr_sink(level, message);
+}

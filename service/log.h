@@ -13,7 +13,10 @@ void log_set_sink(log_sink_fn sink);
 /* Parses "error", "warn", "info", "debug"; returns -1 when it is none of them. */
 int log_level_parse(const char *text);
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw builds use __USE_MINGW_ANSI_STDIO=1: check formats as C99 (%zu, %llu), not msvcrt */
+__attribute__((format(gnu_printf, 2, 3)))
+#elif defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
 void log_msg(enum log_level level, const char *format, ...);

@@ -1,1 +1,135 @@
-int main(void) { return 0; }
+/* tcpip_exporter's entry point: the Windows service manager first (when it started us),
+ * then the command line, then either a one-shot replay summary or the exporter serving
+ * until Ctrl-C / SIGTERM. */
+#include <stdio.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <io.h>
+#include "scm.h"
+#else
+#include <unistd.h>
+#endif
+
+#include "../collector/etl_replay.h"
+#include "../collector/process_table.h"
+#include "../exporter/summary.h"
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "stop_signal.h"
+
+#define PROGRAM_NAME "tcpip_exporter"
+
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,     /* start-up failed, or a replayed file was damaged */
+    EXIT_BAD_INPUT = 2,  /* bad flag or config; a file that is not a usable ETL trace */
+};
+
+static bool stderr_is_terminal(void)
+{
+#ifdef _WIN32
+    return _isatty(_fileno(stderr)) != 0;
+#else
+    return isatty(fileno(stderr)) != 0;
+#endif
+}
+
+/* --etl FILE... --summary: replay into a table, print it, exit. */
+static int run_summary(const struct config *config)
+{
+    struct process_table_config table_config = {
+        .capacity = config->capacity,
+        .retention = config->retention,
+    };
+    struct process_table *table = process_table_create(&table_config);
+    if (table == NULL) {
+        fprintf(stderr, PROGRAM_NAME ": cannot allocate a table of %u rows\n",
+                (unsigned)config->capacity);
+        return EXIT_FAILED;
+    }
+    struct etl_replay_report report;
+    memset(&report, 0, sizeof report);
+    FILE *progress = stderr_is_terminal() ? stderr : NULL;
+    enum etl_replay_status status =
+        etl_replay_files(table, config->etl_files, config->etl_count, progress, &report);
+
+    int code = EXIT_OK;
+    switch (status) {
+    case ETL_REPLAY_OK:
+        summary_print(stdout, table, &report);
+        break;
+    case ETL_REPLAY_DAMAGED:
+        /* records before the damage were counted: show them, then say what broke */
+        summary_print(stdout, table, &report);
+        fflush(stdout);
+        fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
+        code = EXIT_FAILED;
+        break;
+    case ETL_REPLAY_NOT_ETL:
+    case ETL_REPLAY_IO_ERROR:
+        fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
+        code = EXIT_BAD_INPUT;
+        break;
+    }
+    process_table_destroy(table);
+    return code;
+}
+
+static void log_urls(const struct config *config)
+{
+    for (size_t i = 0; i < config->listen_count; i++) {
+        const char *address = config->listen[i];
+        if (address[0] == ':')
+            log_msg(LOG_INFO, "serving http://localhost%s%s (every interface)", address,
+                    config->telemetry_path);
+        else
+            log_msg(LOG_INFO, "serving http://%s%s", address, config->telemetry_path);
+    }
+}
+
+/* Serve until asked to stop. */
+static int run_server(const struct config *config)
+{
+    /* before app_start: a stop requested while starting is kept, not lost */
+    stop_signal_install();
+    char err[512];
+    struct app *app = app_start(config, err, sizeof err);
+    if (app == NULL) {
+        fprintf(stderr, PROGRAM_NAME ": %s\n", err);
+        return EXIT_FAILED;
+    }
+    log_urls(config);
+    stop_signal_wait();
+    log_msg(LOG_INFO, "stopping");
+    int code = app_stop(app);
+    log_msg(LOG_INFO, "stopped");
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+#ifdef _WIN32
+    int service_code = scm_main(argc, argv);
+    if (service_code >= 0)
+        return service_code;
+#endif
+    struct config config;
+    char err[512];
+    switch (config_parse(&config, argc, argv, err, sizeof err)) {
+    case CONFIG_EXIT_OK:
+        config_free(&config);
+        return EXIT_OK;
+    case CONFIG_ERROR:
+        fprintf(stderr, PROGRAM_NAME ": %s\n", err);
+        config_free(&config);
+        return EXIT_BAD_INPUT;
+    case CONFIG_RUN:
+        break;
+    }
+    log_set_level(config.log_level);
+    int code = config.summary ? run_summary(&config) : run_server(&config);
+    config_free(&config);
+    return code;
+}
