@@ -1,1 +1,852 @@
-/* placeholder: being written */
+/* The per-process table: one writer, lock-free readers.
+ *
+ * Shared memory is an array of rows (plus one overflow row) and the name entries. Each row
+ * carries a sequence counter (a seqlock) that is odd while the writer changes the row's
+ * identity: a new instance in a free row, a rename, an exit, a retirement. Counter updates
+ * between identity changes are plain relaxed stores of old + delta (one writer, so no
+ * read-modify-write) and leave the sequence alone: readers copy identity and counters
+ * under the sequence check and retry when it moved, so they never pair one instance's
+ * identity with another's counters, and since counters only grow in place they never see
+ * one go down. Every shared field is _Atomic, which keeps ThreadSanitizer quiet without
+ * suppressions and the C11 memory model satisfied (Boehm, "Can seqlocks get along with
+ * programming language memory models?", 2012: relaxed data loads plus an acquire fence
+ * before the second sequence load).
+ *
+ * Totals by name are the retired counters of the name entry plus the rows bearing that
+ * name. Moving counters between the two (retirement, rename) happens under a table-wide
+ * sequence that name readers check the same way; such moves are rare, so retries are too.
+ *
+ * The writer finds rows through a private pid index (process_table_index.h) and never
+ * reads shared memory to look anything up; readers simply walk the rows. */
+#include "process_table.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "process_table_index.h"
+#include "process_table_names.h"
+
+#define CACHE_LINE 64u
+#define MAX_CAPACITY (UINT32_C(1) << 20)
+#define MIN_NAME_CAPACITY 256u
+
+enum { ROW_FREE = 0 }; /* row states besides enum process_state */
+enum { ROW_NAMED = 1u, ROW_OVERFLOW = 2u };
+
+/* 384 bytes: identity in the first cache line, the name in the second, then the counters,
+ * IPv4 and IPv6 in two lines each, so one event dirties one line. */
+struct row {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t state;
+    _Atomic uint32_t pid;
+    _Atomic uint32_t parent_pid;
+    _Atomic uint32_t name_id;
+    _Atomic uint32_t flags;
+    _Atomic uint64_t unique_key;
+    _Atomic uint64_t instance_id;
+    _Atomic uint64_t start_time;
+    _Atomic uint64_t exit_time;
+    _Atomic uint64_t pad_; /* the identity fills the first cache line exactly */
+    name_words name;
+    _Atomic uint64_t counters[FAMILY_COUNT][CTR_COUNT];
+};
+_Static_assert(sizeof(struct row) % CACHE_LINE == 0, "rows fill whole cache lines");
+_Static_assert(sizeof(struct row) <= 1024, "at most 1 KiB per row");
+_Static_assert(offsetof(struct row, name) == CACHE_LINE, "identity in the first line");
+
+struct shared_stats {
+    _Atomic uint64_t events_by_type[EVT_TYPE_COUNT];
+    _Atomic uint64_t dropped[DROP_REASON_COUNT];
+    _Atomic uint64_t fails[FAMILY_COUNT][FAIL_CODE_SLOTS];
+    _Atomic uint64_t lost_events;
+    _Atomic uint64_t lost_buffers;
+    _Atomic uint64_t processes_untracked;
+    _Atomic uint64_t instances_retired;
+    _Atomic uint32_t rows_in_use;
+};
+
+/* Lines read by readers and written rarely, lines written on every event (stats), and the
+ * writer's private state are kept apart so the hot path does not bounce readers' lines. */
+struct process_table {
+    /* immutable after creation */
+    struct row *rows;              /* capacity rows, then the overflow row */
+    uint32_t capacity;
+    uint64_t retention;
+    void *block;                   /* the one allocation everything is carved from */
+    /* shared, rarely written */
+    _Atomic uint32_t table_seq;
+    struct name_table names;
+    char pad_a_[CACHE_LINE];
+    struct shared_stats stats;
+    char pad_b_[CACHE_LINE];
+    /* writer only */
+    uint32_t last_pid;             /* one-entry cache in front of the index */
+    uint32_t last_row;
+    struct pid_index index;
+    uint32_t *free_rows;           /* stack of free row numbers */
+    uint32_t free_count;
+    uint32_t overflow_tracked;     /* index entries that point at the overflow row */
+    uint32_t exited_count;         /* rows housekeeping may retire */
+    uint64_t next_instance;
+    uint32_t unknown_name;         /* name entry of UNKNOWN_PROCESS_NAME */
+};
+
+/* ---- sizing: create and footprint share one layout, so the footprint is exact ---- */
+
+struct layout {
+    size_t rows, names, index, free_rows, name_slots, name_text, total;
+    uint32_t capacity, name_capacity, index_entries;
+};
+
+static size_t align_up(size_t n)
+{
+    return (n + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
+}
+
+static uint32_t round_capacity(uint32_t capacity)
+{
+    if (capacity == 0)
+        capacity = PROCESS_TABLE_DEFAULT_CAPACITY;
+    if (capacity > MAX_CAPACITY)
+        capacity = MAX_CAPACITY;
+    uint32_t rounded = 1;
+    while (rounded < capacity)
+        rounded *= 2;
+    return rounded;
+}
+
+static struct layout plan(uint32_t requested)
+{
+    struct layout l;
+    l.capacity = round_capacity(requested);
+    /* One name per row is plenty for the processes of one host (a few hundred distinct
+     * images); a floor keeps small test tables from running out of names. */
+    l.name_capacity = l.capacity > MIN_NAME_CAPACITY ? l.capacity : MIN_NAME_CAPACITY;
+    /* A pid maps to its row, or to the overflow row: at most capacity of each. */
+    l.index_entries = 2 * l.capacity;
+    size_t at = align_up(sizeof(struct process_table));
+    l.rows = at;
+    at += align_up((size_t)(l.capacity + 1) * sizeof(struct row));
+    l.names = at;
+    at += align_up(name_table_entries_bytes(l.name_capacity));
+    l.index = at;
+    at += align_up((size_t)pid_index_slots_for(l.index_entries) * sizeof(struct pid_slot));
+    l.free_rows = at;
+    at += align_up((size_t)l.capacity * sizeof(uint32_t));
+    l.name_slots = at;
+    at += align_up(name_table_slots_bytes(l.name_capacity));
+    l.name_text = at;
+    at += align_up(name_table_text_bytes(l.name_capacity));
+    l.total = at + CACHE_LINE; /* slack to align the block itself */
+    return l;
+}
+
+size_t process_table_footprint(uint32_t capacity)
+{
+    return plan(capacity).total;
+}
+
+/* ---- small helpers ---- */
+
+static inline void add_u64(_Atomic uint64_t *counter, uint64_t delta)
+{
+    /* Single writer: load + store is exact and cheaper than an atomic RMW. */
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
+}
+
+static inline void add_u32(_Atomic uint32_t *counter, uint32_t delta)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + delta,
+                          memory_order_relaxed);
+}
+
+static inline uint64_t get64(const _Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static inline uint32_t get32(const _Atomic uint32_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static inline void set64(_Atomic uint64_t *v, uint64_t x)
+{
+    atomic_store_explicit(v, x, memory_order_relaxed);
+}
+
+static inline void set32(_Atomic uint32_t *v, uint32_t x)
+{
+    atomic_store_explicit(v, x, memory_order_relaxed);
+}
+
+/* Writer side of a seqlock: odd, then a release fence so no later data store can be
+ * seen before the odd value; even again with release so readers that see it see all. */
+static void seq_begin(_Atomic uint32_t *seq)
+{
+    atomic_store_explicit(seq, get32(seq) + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void seq_end(_Atomic uint32_t *seq)
+{
+    atomic_store_explicit(seq, get32(seq) + 1, memory_order_release);
+}
+
+/* Reader side: wait for an even sequence. The writer holds a sequence odd for a few
+ * stores, but it may be preempted meanwhile, so do not spin forever on a shared core. */
+static uint32_t seq_read_begin(const _Atomic uint32_t *seq)
+{
+    for (unsigned spins = 0;; spins++) {
+        uint32_t s = atomic_load_explicit(seq, memory_order_acquire);
+        if ((s & 1) == 0)
+            return s;
+        if (spins >= 64)
+            sched_yield();
+    }
+}
+
+static bool seq_read_retry(const _Atomic uint32_t *seq, uint32_t begun)
+{
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(seq, memory_order_relaxed) != begun;
+}
+
+/* ---- creation ---- */
+
+static void row_init(struct row *row)
+{
+    atomic_init(&row->seq, 0);
+    atomic_init(&row->state, ROW_FREE);
+    atomic_init(&row->pid, 0);
+    atomic_init(&row->parent_pid, 0);
+    atomic_init(&row->name_id, 0);
+    atomic_init(&row->flags, 0);
+    atomic_init(&row->unique_key, 0);
+    atomic_init(&row->instance_id, 0);
+    atomic_init(&row->start_time, 0);
+    atomic_init(&row->exit_time, 0);
+    atomic_init(&row->pad_, 0);
+    for (int w = 0; w < NAME_WORDS; w++)
+        atomic_init(&row->name[w], 0);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++)
+            atomic_init(&row->counters[f][c], 0);
+}
+
+static void stats_init(struct shared_stats *s)
+{
+    for (int i = 0; i < EVT_TYPE_COUNT; i++)
+        atomic_init(&s->events_by_type[i], 0);
+    for (int i = 0; i < DROP_REASON_COUNT; i++)
+        atomic_init(&s->dropped[i], 0);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int i = 0; i < FAIL_CODE_SLOTS; i++)
+            atomic_init(&s->fails[f][i], 0);
+    atomic_init(&s->lost_events, 0);
+    atomic_init(&s->lost_buffers, 0);
+    atomic_init(&s->processes_untracked, 0);
+    atomic_init(&s->instances_retired, 0);
+    atomic_init(&s->rows_in_use, 0);
+}
+
+struct process_table *process_table_create(const struct process_table_config *config)
+{
+    struct layout l = plan(config ? config->capacity : 0);
+    unsigned char *block = malloc(l.total);
+    if (!block)
+        return NULL;
+    unsigned char *base = block + ((CACHE_LINE - (uintptr_t)block % CACHE_LINE) % CACHE_LINE);
+    struct process_table *t = (struct process_table *)base;
+    memset(t, 0, sizeof *t);
+    t->block = block;
+    t->capacity = l.capacity;
+    t->retention = config ? config->retention : PROCESS_TABLE_DEFAULT_RETENTION;
+    t->rows = (struct row *)(base + l.rows);
+    for (uint32_t i = 0; i <= l.capacity; i++)
+        row_init(&t->rows[i]);
+    atomic_init(&t->table_seq, 0);
+    name_table_init(&t->names, l.name_capacity, (struct name_entry *)(base + l.names),
+                    (uint32_t *)(base + l.name_slots),
+                    (char (*)[IMAGE_NAME_MAX])(base + l.name_text));
+    stats_init(&t->stats);
+    pid_index_init(&t->index, (struct pid_slot *)(base + l.index), l.index_entries);
+    t->free_rows = (uint32_t *)(base + l.free_rows);
+    /* Popped from the top: row 0 first, so a small table stays in few pages. */
+    for (uint32_t i = 0; i < l.capacity; i++)
+        t->free_rows[i] = l.capacity - 1 - i;
+    t->free_count = l.capacity;
+    t->last_row = PID_INDEX_NONE;
+    t->next_instance = 1;
+    t->unknown_name = name_table_intern(&t->names, UNKNOWN_PROCESS_NAME);
+    return t;
+}
+
+void process_table_destroy(struct process_table *table)
+{
+    if (table)
+        free(table->block);
+}
+
+/* ---- writer: rows and instances ---- */
+
+static inline struct row *overflow_row(struct process_table *t)
+{
+    return &t->rows[t->capacity];
+}
+
+static void index_put(struct process_table *t, uint32_t pid, uint32_t row)
+{
+    /* Cannot fail: at most capacity rows plus capacity overflow pids are indexed. */
+    (void)pid_index_put(&t->index, pid, row);
+    t->last_pid = pid;
+    t->last_row = row;
+}
+
+static void index_forget(struct process_table *t, uint32_t pid)
+{
+    pid_index_remove(&t->index, pid);
+    if (t->last_pid == pid)
+        t->last_row = PID_INDEX_NONE;
+}
+
+struct identity {
+    uint32_t pid, parent_pid;
+    uint64_t unique_key;
+    uint64_t start_time;
+    bool named;
+    const char *name;
+};
+
+/* Fill a free row with a new instance; PID_INDEX_NONE when there is none. */
+static uint32_t row_open(struct process_table *t, const struct identity *id)
+{
+    if (t->free_count == 0)
+        return PID_INDEX_NONE;
+    uint32_t r = t->free_rows[--t->free_count];
+    struct row *row = &t->rows[r];
+    uint32_t name_id = id->named ? name_table_intern(&t->names, id->name) : t->unknown_name;
+    seq_begin(&row->seq);
+    set32(&row->pid, id->pid);
+    set32(&row->parent_pid, id->parent_pid);
+    set32(&row->name_id, name_id);
+    set32(&row->flags, id->named ? ROW_NAMED : 0);
+    set64(&row->unique_key, id->unique_key);
+    set64(&row->instance_id, t->next_instance++);
+    set64(&row->start_time, id->start_time);
+    set64(&row->exit_time, 0);
+    name_words_store(row->name, id->named ? id->name : UNKNOWN_PROCESS_NAME);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++)
+            set64(&row->counters[f][c], 0);
+    set32(&row->state, PROCESS_LIVE);
+    seq_end(&row->seq);
+    add_u32(&t->stats.rows_in_use, 1);
+    return r;
+}
+
+/* The overflow row, made visible on first use; one more process counted as untracked. */
+static uint32_t overflow_admit(struct process_table *t, uint64_t timestamp)
+{
+    struct row *row = overflow_row(t);
+    if (get32(&row->state) == ROW_FREE) {
+        uint32_t name_id = name_table_intern(&t->names, OVERFLOW_PROCESS_NAME);
+        seq_begin(&row->seq);
+        set32(&row->name_id, name_id);
+        set32(&row->flags, ROW_NAMED | ROW_OVERFLOW);
+        set64(&row->instance_id, t->next_instance++);
+        set64(&row->start_time, timestamp);
+        name_words_store(row->name, OVERFLOW_PROCESS_NAME);
+        set32(&row->state, PROCESS_LIVE);
+        seq_end(&row->seq);
+    }
+    add_u64(&t->stats.processes_untracked, 1);
+    return t->capacity;
+}
+
+/* A row for a new instance of id->pid: its own, or the overflow row. Indexed either way,
+ * unless too many pids already share the overflow row (then each event of such a pid
+ * tries again for a row of its own, and counts in the overflow row meanwhile). */
+static uint32_t instance_begin(struct process_table *t, const struct identity *id)
+{
+    uint32_t r = row_open(t, id);
+    if (r != PID_INDEX_NONE) {
+        index_put(t, id->pid, r);
+        return r;
+    }
+    if (t->overflow_tracked < t->capacity) {
+        r = overflow_admit(t, id->start_time);
+        t->overflow_tracked++;
+        index_put(t, id->pid, r);
+        return r;
+    }
+    return t->capacity;
+}
+
+static void instance_exit(struct process_table *t, uint32_t r, uint64_t timestamp)
+{
+    struct row *row = &t->rows[r];
+    if (get32(&row->state) != PROCESS_LIVE)
+        return; /* keep the first exit time */
+    seq_begin(&row->seq);
+    set64(&row->exit_time, timestamp);
+    set32(&row->state, PROCESS_EXITED);
+    seq_end(&row->seq);
+    t->exited_count++;
+}
+
+/* Give row r a name (and the identity that came with it). Its counters so far move to
+ * the old name's retired totals and are subtracted from the new name's (mod 2^64), so
+ * neither name's total changes at the instant of the rename, and later growth counts
+ * under the new name. The table sequence makes that instant atomic for name readers. */
+static void instance_name(struct process_table *t, uint32_t r, const struct identity *id)
+{
+    struct row *row = &t->rows[r];
+    uint32_t old_name = get32(&row->name_id);
+    uint32_t new_name = id->named ? name_table_intern(&t->names, id->name) : old_name;
+    bool moves = new_name != old_name;
+    if (moves) {
+        seq_begin(&t->table_seq);
+        struct name_entry *from = &t->names.entries[old_name];
+        struct name_entry *to = &t->names.entries[new_name];
+        for (int f = 0; f < FAMILY_COUNT; f++)
+            for (int c = 0; c < CTR_COUNT; c++) {
+                uint64_t v = get64(&row->counters[f][c]);
+                add_u64(&from->retired[f][c], v);
+                add_u64(&to->retired[f][c], (uint64_t)0 - v);
+            }
+    }
+    seq_begin(&row->seq);
+    set32(&row->parent_pid, id->parent_pid);
+    set64(&row->unique_key, id->unique_key);
+    if (id->named) {
+        set32(&row->name_id, new_name);
+        set32(&row->flags, get32(&row->flags) | ROW_NAMED);
+        name_words_store(row->name, id->name);
+    }
+    seq_end(&row->seq);
+    if (moves)
+        seq_end(&t->table_seq);
+}
+
+static void instance_revive(struct process_table *t, uint32_t r)
+{
+    struct row *row = &t->rows[r];
+    if (get32(&row->state) != PROCESS_EXITED)
+        return;
+    seq_begin(&row->seq);
+    set64(&row->exit_time, 0);
+    set32(&row->state, PROCESS_LIVE);
+    seq_end(&row->seq);
+    t->exited_count--;
+}
+
+/* ---- writer: applying facts ---- */
+
+struct net_counters {
+    int8_t bytes;  /* counter that takes the size, or -1 */
+    int8_t events; /* counter that takes 1 */
+};
+
+static const struct net_counters NET_COUNTERS[] = {
+    [NET_TCP_SEND] = {CTR_SENT_BYTES, CTR_SENT_EVENTS},
+    [NET_TCP_RECV] = {CTR_RECV_BYTES, CTR_RECV_EVENTS},
+    [NET_TCP_CONNECT] = {-1, CTR_CONNECTS},
+    [NET_TCP_DISCONNECT] = {-1, CTR_DISCONNECTS},
+    [NET_TCP_RETRANSMIT] = {CTR_RETRANSMIT_BYTES, CTR_RETRANSMITS},
+    [NET_TCP_ACCEPT] = {-1, CTR_ACCEPTS},
+    [NET_TCP_RECONNECT] = {-1, CTR_RECONNECTS},
+    [NET_TCP_COPY] = {CTR_COPY_BYTES, CTR_COPIES},
+    [NET_UDP_SEND] = {CTR_UDP_SENT_BYTES, CTR_UDP_SENT_DATAGRAMS},
+    [NET_UDP_RECV] = {CTR_UDP_RECV_BYTES, CTR_UDP_RECV_DATAGRAMS},
+};
+#define NET_OP_COUNT (sizeof NET_COUNTERS / sizeof NET_COUNTERS[0])
+
+/* Row for a pid's network event: the cache, the index, or a new unnamed instance. */
+static inline uint32_t row_of_pid(struct process_table *t, uint32_t pid, uint64_t timestamp)
+{
+    if (pid == t->last_pid && t->last_row != PID_INDEX_NONE)
+        return t->last_row;
+    uint32_t r = pid_index_find(&t->index, pid);
+    if (r == PID_INDEX_NONE) {
+        struct identity id = {.pid = pid, .start_time = timestamp};
+        return instance_begin(t, &id);
+    }
+    t->last_pid = pid;
+    t->last_row = r;
+    return r;
+}
+
+static inline void apply_net(struct process_table *t, const struct net_fact *net,
+                             uint64_t timestamp)
+{
+    if ((unsigned)net->op >= NET_OP_COUNT || (unsigned)net->family >= FAMILY_COUNT) {
+        add_u64(&t->stats.dropped[DROP_UNKNOWN], 1);
+        return;
+    }
+    uint32_t r = row_of_pid(t, net->pid, timestamp);
+    if (r == t->capacity)
+        add_u64(&t->stats.dropped[DROP_TABLE_FULL], 1);
+    _Atomic uint64_t *counters = t->rows[r].counters[net->family];
+    struct net_counters which = NET_COUNTERS[net->op];
+    if (which.bytes >= 0)
+        add_u64(&counters[which.bytes], net->size);
+    add_u64(&counters[which.events], 1);
+}
+
+/* Failure codes 1..6 have slots of their own; any other code shares slot 7. A protocol
+ * other than AF_INET/AF_INET6 means the payload is not the layout we know: the fact is
+ * counted as unknown rather than guessed into a family. */
+static void apply_fail(struct process_table *t, const struct fail_fact *fail)
+{
+    int family;
+    if (fail->proto == 2)
+        family = FAMILY_IPV4;
+    else if (fail->proto == 23)
+        family = FAMILY_IPV6;
+    else {
+        add_u64(&t->stats.dropped[DROP_UNKNOWN], 1);
+        return;
+    }
+    unsigned slot = fail->code >= 1 && fail->code <= 6 ? fail->code : FAIL_CODE_SLOTS - 1;
+    add_u64(&t->stats.fails[family][slot], 1);
+}
+
+static void process_starts(struct process_table *t, const struct process_fact *p,
+                           const struct identity *id, uint64_t timestamp)
+{
+    uint32_t r = pid_index_find(&t->index, p->pid);
+    if (r == t->capacity) {
+        /* A rundown of a pid living in the overflow row names nothing we can tell apart;
+         * a Start is a new process, which may find a row of its own now. */
+        if (p->op == PROC_DCSTART)
+            return;
+        index_forget(t, p->pid);
+        t->overflow_tracked--;
+        r = PID_INDEX_NONE;
+    }
+    if (r != PID_INDEX_NONE) {
+        struct row *row = &t->rows[r];
+        bool unnamed = (get32(&row->flags) & ROW_NAMED) == 0 && get64(&row->unique_key) == 0;
+        if (unnamed && get32(&row->state) == PROCESS_LIVE) {
+            /* Its events came before any process event: this is its name arriving. A
+             * previous process of the same pid would have been named by its End. */
+            instance_name(t, r, id);
+            return;
+        }
+        if (p->op == PROC_DCSTART && get64(&row->unique_key) == p->unique_key) {
+            /* The rundown of a restarted session: the same instance, keep its counters. */
+            instance_revive(t, r);
+            instance_name(t, r, id);
+            return;
+        }
+        instance_exit(t, r, timestamp); /* the pid was reused */
+        index_forget(t, p->pid);
+    }
+    instance_begin(t, id);
+}
+
+static void process_ends(struct process_table *t, const struct process_fact *p,
+                         const struct identity *id, uint64_t timestamp)
+{
+    uint32_t r = pid_index_find(&t->index, p->pid);
+    if (r == PID_INDEX_NONE)
+        return; /* nothing counted for it; events_by_type still says it came */
+    if (r == t->capacity) {
+        index_forget(t, p->pid);
+        t->overflow_tracked--;
+        return;
+    }
+    struct row *row = &t->rows[r];
+    bool unnamed = (get32(&row->flags) & ROW_NAMED) == 0 && get64(&row->unique_key) == 0;
+    if (unnamed)
+        instance_name(t, r, id);
+    /* Exited instances stay indexed: late events of the pid still count to them until a
+     * new instance takes the pid or the row retires. */
+    instance_exit(t, r, timestamp);
+}
+
+static void apply_process(struct process_table *t, const struct process_fact *p,
+                          uint64_t timestamp)
+{
+    char name[IMAGE_NAME_MAX];
+    name_copy(name, p->image_name);
+    struct identity id = {
+        .pid = p->pid,
+        .parent_pid = p->parent_pid,
+        .unique_key = p->unique_key,
+        .start_time = timestamp,
+        .named = name[0] != '\0', /* an empty image name names nothing */
+        .name = name,
+    };
+    switch (p->op) {
+    case PROC_START:
+    case PROC_DCSTART:
+        process_starts(t, p, &id, timestamp);
+        break;
+    case PROC_END:
+    case PROC_DCEND:
+    case PROC_DEFUNCT:
+        process_ends(t, p, &id, timestamp);
+        break;
+    default:
+        add_u64(&t->stats.dropped[DROP_UNKNOWN], 1);
+        break;
+    }
+}
+
+static void apply_lost(struct process_table *t, const struct lost_fact *lost)
+{
+    /* LOST_FILE has no counter of its own beyond events_by_type[EVT_LOST_FILE]. */
+    if (lost->op == LOST_EVENT)
+        add_u64(&t->stats.lost_events, 1);
+    else if (lost->op == LOST_BUFFER)
+        add_u64(&t->stats.lost_buffers, 1);
+}
+
+static inline void apply(struct process_table *t, const struct trace_fact *fact,
+                         uint64_t timestamp)
+{
+    if ((unsigned)fact->type < EVT_TYPE_COUNT)
+        add_u64(&t->stats.events_by_type[fact->type], 1);
+    switch (fact->kind) {
+    case FACT_NET:
+        apply_net(t, &fact->u.net, timestamp);
+        break;
+    case FACT_FAIL:
+        apply_fail(t, &fact->u.fail);
+        break;
+    case FACT_PROCESS:
+        apply_process(t, &fact->u.process, timestamp);
+        break;
+    case FACT_LOST:
+        apply_lost(t, &fact->u.lost);
+        break;
+    default:
+        add_u64(&t->stats.dropped[DROP_UNKNOWN], 1);
+        break;
+    }
+}
+
+void process_table_apply(struct process_table *table, const struct trace_fact *fact,
+                         uint64_t timestamp)
+{
+    apply(table, fact, timestamp);
+}
+
+void process_table_feed(struct process_table *table, const struct trace_record *record)
+{
+    struct trace_fact fact;
+    switch (decode_record(record, &fact)) {
+    case DECODE_OK:
+        apply(table, &fact, record->timestamp);
+        break;
+    case DECODE_UNKNOWN:
+        add_u64(&table->stats.dropped[DROP_UNKNOWN], 1);
+        break;
+    default:
+        add_u64(&table->stats.dropped[DROP_MALFORMED], 1);
+        break;
+    }
+}
+
+void process_table_count_drop(struct process_table *table, enum drop_reason reason)
+{
+    if ((unsigned)reason < DROP_REASON_COUNT)
+        add_u64(&table->stats.dropped[reason], 1);
+}
+
+/* ---- writer: housekeeping ---- */
+
+static bool expired(const struct process_table *t, const struct row *row, uint64_t now)
+{
+    if (get32(&row->state) != PROCESS_EXITED)
+        return false;
+    uint64_t exit_time = get64(&row->exit_time);
+    return now >= exit_time && now - exit_time >= t->retention;
+}
+
+/* The row's counters join its name's retired totals and the row becomes free. */
+static void retire(struct process_table *t, uint32_t r)
+{
+    struct row *row = &t->rows[r];
+    struct name_entry *name = &t->names.entries[get32(&row->name_id)];
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++)
+            add_u64(&name->retired[f][c], get64(&row->counters[f][c]));
+    seq_begin(&row->seq);
+    set32(&row->state, ROW_FREE);
+    seq_end(&row->seq);
+    uint32_t pid = get32(&row->pid);
+    if (pid_index_find(&t->index, pid) == r)
+        index_forget(t, pid);
+    t->free_rows[t->free_count++] = r;
+    t->exited_count--;
+    add_u32(&t->stats.rows_in_use, (uint32_t)-1);
+    add_u64(&t->stats.instances_retired, 1);
+}
+
+/* A scan of every row: at most once a second, and cheaper than keeping the exits
+ * ordered when trace timestamps arrive slightly out of order. All retirements of one
+ * call share one table-sequence window, so name readers retry at most once for it. */
+void process_table_housekeep(struct process_table *table, uint64_t now)
+{
+    if (table->exited_count == 0)
+        return;
+    bool open = false;
+    for (uint32_t r = 0; r < table->capacity; r++) {
+        if (!expired(table, &table->rows[r], now))
+            continue;
+        if (!open) {
+            seq_begin(&table->table_seq);
+            open = true;
+        }
+        retire(table, r);
+    }
+    if (open)
+        seq_end(&table->table_seq);
+}
+
+/* ---- readers ---- */
+
+/* Copy one row consistently; false when the row is free. */
+static bool row_read(const struct row *row, struct process_view *v)
+{
+    for (;;) {
+        uint32_t begun = seq_read_begin(&row->seq);
+        uint32_t state = get32(&row->state);
+        if (state == ROW_FREE)
+            return false;
+        uint32_t flags = get32(&row->flags);
+        v->pid = get32(&row->pid);
+        v->parent_pid = get32(&row->parent_pid);
+        v->unique_key = get64(&row->unique_key);
+        v->instance_id = get64(&row->instance_id);
+        v->start_time = get64(&row->start_time);
+        v->exit_time = get64(&row->exit_time);
+        v->state = state == PROCESS_EXITED ? PROCESS_EXITED : PROCESS_LIVE;
+        v->is_overflow = (flags & ROW_OVERFLOW) != 0;
+        v->is_named = (flags & ROW_NAMED) != 0;
+        name_words_load(row->name, v->name);
+        for (int f = 0; f < FAMILY_COUNT; f++)
+            for (int c = 0; c < CTR_COUNT; c++)
+                v->counters[f][c] = get64(&row->counters[f][c]);
+        if (!seq_read_retry(&row->seq, begun))
+            return true;
+    }
+}
+
+void process_table_foreach(const struct process_table *table, process_visit_fn visit,
+                           void *context)
+{
+    struct process_view view;
+    for (uint32_t r = 0; r <= table->capacity; r++)
+        if (row_read(&table->rows[r], &view))
+            visit(&view, context);
+}
+
+/* A row's name and counters, as name aggregation needs them. */
+static bool row_read_totals(const struct row *row, uint32_t *name_id, bool *live,
+                            uint64_t counters[FAMILY_COUNT][CTR_COUNT])
+{
+    for (;;) {
+        uint32_t begun = seq_read_begin(&row->seq);
+        uint32_t state = get32(&row->state);
+        if (state == ROW_FREE)
+            return false;
+        *live = state == PROCESS_LIVE;
+        *name_id = get32(&row->name_id);
+        for (int f = 0; f < FAMILY_COUNT; f++)
+            for (int c = 0; c < CTR_COUNT; c++)
+                counters[f][c] = get64(&row->counters[f][c]);
+        if (!seq_read_retry(&row->seq, begun))
+            return true;
+    }
+}
+
+struct name_sums {
+    uint32_t live;
+    uint64_t counters[FAMILY_COUNT][CTR_COUNT];
+};
+
+static void sums_load_retired(const struct name_table *names, struct name_sums *sums,
+                              uint32_t from, uint32_t to)
+{
+    for (uint32_t n = from; n < to; n++) {
+        sums[n].live = 0;
+        for (int f = 0; f < FAMILY_COUNT; f++)
+            for (int c = 0; c < CTR_COUNT; c++)
+                sums[n].counters[f][c] = get64(&names->entries[n].retired[f][c]);
+    }
+}
+
+/* Retired totals plus every row, all inside one table-sequence window, so no retirement
+ * or rename is seen half done: a name's total is exact and never goes down. sums has room
+ * for every name the table can hold. Returns the number of names summed. */
+static uint32_t sum_names(const struct process_table *t, struct name_sums *sums)
+{
+    const struct name_table *names = &t->names;
+    for (;;) {
+        uint32_t begun = seq_read_begin(&t->table_seq);
+        uint32_t count = atomic_load_explicit(&names->count, memory_order_acquire);
+        sums_load_retired(names, sums, 0, count);
+        uint64_t counters[FAMILY_COUNT][CTR_COUNT];
+        for (uint32_t r = 0; r <= t->capacity; r++) {
+            uint32_t name_id;
+            bool live;
+            if (!row_read_totals(&t->rows[r], &name_id, &live, counters))
+                continue;
+            if (name_id >= count) {
+                /* The row's name was added after we read the count: take the new ones. */
+                uint32_t more = atomic_load_explicit(&names->count, memory_order_acquire);
+                sums_load_retired(names, sums, count, more);
+                count = more;
+            }
+            sums[name_id].live += live;
+            for (int f = 0; f < FAMILY_COUNT; f++)
+                for (int c = 0; c < CTR_COUNT; c++)
+                    sums[name_id].counters[f][c] += counters[f][c];
+        }
+        if (!seq_read_retry(&t->table_seq, begun))
+            return count;
+    }
+}
+
+void process_table_foreach_name(const struct process_table *table, name_visit_fn visit,
+                                void *context)
+{
+    /* Room for every possible name, so the loop above never reallocates. */
+    struct name_sums *sums = malloc((size_t)table->names.capacity * sizeof *sums);
+    if (!sums)
+        return;
+    uint32_t count = sum_names(table, sums);
+    struct name_view view;
+    for (uint32_t n = 0; n < count; n++) {
+        name_words_load(table->names.entries[n].text, view.name);
+        view.live_instances = sums[n].live;
+        memcpy(view.counters, sums[n].counters, sizeof view.counters);
+        visit(&view, context);
+    }
+    free(sums);
+}
+
+void process_table_stats(const struct process_table *table, struct table_stats *out)
+{
+    const struct shared_stats *s = &table->stats;
+    for (int i = 0; i < EVT_TYPE_COUNT; i++)
+        out->events_by_type[i] = get64(&s->events_by_type[i]);
+    for (int i = 0; i < DROP_REASON_COUNT; i++)
+        out->dropped[i] = get64(&s->dropped[i]);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int i = 0; i < FAIL_CODE_SLOTS; i++)
+            out->fails[f][i] = get64(&s->fails[f][i]);
+    out->lost_events = get64(&s->lost_events);
+    out->lost_buffers = get64(&s->lost_buffers);
+    out->processes_untracked = get64(&s->processes_untracked);
+    out->instances_retired = get64(&s->instances_retired);
+    out->rows_in_use = get32(&s->rows_in_use);
+    out->capacity = table->capacity;
+}
