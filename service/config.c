@@ -590,8 +590,8 @@ static void print_help(FILE *out)
     }
     fprintf(out,
             "\n"
-            "Exit codes: 0 stopped cleanly; 1 start-up failed or a replayed file was damaged;\n"
-            "2 bad flag or configuration, or a file that is not a usable ETL trace.\n");
+            "Exit codes: 0 stopped cleanly; 1 start-up failed, or a replayed file was\n"
+            "damaged; 2 bad flag or configuration, or a file that is not a usable ETL trace.\n");
 #ifdef _WIN32
     fprintf(out,
             "\n"
@@ -774,7 +774,8 @@ static bool load_config_file(struct parse_state *st, const char *path)
         return false;
     }
     const char *parse_end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, size, &parse_end, true);
+    /* size + 1: with require_null_terminated, cJSON must see the NUL we appended */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, size + 1, &parse_end, true);
     if (root == NULL) {
         int line, column;
         where_in_text(text, parse_end != NULL ? parse_end : text, &line, &column);
