@@ -206,38 +206,12 @@ static int process_op_of(uint8_t opcode, enum process_op *op, enum event_type *t
     }
 }
 
-/* Fixed fields before UserSID, by version (EVENTS.md; v0 and v1 as decoded by PerfView's
- * TraceEvent, whose parser is generated from the same MOF):
+/* Length of the fixed fields before UserSID, by version (EVENTS.md; v0 and v1 as decoded
+ * by PerfView's TraceEvent, whose parser is generated from the same MOF):
  *   v0:  ProcessId ptr, ParentId ptr
  *   v1:  PageDirectoryBase ptr, ProcessId, ParentId, SessionId, ExitStatus
  *   v2:  UniqueProcessKey ptr, ProcessId, ParentId, SessionId, ExitStatus
- *   v3:  v2 + DirectoryTableBase ptr;  v4 and later: v3 + Flags u32
- * Returns the SID offset; fills what the version has and zeroes the rest. */
-static size_t process_head(const uint8_t *p, uint8_t version, unsigned ps,
-                           struct process_fact *pf)
-{
-    if (version == 0) {
-        pf->pid = (uint32_t)load_ptr(p, ps);
-        pf->parent_pid = (uint32_t)load_ptr(p + ps, ps);
-        pf->session_id = 0;
-        pf->exit_status = 0;
-        pf->unique_key = 0;
-        return 2 * (size_t)ps;
-    }
-    /* v1's first pointer is the page directory, not a process key: leave the key 0 so the
-     * table falls back to its own start sequence. */
-    pf->unique_key = version >= 2 ? load_ptr(p, ps) : 0;
-    pf->pid = load_le32(p + ps);
-    pf->parent_pid = load_le32(p + ps + 4);
-    pf->session_id = load_le32(p + ps + 8);
-    pf->exit_status = (int32_t)load_le32(p + ps + 12);
-    if (version <= 2)
-        return ps + 16;
-    if (version == 3)
-        return 2 * (size_t)ps + 16;
-    return 2 * (size_t)ps + 20;
-}
-
+ *   v3:  v2 + DirectoryTableBase ptr;  v4 and later: v3 + Flags u32 */
 static size_t process_head_len(uint8_t version, unsigned ps)
 {
     switch (version) {
@@ -246,6 +220,27 @@ static size_t process_head_len(uint8_t version, unsigned ps)
     case 3: return 2 * (size_t)ps + 16;
     default: return 2 * (size_t)ps + 20;
     }
+}
+
+/* Reads the fixed fields (already bounds-checked); those a version lacks are zero. */
+static void process_read_head(const uint8_t *p, uint8_t version, unsigned ps,
+                              struct process_fact *pf)
+{
+    if (version == 0) {
+        pf->pid = (uint32_t)load_ptr(p, ps);
+        pf->parent_pid = (uint32_t)load_ptr(p + ps, ps);
+        pf->session_id = 0;
+        pf->exit_status = 0;
+        pf->unique_key = 0;
+        return;
+    }
+    /* v1's first pointer is the page directory, not a process key: leave the key 0 so the
+     * table falls back to its own start sequence. */
+    pf->unique_key = version >= 2 ? load_ptr(p, ps) : 0;
+    pf->pid = load_le32(p + ps);
+    pf->parent_pid = load_le32(p + ps + 4);
+    pf->session_id = load_le32(p + ps + 8);
+    pf->exit_status = (int32_t)load_le32(p + ps + 12);
 }
 
 static enum decode_status decode_process(const struct trace_record *r, struct trace_fact *fact)
@@ -280,7 +275,7 @@ static enum decode_status decode_process(const struct trace_record *r, struct tr
     fact->kind = FACT_PROCESS;
     fact->type = type;
     pf->op = op;
-    process_head(p, r->version, ps, pf);
+    process_read_head(p, r->version, ps, pf);
     size_t len = name_end - name - 1; /* without the NUL */
     if (len > IMAGE_NAME_MAX - 1)
         len = IMAGE_NAME_MAX - 1;
