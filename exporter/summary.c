@@ -1,1 +1,208 @@
-/* placeholder: being written */
+/* The table `--summary` prints: one row per process instance, widest numbers decide the
+ * column widths, sorted by total bytes (TCP and UDP, sent and received, IPv4 and IPv6).
+ * Instances the table already retired (exited longer ago than the retention) are summed
+ * into one "(retired)" row, so the rows always add up to the replay's totals. */
+#include "summary.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum column {
+    COL_SENT_BYTES, COL_SENDS, COL_RECV_BYTES, COL_RECVS, COL_CONNECTS, COL_ACCEPTS,
+    COL_DISCONNECTS, COL_RETRANSMITS, COL_RECONNECTS, COL_COPIES, COL_UDP_SENT_BYTES,
+    COL_UDP_RECV_BYTES, COL_COUNT
+};
+
+static const char *const COLUMN_TITLES[COL_COUNT] = {
+    "SENT_BYTES", "SENDS", "RECV_BYTES", "RECVS", "CONNECTS", "ACCEPTS", "DISCONNECTS",
+    "RETRANSMITS", "RECONNECTS", "COPIES", "UDP_SENT_BYTES", "UDP_RECV_BYTES",
+};
+
+/* Which table counter each column shows (both families summed). */
+static const enum counter COLUMN_COUNTERS[COL_COUNT] = {
+    CTR_SENT_BYTES, CTR_SENT_EVENTS, CTR_RECV_BYTES, CTR_RECV_EVENTS, CTR_CONNECTS,
+    CTR_ACCEPTS, CTR_DISCONNECTS, CTR_RETRANSMITS, CTR_RECONNECTS, CTR_COPIES,
+    CTR_UDP_SENT_BYTES, CTR_UDP_RECV_BYTES,
+};
+
+struct line {
+    char pid[16];
+    char name[IMAGE_NAME_MAX + 2];
+    uint64_t instance_id;
+    uint32_t pid_value;
+    uint64_t total_bytes;
+    uint64_t values[COL_COUNT];
+};
+
+struct lines {
+    struct line *items;
+    size_t count;
+    size_t capacity;
+    bool out_of_memory;
+    uint64_t sums[FAMILY_COUNT][CTR_COUNT]; /* of everything added */
+};
+
+static uint64_t total_bytes(const uint64_t counters[FAMILY_COUNT][CTR_COUNT])
+{
+    uint64_t total = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        total += counters[f][CTR_SENT_BYTES] + counters[f][CTR_RECV_BYTES]
+               + counters[f][CTR_UDP_SENT_BYTES] + counters[f][CTR_UDP_RECV_BYTES];
+    return total;
+}
+
+static struct line *add_line(struct lines *lines,
+                             const uint64_t counters[FAMILY_COUNT][CTR_COUNT])
+{
+    if (lines->count == lines->capacity) {
+        size_t grown = lines->capacity ? lines->capacity * 2 : 64;
+        struct line *p = realloc(lines->items, grown * sizeof *p);
+        if (!p) {
+            lines->out_of_memory = true;
+            return NULL;
+        }
+        lines->items = p;
+        lines->capacity = grown;
+    }
+    struct line *line = &lines->items[lines->count++];
+    memset(line, 0, sizeof *line);
+    for (int c = 0; c < COL_COUNT; c++)
+        line->values[c] = counters[0][COLUMN_COUNTERS[c]] + counters[1][COLUMN_COUNTERS[c]];
+    line->total_bytes = total_bytes(counters);
+    return line;
+}
+
+static void collect_row(const struct process_view *row, void *context)
+{
+    struct lines *lines = context;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++)
+            lines->sums[f][c] += row->counters[f][c];
+    struct line *line = add_line(lines, row->counters);
+    if (!line)
+        return;
+    line->pid_value = row->pid;
+    line->instance_id = row->instance_id;
+    if (row->is_overflow)
+        snprintf(line->pid, sizeof line->pid, "-");
+    else
+        snprintf(line->pid, sizeof line->pid, "%" PRIu32, row->pid);
+    snprintf(line->name, sizeof line->name, "%s", row->name);
+}
+
+/* Totals by name include retired instances; what the rows lack is theirs. */
+static void collect_name(const struct name_view *totals, void *context)
+{
+    uint64_t (*sums)[CTR_COUNT] = context;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++)
+            sums[f][c] += totals->counters[f][c];
+}
+
+static void add_retired_line(struct lines *lines, const struct process_table *table)
+{
+    uint64_t names[FAMILY_COUNT][CTR_COUNT] = { { 0 } };
+    uint64_t retired[FAMILY_COUNT][CTR_COUNT];
+    bool any = false;
+    process_table_foreach_name(table, collect_name, names);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++) {
+            retired[f][c] = names[f][c] > lines->sums[f][c] ? names[f][c] - lines->sums[f][c] : 0;
+            any |= retired[f][c] != 0;
+        }
+    if (!any)
+        return;
+    struct line *line = add_line(lines, retired);
+    if (!line)
+        return;
+    line->pid_value = UINT32_MAX;
+    line->instance_id = UINT64_MAX;
+    snprintf(line->pid, sizeof line->pid, "-");
+    snprintf(line->name, sizeof line->name, "(retired)");
+}
+
+static int by_total_bytes(const void *a, const void *b)
+{
+    const struct line *x = a, *y = b;
+    if (x->total_bytes != y->total_bytes)
+        return x->total_bytes > y->total_bytes ? -1 : 1;
+    if (x->pid_value != y->pid_value)
+        return x->pid_value < y->pid_value ? -1 : 1;
+    return x->instance_id < y->instance_id ? -1 : x->instance_id > y->instance_id;
+}
+
+static int digits(uint64_t v)
+{
+    int n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+static void print_table(FILE *out, const struct lines *lines)
+{
+    int pid_width = 3, name_width = 5, widths[COL_COUNT];
+    for (int c = 0; c < COL_COUNT; c++)
+        widths[c] = (int)strlen(COLUMN_TITLES[c]);
+    for (size_t i = 0; i < lines->count; i++) {
+        const struct line *l = &lines->items[i];
+        if ((int)strlen(l->pid) > pid_width) pid_width = (int)strlen(l->pid);
+        if ((int)strlen(l->name) > name_width) name_width = (int)strlen(l->name);
+        for (int c = 0; c < COL_COUNT; c++)
+            if (digits(l->values[c]) > widths[c]) widths[c] = digits(l->values[c]);
+    }
+    fprintf(out, "%*s  %-*s", pid_width, "PID", name_width, "IMAGE");
+    for (int c = 0; c < COL_COUNT; c++)
+        fprintf(out, "  %*s", widths[c], COLUMN_TITLES[c]);
+    fputc('\n', out);
+    for (size_t i = 0; i < lines->count; i++) {
+        const struct line *l = &lines->items[i];
+        fprintf(out, "%*s  %-*s", pid_width, l->pid, name_width, l->name);
+        for (int c = 0; c < COL_COUNT; c++)
+            fprintf(out, "  %*" PRIu64, widths[c], l->values[c]);
+        fputc('\n', out);
+    }
+}
+
+static void print_totals(FILE *out, const struct process_table *table,
+                         const struct etl_replay_report *report)
+{
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+    uint64_t failures = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int i = 0; i < FAIL_CODE_SLOTS; i++)
+            failures += stats.fails[f][i];
+    fprintf(out, "\n");
+    fprintf(out, "failures: %" PRIu64 "\n", failures);
+    fprintf(out, "malformed records: %" PRIu64 "\n", stats.dropped[DROP_MALFORMED]);
+    fprintf(out, "unknown records: %" PRIu64 "\n", stats.dropped[DROP_UNKNOWN]);
+    fprintf(out, "unknown header kinds: %" PRIu64 "\n", report->unknown_header_kinds);
+    fprintf(out, "processes untracked (table full): %" PRIu64 "\n", stats.processes_untracked);
+    fprintf(out, "lost events: %" PRIu64 " (file headers), %" PRIu64 " (lost-event records), %"
+            PRIu64 " (lost-buffer records)\n", report->file_events_lost, stats.lost_events,
+            stats.lost_buffers);
+    fprintf(out, "damaged files: %" PRIu64 "\n", report->damaged_files);
+    fprintf(out, "records: %" PRIu64 " read, %" PRIu64 " of TcpIp/UdpIp/Process/lost-event "
+            "classes\n", report->records, report->records_fed);
+    fprintf(out, "files: %" PRIu64 ", buffers: %" PRIu64 ", bytes: %" PRIu64 "\n",
+            report->files, report->buffers, report->bytes_read);
+}
+
+void summary_print(FILE *out, const struct process_table *table,
+                   const struct etl_replay_report *report)
+{
+    struct lines lines = { 0 };
+    process_table_foreach(table, collect_row, &lines);
+    add_retired_line(&lines, table);
+    if (lines.count)
+        qsort(lines.items, lines.count, sizeof *lines.items, by_total_bytes);
+    print_table(out, &lines);
+    if (lines.out_of_memory)
+        fprintf(out, "(out of memory: some rows are missing)\n");
+    free(lines.items);
+    print_totals(out, table, report);
+}
