@@ -206,10 +206,8 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
     if (!app->is_replay) {
         char why[sizeof app->live_refusal];
         app->live = live_session_start(app->table, &config->session, why, sizeof why);
-        if (app->live == NULL) {
+        if (app->live == NULL)
             snprintf(app->live_refusal, sizeof app->live_refusal, "%s", why);
-            log_msg(LOG_WARN, "event source down, serving anyway: %s", why);
-        }
     }
 
     if (!start_http(app, err, err_size)) {
@@ -218,6 +216,10 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
         free_app(app);
         return NULL;
     }
+
+    /* only now: if the server could not start, its error is the one line the user sees */
+    if (!app->is_replay && app->live == NULL)
+        log_msg(LOG_WARN, "event source down, serving anyway: %s", app->live_refusal);
 
     if (app->is_replay) {
         int rc = pthread_create(&app->replay_thread, NULL, replay_main, app);
