@@ -215,9 +215,9 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
             snprintf(how, sizeof how, "took over the NT Kernel Logger from another tool");
         } else {
             log_msg(LOG_ERROR, "live session: the NT Kernel Logger is held by another tool; "
-                    "not stopping it (enable take over foreign to do so); will retry");
+                    "not stopping it (--session.take-over-foreign does); will retry");
             set_status(s, false, "NT Kernel Logger is in use by another tool; not taking it "
-                       "over (take over foreign is off); retrying");
+                       "over (see --session.take-over-foreign)");
             free(p);
             return status;
         }
@@ -243,8 +243,8 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
     AcquireSRWLockExclusive(&s->lock);
     s->session_handle = handle;
     ReleaseSRWLockExclusive(&s->lock);
-    log_msg(LOG_INFO, "live session: %s %s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
-            " buffers)%s%s", kind_text(kind),
+    log_msg(LOG_INFO, "live session: %s%s%s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
+            " buffers)%s%s", kind_text(kind), kind == LIVE_SESSION_KERNEL_LOGGER ? "" : " ",
             kind == LIVE_SESSION_KERNEL_LOGGER ? "" : s->private_name_utf8, s->buffer_size_kb, s->min_buffers,
             s->max_buffers, how[0] ? "; " : "", how);
     set_status(s, false, "%s started%s%s; waiting for events", kind_text(kind),
@@ -299,11 +299,13 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
     if (p == NULL)
         return;
     ULONG status = etw_seam.control_trace(handle, NULL, p, EVENT_TRACE_CONTROL_STOP);
-    if (status == ERROR_SUCCESS && consumer_side) {
+    if (status == ERROR_SUCCESS) {
         /* The final counters of the run come with the stop (the consumer thread owns
          * them; live_session_stop's own stop leaves them to the last poll). */
-        s->lost_events_run = p->EventsLost;
-        s->lost_buffers_run = p->RealTimeBuffersLost;
+        if (consumer_side) {
+            s->lost_events_run = p->EventsLost;
+            s->lost_buffers_run = p->RealTimeBuffersLost;
+        }
     } else if (status != ERROR_WMI_INSTANCE_NOT_FOUND) {
         char text[160];
         error_text(status, text, sizeof text);

@@ -1,0 +1,666 @@
+/* The live kernel session driven through its seam (collector/etw_seam.h), as a Windows
+ * executable run under Wine: fakes of StartTrace/ControlTrace/OpenTrace/ProcessTrace/
+ * CloseTrace deliver EVENT_RECORDs built with the real Windows headers, fail with
+ * ERROR_ALREADY_EXISTS, or return from ProcessTrace as if another tool had stopped the
+ * session; the tests check the table and the session's status and calls. */
+#include <windows.h>
+#include <evntrace.h>
+#include <evntcons.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "etw_record_map.h"
+#include "etw_seam.h"
+#include "live_session.h"
+#include "process_table.h"
+#include "payload.h"
+
+/* Provider GUIDs written out again here (not taken from the code under test). */
+static const GUID tcpip_guid =
+    {0x9a280ac0, 0xc8e0, 0x11d1, {0x84, 0xe2, 0x00, 0xc0, 0x4f, 0xb9, 0x98, 0xa2}};
+static const GUID udpip_guid =
+    {0xbf3a50c5, 0xa9c9, 0x4988, {0xa0, 0x05, 0x2d, 0xf0, 0xb7, 0xc8, 0x0f, 0x80}};
+static const GUID process_guid =
+    {0x3d6fa8d0, 0xfe05, 0x11d0, {0x9d, 0xda, 0x00, 0xc0, 0x4f, 0xd7, 0xba, 0x7c}};
+static const GUID lost_guid =
+    {0x6a399ae0, 0x4bc6, 0x4de9, {0x87, 0x0b, 0x36, 0x57, 0xf8, 0x94, 0x7e, 0x7e}};
+static const GUID header_guid =
+    {0x68fdd900, 0x4a3e, 0x11d1, {0x84, 0xf4, 0x00, 0x00, 0xf8, 0x04, 0x64, 0xe3}};
+static const GUID system_trace_guid =
+    {0x9e814aad, 0x3204, 0x11d2, {0x9a, 0x82, 0x00, 0x60, 0x08, 0xa8, 0x69, 0x39}};
+
+#define FAKE_SESSION_HANDLE ((TRACEHANDLE)0x5e55)
+#define FAKE_CONSUMER_HANDLE ((TRACEHANDLE)0xc0c0)
+#define MAX_RUNS 8
+#define MAX_EVENTS 16
+#define MAX_CALLS 64
+
+/* ---- building events ---- */
+
+struct fake_event {
+    EVENT_RECORD record;
+    uint8_t payload[512];
+};
+
+static uint64_t now_filetime(void)
+{
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    return ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+}
+
+static void make_event(struct fake_event *e, const GUID *provider, UCHAR opcode,
+                       UCHAR version, uint8_t pointer_size, size_t payload_size)
+{
+    memset(&e->record, 0, sizeof e->record);
+    EVENT_HEADER *h = &e->record.EventHeader;
+    h->Size = sizeof *h;
+    h->Flags = EVENT_HEADER_FLAG_CLASSIC_HEADER |
+               (pointer_size == 8 ? EVENT_HEADER_FLAG_64_BIT_HEADER
+                                  : EVENT_HEADER_FLAG_32_BIT_HEADER);
+    h->ProcessId = 0xFFFFFFFFu;   /* kernel TcpIp events: the PID is in the payload */
+    h->ThreadId = 0xFFFFFFFFu;
+    h->TimeStamp.QuadPart = (LONGLONG)now_filetime();
+    h->ProviderId = *provider;
+    h->EventDescriptor.Opcode = opcode;
+    h->EventDescriptor.Version = version;
+    e->record.UserDataLength = (USHORT)payload_size;
+    e->record.UserData = e->payload;
+}
+
+static void make_process(struct fake_event *e, UCHAR opcode, uint8_t pointer_size,
+                         uint32_t pid, uint64_t key, const char *name)
+{
+    struct payload_process p = {
+        .unique_key = key, .pid = pid, .parent_pid = 4, .session_id = 1,
+        .sid_sub_authorities = 5, .image_name = name, .command_line = name,
+    };
+    size_t n = payload_process(e->payload, sizeof e->payload, 4, pointer_size, &p);
+    assert_true(n > 0);
+    make_event(e, &process_guid, opcode, 4, pointer_size, n);
+}
+
+static void make_net(struct fake_event *e, const GUID *provider, UCHAR opcode,
+                     uint8_t pointer_size, uint32_t pid, uint32_t size)
+{
+    struct payload_net f = {
+        .pid = pid, .size = size, .daddr = {127, 0, 0, 1}, .saddr = {127, 0, 0, 1},
+        .dport = 443, .sport = 50000,
+    };
+    size_t n = provider == &udpip_guid
+                   ? payload_udpip(e->payload, sizeof e->payload, opcode, pointer_size, &f)
+                   : payload_tcpip(e->payload, sizeof e->payload, opcode, pointer_size, &f);
+    assert_true(n > 0);
+    make_event(e, provider, opcode, 2, pointer_size, n);
+}
+
+/* ---- the fake trace API ---- */
+
+enum run_end { RUN_BLOCK_UNTIL_STOPPED, RUN_RETURN_AT_ONCE };
+
+struct fake_run {
+    struct fake_event events[MAX_EVENTS];
+    int event_count;
+    enum run_end end;
+    ULONG process_trace_result;   /* for RUN_RETURN_AT_ONCE */
+    ULONG lost_events, lost_buffers;
+};
+
+struct call {
+    char what;                    /* 'S' start, 'C' control, 'O' open, 'P' process, 'X' close */
+    wchar_t name[64];
+    TRACEHANDLE handle;
+    ULONG control;
+    ULONG log_file_mode, enable_flags, buffer_size, min_buffers, max_buffers;
+    GUID guid;
+};
+
+static struct {
+    ULONG start_results[16];      /* consumed in order; past the end: ERROR_SUCCESS */
+    int start_result_count, starts;
+    DWORD open_error;             /* non-zero: OpenTrace fails with it */
+    struct fake_run runs[MAX_RUNS];
+    int run_count, runs_done;
+    int current_run;              /* the run whose lost counters QUERY/STOP report */
+    DWORD waits[32];              /* back-off delays asked for */
+    int wait_count;
+    int wait_limit;               /* after this many waits, block for real */
+    struct call calls[MAX_CALLS];
+    int call_count;
+    EVENT_TRACE_LOGFILEW logfile; /* what OpenTrace was given */
+    HANDLE session_stopped;       /* set by STOP or CloseTrace: ends a blocked ProcessTrace */
+    HANDLE delivered;             /* set each time a run has delivered its events */
+    CRITICAL_SECTION lock;
+} fake;
+
+static struct call *record_call(char what, const wchar_t *name, TRACEHANDLE handle)
+{
+    EnterCriticalSection(&fake.lock);
+    assert_true(fake.call_count < MAX_CALLS);
+    struct call *c = &fake.calls[fake.call_count++];
+    memset(c, 0, sizeof *c);
+    c->what = what;
+    c->handle = handle;
+    if (name != NULL)
+        wcsncpy(c->name, name, 63);
+    LeaveCriticalSection(&fake.lock);
+    return c;
+}
+
+static ULONG WINAPI fake_start(PTRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_PROPERTIES p)
+{
+    struct call *c = record_call('S', name, 0);
+    c->log_file_mode = p->LogFileMode;
+    c->enable_flags = p->EnableFlags;
+    c->buffer_size = p->BufferSize;
+    c->min_buffers = p->MinimumBuffers;
+    c->max_buffers = p->MaximumBuffers;
+    c->guid = p->Wnode.Guid;
+    ULONG result = fake.starts < fake.start_result_count ? fake.start_results[fake.starts]
+                                                         : ERROR_SUCCESS;
+    fake.starts++;
+    if (result == ERROR_SUCCESS) {
+        *handle = FAKE_SESSION_HANDLE;
+        ResetEvent(fake.session_stopped);
+    }
+    return result;
+}
+
+static ULONG WINAPI fake_control(TRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_PROPERTIES p,
+                                 ULONG control)
+{
+    struct call *c = record_call('C', name, handle);
+    c->control = control;
+    if (fake.run_count > 0) {
+        p->EventsLost = fake.runs[fake.current_run].lost_events;
+        p->RealTimeBuffersLost = fake.runs[fake.current_run].lost_buffers;
+    }
+    if (control == EVENT_TRACE_CONTROL_STOP)
+        SetEvent(fake.session_stopped);
+    return ERROR_SUCCESS;
+}
+
+static TRACEHANDLE WINAPI fake_open(PEVENT_TRACE_LOGFILEW logfile)
+{
+    record_call('O', logfile->LoggerName, 0);
+    if (fake.open_error != 0) {
+        SetLastError(fake.open_error);
+        return INVALID_PROCESSTRACE_HANDLE;
+    }
+    fake.logfile = *logfile;
+    return FAKE_CONSUMER_HANDLE;
+}
+
+static ULONG WINAPI fake_process(PTRACEHANDLE handles, ULONG count, LPFILETIME start,
+                                 LPFILETIME end)
+{
+    (void)start;
+    (void)end;
+    assert_int_equal(count, 1);
+    record_call('P', NULL, handles[0]);
+    assert_true(fake.runs_done < fake.run_count);
+    fake.current_run = fake.runs_done;
+    struct fake_run *run = &fake.runs[fake.runs_done];
+    assert_int_equal(fake.logfile.ProcessTraceMode,
+                     PROCESS_TRACE_MODE_REAL_TIME | PROCESS_TRACE_MODE_EVENT_RECORD);
+    for (int i = 0; i < run->event_count; i++) {
+        run->events[i].record.UserContext = fake.logfile.Context;
+        fake.logfile.EventRecordCallback(&run->events[i].record);
+    }
+    if (run->event_count > 0)
+        fake.logfile.BufferCallback(&fake.logfile);
+    fake.runs_done++;
+    SetEvent(fake.delivered);
+    if (run->end == RUN_RETURN_AT_ONCE)
+        return run->process_trace_result;
+    WaitForSingleObject(fake.session_stopped, INFINITE);
+    return ERROR_SUCCESS;
+}
+
+static ULONG WINAPI fake_close(TRACEHANDLE handle)
+{
+    record_call('X', NULL, handle);
+    SetEvent(fake.session_stopped);
+    return ERROR_SUCCESS;
+}
+
+static DWORD WINAPI fake_wait(HANDLE handle, DWORD ms)
+{
+    EnterCriticalSection(&fake.lock);
+    int n = fake.wait_count++;
+    if (n < 32)
+        fake.waits[n] = ms;
+    LeaveCriticalSection(&fake.lock);
+    /* Instant back-off in tests, until the limit: then park until stopped. */
+    if (n + 1 >= fake.wait_limit)
+        return WaitForSingleObject(handle, INFINITE);
+    return WaitForSingleObject(handle, 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&fake, 0, sizeof fake);
+    InitializeCriticalSection(&fake.lock);
+    fake.session_stopped = CreateEventW(NULL, TRUE, FALSE, NULL);
+    fake.delivered = CreateEventW(NULL, FALSE, FALSE, NULL);
+    fake.wait_limit = 1000;
+    etw_seam.start_trace = fake_start;
+    etw_seam.control_trace = fake_control;
+    etw_seam.open_trace = fake_open;
+    etw_seam.process_trace = fake_process;
+    etw_seam.close_trace = fake_close;
+    etw_seam.wait_for = fake_wait;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    etw_seam_reset();
+    CloseHandle(fake.session_stopped);
+    CloseHandle(fake.delivered);
+    DeleteCriticalSection(&fake.lock);
+    return 0;
+}
+
+/* ---- helpers over the table and the session ---- */
+
+struct found {
+    uint32_t pid;
+    int rows;
+    struct process_view view;
+};
+
+static void find_pid(const struct process_view *row, void *context)
+{
+    struct found *f = context;
+    if (row->pid == f->pid && !row->is_overflow) {
+        f->rows++;
+        f->view = *row;
+    }
+}
+
+static struct found row_of(struct process_table *table, uint32_t pid)
+{
+    struct found f;
+    memset(&f, 0, sizeof f);
+    f.pid = pid;
+    process_table_foreach(table, find_pid, &f);
+    return f;
+}
+
+static void wait_delivered(int runs)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        if (fake.runs_done >= runs)
+            return;
+        WaitForSingleObject(fake.delivered, 100);
+    }
+    fail_msg("only %d of %d fake sessions ran", fake.runs_done, runs);
+}
+
+static void wait_waits(int waits)
+{
+    for (int tries = 0; tries < 200 && fake.wait_count < waits; tries++)
+        Sleep(10);
+    assert_true(fake.wait_count >= waits);
+}
+
+static int count_calls(char what, const wchar_t *name, ULONG control)
+{
+    int n = 0;
+    for (int i = 0; i < fake.call_count; i++) {
+        const struct call *c = &fake.calls[i];
+        if (c->what == what && (name == NULL || wcscmp(c->name, name) == 0) &&
+            (what != 'C' || c->control == control))
+            n++;
+    }
+    return n;
+}
+
+static struct process_table *new_table(void)
+{
+    struct process_table_config config = {0, PROCESS_TABLE_DEFAULT_RETENTION};
+    struct process_table *table = process_table_create(&config);
+    assert_non_null(table);
+    return table;
+}
+
+static struct live_session *start(struct process_table *table, enum live_session_kind kind,
+                                  bool take_over_foreign)
+{
+    char err[256] = "";
+    struct live_session_config config = {
+        .kind = kind, .take_over_foreign = take_over_foreign,
+    };
+    struct live_session *s = live_session_start(table, &config, err, sizeof err);
+    if (s == NULL)
+        fail_msg("live_session_start: %s", err);
+    return s;
+}
+
+/* ---- the record mapping alone ---- */
+
+static void test_record_map(void **state)
+{
+    (void)state;
+    struct fake_event e;
+    struct trace_record r;
+
+    make_net(&e, &tcpip_guid, 10, 8, 1234, 1500);
+    etw_record_map(&e.record, &r);
+    assert_int_equal(r.event_class, TRACE_CLASS_TCPIP);
+    assert_int_equal(r.opcode, 10);
+    assert_int_equal(r.version, 2);
+    assert_int_equal(r.pointer_size, 8);
+    assert_int_equal(r.payload_size, e.record.UserDataLength);
+    assert_ptr_equal(r.payload, e.payload);
+    assert_true(r.timestamp == (uint64_t)e.record.EventHeader.TimeStamp.QuadPart);
+
+    make_net(&e, &udpip_guid, 11, 4, 99, 12);
+    etw_record_map(&e.record, &r);
+    assert_int_equal(r.event_class, TRACE_CLASS_UDPIP);
+    assert_int_equal(r.pointer_size, 4);
+
+    make_process(&e, 3, 4, 77, 0x81234560u, "x86app.exe");
+    etw_record_map(&e.record, &r);
+    assert_int_equal(r.event_class, TRACE_CLASS_PROCESS);
+    assert_int_equal(r.opcode, 3);
+    assert_int_equal(r.version, 4);
+
+    make_event(&e, &lost_guid, 32, 0, 8, 0);
+    etw_record_map(&e.record, &r);
+    assert_int_equal(r.event_class, TRACE_CLASS_LOST_EVENT);
+    assert_int_equal(r.opcode, 32);
+
+    make_event(&e, &header_guid, 0, 2, 8, 16);
+    etw_record_map(&e.record, &r);
+    assert_int_equal(r.event_class, TRACE_CLASS_OTHER);
+
+    /* Neither pointer-size flag: not guessed from this build. */
+    make_event(&e, &tcpip_guid, 10, 2, 8, 40);
+    e.record.EventHeader.Flags &= (USHORT)~EVENT_HEADER_FLAG_64_BIT_HEADER;
+    etw_record_map(&e.record, &r);
+    assert_int_equal(r.pointer_size, 0);
+}
+
+/* ---- sessions ---- */
+
+static void test_events_reach_the_table(void **state)
+{
+    (void)state;
+    struct fake_run *run = &fake.runs[0];
+    fake.run_count = 1;
+    make_process(&run->events[0], 3, 8, 1234, 0xffffa0001234000ull, "curl.exe");
+    make_net(&run->events[1], &tcpip_guid, 10, 8, 1234, 100);  /* send v4 */
+    make_net(&run->events[2], &tcpip_guid, 27, 8, 1234, 200);  /* recv v6 */
+    make_process(&run->events[3], 3, 4, 77, 0x81234560u, "x86app.exe");
+    make_net(&run->events[4], &tcpip_guid, 10, 4, 77, 33);     /* 32-bit pointers */
+    make_net(&run->events[5], &udpip_guid, 10, 8, 1234, 7);    /* UDP send v4 */
+    make_event(&run->events[6], &lost_guid, 32, 0, 8, 0);      /* RT_LostEvent */
+    run->event_count = 7;
+    run->lost_events = 7;
+    run->lost_buffers = 2;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+
+    struct found curl = row_of(table, 1234);
+    assert_int_equal(curl.rows, 1);
+    assert_string_equal(curl.view.name, "curl.exe");
+    assert_true(curl.view.counters[FAMILY_IPV4][CTR_SENT_BYTES] == 100);
+    assert_true(curl.view.counters[FAMILY_IPV4][CTR_SENT_EVENTS] == 1);
+    assert_true(curl.view.counters[FAMILY_IPV6][CTR_RECV_BYTES] == 200);
+    assert_true(curl.view.counters[FAMILY_IPV4][CTR_UDP_SENT_BYTES] == 7);
+    struct found x86 = row_of(table, 77);
+    assert_int_equal(x86.rows, 1);
+    assert_string_equal(x86.view.name, "x86app.exe");
+    assert_true(x86.view.counters[FAMILY_IPV4][CTR_SENT_BYTES] == 33);
+    /* Nothing went to the header's PID (-1). */
+    assert_int_equal(row_of(table, 0xFFFFFFFFu).rows, 0);
+
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+    assert_true(stats.lost_events == 1);
+
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.up);
+    assert_true(st.restarts == 0);
+    assert_true(st.events_lost == 7);
+    assert_true(st.buffers_lost == 2);
+
+    /* The private system-logger session, as configured by default. */
+    const struct call *c = &fake.calls[0];
+    assert_int_equal(c->what, 'S');
+    assert_true(wcscmp(c->name, L"tcpip_exporter") == 0);
+    assert_true(c->log_file_mode & EVENT_TRACE_SYSTEM_LOGGER_MODE);
+    assert_true(c->log_file_mode & EVENT_TRACE_REAL_TIME_MODE);
+    assert_int_equal(c->enable_flags, 0x10001);
+    assert_int_equal(c->buffer_size, 256);
+    assert_int_equal(c->min_buffers, 64);
+    assert_int_equal(c->max_buffers, 128);
+    assert_false(IsEqualGUID(&c->guid, &system_trace_guid));
+    assert_true(wcscmp(fake.logfile.LoggerName, L"tcpip_exporter") == 0);
+
+    live_session_stop(s);
+    /* Stopped by its handle, consumer closed. */
+    int stops = 0;
+    for (int i = 0; i < fake.call_count; i++)
+        if (fake.calls[i].what == 'C' && fake.calls[i].control == EVENT_TRACE_CONTROL_STOP &&
+            fake.calls[i].handle == FAKE_SESSION_HANDLE)
+            stops++;
+    assert_int_equal(stops, 1);
+    assert_int_equal(count_calls('X', NULL, 0), 1);
+    process_table_destroy(table);
+}
+
+static void test_stale_private_session_is_taken_over(void **state)
+{
+    (void)state;
+    fake.start_results[0] = ERROR_ALREADY_EXISTS;
+    fake.start_result_count = 1;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
+    fake.runs[0].event_count = 1;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.up);
+    /* Stopped by name, then started again. */
+    assert_int_equal(count_calls('C', L"tcpip_exporter", EVENT_TRACE_CONTROL_STOP), 1);
+    assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 2);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_foreign_kernel_logger_is_refused(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 16; i++)
+        fake.start_results[i] = ERROR_ALREADY_EXISTS;
+    fake.start_result_count = 16;
+    fake.wait_limit = 4;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, false);
+    wait_waits(4);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_false(st.up);
+    assert_non_null(strstr(st.reason, "in use by another tool"));
+    /* Never stopped, retried with doubling back-off. */
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 4);
+    assert_int_equal(fake.waits[0], 1000);
+    assert_int_equal(fake.waits[1], 2000);
+    assert_int_equal(fake.waits[2], 4000);
+    assert_int_equal(fake.waits[3], 8000);
+    assert_true(st.restarts == 0);
+    const struct call *c = &fake.calls[0];
+    assert_true(IsEqualGUID(&c->guid, &system_trace_guid));
+    assert_false(c->log_file_mode & EVENT_TRACE_SYSTEM_LOGGER_MODE);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_foreign_kernel_logger_taken_over_when_asked(void **state)
+{
+    (void)state;
+    fake.start_results[0] = ERROR_ALREADY_EXISTS;
+    fake.start_result_count = 1;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
+    fake.runs[0].event_count = 1;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, true);
+    wait_delivered(1);
+    assert_int_equal(count_calls('C', L"NT Kernel Logger", EVENT_TRACE_CONTROL_STOP), 1);
+    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 2);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.up);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_auto_falls_back_to_kernel_logger(void **state)
+{
+    (void)state;
+    fake.start_results[0] = ERROR_INVALID_PARAMETER;   /* no system logger mode (Windows 7) */
+    fake.start_result_count = 1;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
+    fake.runs[0].event_count = 1;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_AUTO, false);
+    wait_delivered(1);
+    assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 1);
+    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 1);
+    assert_true(wcscmp(fake.logfile.LoggerName, L"NT Kernel Logger") == 0);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_restart_when_stopped_underneath(void **state)
+{
+    (void)state;
+    fake.run_count = 3;
+    /* Run 1: rundown names curl, it sends 100, then another tool stops the session. */
+    make_process(&fake.runs[0].events[0], 3, 8, 1234, 0xffffa0001234000ull, "curl.exe");
+    make_net(&fake.runs[0].events[1], &tcpip_guid, 10, 8, 1234, 100);
+    fake.runs[0].event_count = 2;
+    fake.runs[0].end = RUN_RETURN_AT_ONCE;
+    fake.runs[0].lost_events = 3;
+    /* Run 2: the new rundown names the same instance again; 50 more; stopped again. */
+    make_process(&fake.runs[1].events[0], 3, 8, 1234, 0xffffa0001234000ull, "curl.exe");
+    make_net(&fake.runs[1].events[1], &tcpip_guid, 10, 8, 1234, 50);
+    fake.runs[1].event_count = 2;
+    fake.runs[1].end = RUN_RETURN_AT_ONCE;
+    fake.runs[1].lost_events = 4;
+    /* Run 3: stays up. */
+    make_process(&fake.runs[2].events[0], 3, 8, 1234, 0xffffa0001234000ull, "curl.exe");
+    make_net(&fake.runs[2].events[1], &tcpip_guid, 10, 8, 1234, 25);
+    fake.runs[2].event_count = 2;
+    fake.runs[2].lost_events = 1;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(3);
+
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.up);
+    assert_true(st.restarts == 2);
+    assert_int_equal(fake.wait_count, 2);
+    assert_int_equal(fake.waits[0], 1000);
+    assert_int_equal(fake.waits[1], 2000);
+    /* Lost counters of finished runs are kept: 3 + 4 + 1 (run 3 polled once). */
+    assert_true(st.events_lost == 8);
+
+    struct found curl = row_of(table, 1234);
+    assert_int_equal(curl.rows, 1);   /* one instance, not one per rundown */
+    assert_string_equal(curl.view.name, "curl.exe");
+    assert_true(curl.view.counters[FAMILY_IPV4][CTR_SENT_BYTES] == 175);
+    assert_true(curl.view.counters[FAMILY_IPV4][CTR_SENT_EVENTS] == 3);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+/* What Wine does: StartTrace succeeds with a fake handle, OpenTrace fails with 5. */
+static void test_open_trace_denied_like_wine(void **state)
+{
+    (void)state;
+    fake.open_error = ERROR_ACCESS_DENIED;
+    fake.wait_limit = 3;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_AUTO, false);
+    wait_waits(3);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_false(st.up);
+    assert_non_null(strstr(st.reason, "opening the real-time consumer failed: 5"));
+    assert_non_null(strstr(st.reason, "retrying in"));
+    assert_true(st.restarts == 0);
+    assert_int_equal(fake.waits[0], 1000);
+    assert_int_equal(fake.waits[1], 2000);
+    /* Every session it started, it stopped: none left behind. */
+    assert_int_equal(count_calls('S', NULL, 0), 3);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 3);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+/* ProcessTrace failing at once (Wine's 120) is a failure, not a restart. */
+static void test_process_trace_not_implemented(void **state)
+{
+    (void)state;
+    fake.run_count = 2;
+    fake.runs[0].end = RUN_RETURN_AT_ONCE;
+    fake.runs[0].process_trace_result = ERROR_CALL_NOT_IMPLEMENTED;
+    fake.runs[1].end = RUN_RETURN_AT_ONCE;
+    fake.runs[1].process_trace_result = ERROR_CALL_NOT_IMPLEMENTED;
+    fake.wait_limit = 2;
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_waits(2);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_false(st.up);
+    assert_non_null(strstr(st.reason, "ProcessTrace returned 120"));
+    assert_true(st.restarts == 0);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_map),
+        cmocka_unit_test_setup_teardown(test_events_reach_the_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_private_session_is_taken_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_kernel_logger_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_kernel_logger_taken_over_when_asked, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_auto_falls_back_to_kernel_logger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_when_stopped_underneath, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_trace_denied_like_wine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_process_trace_not_implemented, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,55 @@
+#!/bin/bash
+# The live path under Wine's stubbed trace API (StartTrace "succeeds", OpenTrace fails with
+# 5, ProcessTrace would return 120): the service starts and reaches RUNNING, /metrics says
+# the event source is down and why, the session keeps retrying with back-off while the
+# server keeps answering, and the service stops cleanly with exit code 0.
+# Also: a second service on the same port fails start-up with a service-specific code.
+. "$(dirname "$0")/wine_lib.sh"
+require_wine
+wine_setup
+
+NAME=tcpip_exporter_live
+PORT=$(free_port)
+sc create $NAME binPath= "$EXE_WIN --web.listen-address 127.0.0.1:$PORT --log.level debug" \
+    start= demand >/dev/null || fail "sc create"
+sc start $NAME >/dev/null
+wait_state $NAME 4 30 || fail "the service did not reach RUNNING"
+wait_http "http://127.0.0.1:$PORT/health" 20 || fail "/health does not answer on port $PORT"
+
+# Give the session time for a few attempts (1 s, 2 s back-off), then look.
+sleep 4
+metrics=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics") || fail "/metrics"
+printf '%s\n' "$metrics" >"$WORK/logs/metrics.txt"
+grep -Eq '^tcpip_exporter_source_up\{kind="etw"\} 0$' <<<"$metrics" \
+    || fail "source_up is not 0 for kind etw: $(grep source_up <<<"$metrics")"
+status_line=$(grep '^tcpip_exporter_source_status' <<<"$metrics") || fail "no source_status"
+note "$status_line"
+grep -Eq 'reason="[^"]*(failed|denied|not implemented)[^"]*"' <<<"$status_line" \
+    || fail "the reason does not say what failed: $status_line"
+grep -q 'retrying' <<<"$status_line" || fail "the reason does not say it retries: $status_line"
+grep -Eq '^tcpip_exporter_session_restarts(_total)? 0$' <<<"$metrics" \
+    || fail "failed attempts counted as restarts: $(grep session_restarts <<<"$metrics")"
+status_json=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/status") || fail "/api/v1/status"
+note "status: $(head -c 400 <<<"$status_json")"
+[ "$(sc_state $NAME)" = 4 ] || fail "the service is no longer RUNNING"
+
+# The port is ours: a second instance must fail start-up, visibly.
+sc create ${NAME}_2 binPath= "$EXE_WIN --web.listen-address 127.0.0.1:$PORT" \
+    start= demand >/dev/null || fail "sc create (second)"
+sc start ${NAME}_2 >/dev/null
+wait_state ${NAME}_2 1 30 || fail "the second service did not stop after failing"
+query=$(sc query ${NAME}_2)
+grep -Eq 'WIN32_EXIT_CODE +: 1066 ' <<<"$query" \
+    || fail "start-up failure not reported as ERROR_SERVICE_SPECIFIC_ERROR: $query"
+grep -Eq 'SERVICE_EXIT_CODE +: 3 ' <<<"$query" || fail "service-specific code not 3: $query"
+note "second service on the same port: STOPPED, 1066, service-specific code 3"
+sc delete ${NAME}_2 >/dev/null || fail "sc delete (second)"
+curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/health" || fail "the first service stopped serving"
+
+t0=$SECONDS
+sc stop $NAME >/dev/null
+wait_state $NAME 1 30 || fail "the service did not reach STOPPED"
+query=$(sc query $NAME)
+grep -Eq 'WIN32_EXIT_CODE +: 0 ' <<<"$query" || fail "exit code not 0: $query"
+note "stopped in $((SECONDS - t0)) s with exit code 0"
+sc delete $NAME >/dev/null || fail "sc delete"
