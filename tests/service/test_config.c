@@ -17,6 +17,7 @@
 #include <io.h>
 #define dup _dup
 #define dup2 _dup2
+#define close _close
 #define fileno _fileno
 #else
 #include <unistd.h>
