@@ -8,11 +8,11 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_values.h"
 #include "version.h"
 
 #define PROGRAM_NAME "tcpip_exporter"
@@ -50,228 +50,24 @@ struct option {
     const char *help;
 };
 
-static bool fail(char *why, size_t why_size, const char *format, ...)
-#if defined(__MINGW32__)
-    __attribute__((format(gnu_printf, 3, 4))) /* C99 formats: __USE_MINGW_ANSI_STDIO=1 */
-#elif defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static bool fail(char *why, size_t why_size, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(why, why_size, format, args);
-    va_end(args);
-    return false;
-}
-
-/* ---- value parsers ------------------------------------------------------------------ */
-
-static bool parse_u64(const char *text, uint64_t *out)
-{
-    if (*text == '\0')
-        return false;
-    uint64_t value = 0;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned digit = (unsigned)(*p - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return false;
-        value = value * 10 + digit;
-    }
-    *out = value;
-    return true;
-}
-
-static bool parse_number(const char *value, uint64_t min, uint64_t max, uint32_t *out,
-                         char *why, size_t why_size)
-{
-    uint64_t n;
-    if (!parse_u64(value, &n))
-        return fail(why, why_size, "\"%s\" is not a whole number", value);
-    if (n < min || n > max)
-        return fail(why, why_size, "%s is out of range (%" PRIu64 " to %" PRIu64 ")",
-                    value, min, max);
-    *out = (uint32_t)n;
-    return true;
-}
-
-/* Durations as Prometheus writes them: one or more <number><unit>, e.g. 90s, 5m, 1h30m.
- * A bare number is refused: "retention 300" could mean seconds or milliseconds. */
-static bool parse_duration_ms(const char *text, uint64_t *out_ms)
-{
-    static const struct { const char *unit; uint64_t ms; } units[] = {
-        { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-    };
-    const char *p = text;
-    uint64_t total = 0;
-    if (*p == '\0')
-        return false;
-    while (*p != '\0') {
-        uint64_t n = 0;
-        const char *digits = p;
-        while (*p >= '0' && *p <= '9') {
-            unsigned digit = (unsigned)(*p - '0');
-            if (n > (UINT64_MAX - digit) / 10)
-                return false;
-            n = n * 10 + digit;
-            p++;
-        }
-        if (p == digits)
-            return false;
-        size_t unit_len = 0;
-        uint64_t scale = 0;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            size_t len = strlen(units[i].unit);
-            /* "ms" before "m", and "m" must not swallow the "m" of "ms" */
-            if (strncmp(p, units[i].unit, len) == 0 && len > unit_len) {
-                unit_len = len;
-                scale = units[i].ms;
-            }
-        }
-        if (unit_len == 0)
-            return false;
-        p += unit_len;
-        if (n > (UINT64_MAX - total) / scale)
-            return false;
-        total += n * scale;
-    }
-    *out_ms = total;
-    return true;
-}
-
-static bool parse_duration(const char *value, uint64_t min_ms, uint64_t max_ms,
-                           uint64_t *out_ms, char *why, size_t why_size)
-{
-    uint64_t ms;
-    if (!parse_duration_ms(value, &ms))
-        return fail(why, why_size,
-                    "\"%s\" is not a duration; write a number and a unit (ms, s, m, h, d), "
-                    "e.g. 30s, 5m, 1h", value);
-    if (ms < min_ms || ms > max_ms)
-        return fail(why, why_size, "%s is out of range (%" PRIu64 "s to %" PRIu64 "d)",
-                    value, min_ms / 1000, max_ms / 86400000);
-    *out_ms = ms;
-    return true;
-}
-
-static bool parse_switch(const char *value, bool *out, char *why, size_t why_size)
-{
-    if (strcmp(value, "true") == 0) {
-        *out = true;
-        return true;
-    }
-    if (strcmp(value, "false") == 0) {
-        *out = false;
-        return true;
-    }
-    return fail(why, why_size, "\"%s\" is not true or false", value);
-}
-
-/* Dotted quad, each part 0..255. */
-static bool is_ipv4_literal(const char *text, size_t len)
-{
-    int parts = 0;
-    size_t i = 0;
-    while (i < len) {
-        unsigned value = 0;
-        size_t digits = 0;
-        while (i < len && text[i] >= '0' && text[i] <= '9') {
-            value = value * 10 + (unsigned)(text[i] - '0');
-            if (++digits > 3 || value > 255)
-                return false;
-            i++;
-        }
-        if (digits == 0)
-            return false;
-        parts++;
-        if (i < len) {
-            if (text[i] != '.' || parts == 4)
-                return false;
-            i++;
-            if (i == len)
-                return false;
-        }
-    }
-    return parts == 4;
-}
-
-/* A plausible IPv6 literal: hex digits, colons, dots (embedded IPv4), at least two colons.
- * The HTTP server parses it for real; this only catches typos early with a clear line. */
-static bool looks_like_ipv6_literal(const char *text, size_t len)
-{
-    size_t colons = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (c == ':')
-            colons++;
-        else if (!hex && c != '.')
-            return false;
-    }
-    return colons >= 2;
-}
-
-static bool parse_port(const char *text, char *why, size_t why_size, const char *address)
-{
-    uint64_t port;
-    if (!parse_u64(text, &port) || port < 1 || port > 65535)
-        return fail(why, why_size, "\"%s\": the port must be a number from 1 to 65535",
-                    address);
-    return true;
-}
-
-static bool validate_listen_address(const char *address, char *why, size_t why_size)
-{
-    if (address[0] == '[') {
-        const char *close = strchr(address, ']');
-        if (close == NULL || close[1] != ':')
-            return fail(why, why_size,
-                        "\"%s\" is not an address; write [IPv6]:PORT, e.g. [::1]:%d",
-                        address, CONFIG_DEFAULT_PORT);
-        if (!looks_like_ipv6_literal(address + 1, (size_t)(close - address - 1)))
-            return fail(why, why_size, "\"%s\": \"%.*s\" is not an IPv6 address", address,
-                        (int)(close - address - 1), address + 1);
-        return parse_port(close + 2, why, why_size, address);
-    }
-    const char *colon = strrchr(address, ':');
-    if (colon == NULL)
-        return fail(why, why_size,
-                    "\"%s\" has no port; write HOST:PORT, e.g. 127.0.0.1:%d or :%d",
-                    address, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT);
-    size_t host_len = (size_t)(colon - address);
-    if (memchr(address, ':', host_len) != NULL)
-        return fail(why, why_size, "\"%s\": put an IPv6 address in brackets, e.g. [::1]:%d",
-                    address, CONFIG_DEFAULT_PORT);
-    if (host_len > 0 && !is_ipv4_literal(address, host_len))
-        return fail(why, why_size,
-                    "\"%s\": the host must be an IP address (e.g. 127.0.0.1:%d, [::1]:%d) "
-                    "or empty for every interface (:%d)",
-                    address, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_PORT);
-    return parse_port(colon + 1, why, why_size, address);
-}
-
 /* ---- how each option stores its value ------------------------------------------------ */
 
 static bool add_to_list(const char **list, size_t *count, size_t max, const char *value,
                         const char *what, char *why, size_t why_size)
 {
     if (*count >= max)
-        return fail(why, why_size, "at most %zu %s", max, what);
+        return value_fail(why, why_size, "at most %zu %s", max, what);
     list[(*count)++] = value;
     return true;
 }
 
 static bool apply_listen(struct config *c, const char *v, char *why, size_t n)
 {
-    if (!validate_listen_address(v, why, n))
+    if (!value_listen_address(v, why, n))
         return false;
     for (size_t i = 0; i < c->listen_count; i++) {
         if (strcmp(c->listen[i], v) == 0)
-            return fail(why, n, "\"%s\" is given twice", v);
+            return value_fail(why, n, "\"%s\" is given twice", v);
     }
     return add_to_list(c->listen, &c->listen_count, CONFIG_MAX_LISTEN, v, "addresses", why, n);
 }
@@ -280,14 +76,14 @@ static bool apply_telemetry_path(struct config *c, const char *v, char *why, siz
 {
     static const char *const taken[] = { "/", "/health", "/api/v1/processes", "/api/v1/status" };
     if (v[0] != '/')
-        return fail(why, n, "\"%s\" must start with /", v);
+        return value_fail(why, n, "\"%s\" must start with /", v);
     for (const char *p = v; *p != '\0'; p++) {
         if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == 0x7f)
-            return fail(why, n, "\"%s\" must not contain spaces, control characters, ? or #", v);
+            return value_fail(why, n, "\"%s\" must not contain spaces, control characters, ? or #", v);
     }
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
         if (strcmp(v, taken[i]) == 0)
-            return fail(why, n, "\"%s\" is already another endpoint", v);
+            return value_fail(why, n, "\"%s\" is already another endpoint", v);
     }
     c->telemetry_path = v;
     return true;
@@ -296,7 +92,7 @@ static bool apply_telemetry_path(struct config *c, const char *v, char *why, siz
 static bool apply_config_file(struct config *c, const char *v, char *why, size_t n)
 {
     if (v[0] == '\0')
-        return fail(why, n, "the file name is empty");
+        return value_fail(why, n, "the file name is empty");
     c->config_file = v;
     return true;
 }
@@ -304,26 +100,26 @@ static bool apply_config_file(struct config *c, const char *v, char *why, size_t
 static bool apply_etl(struct config *c, const char *v, char *why, size_t n)
 {
     if (v[0] == '\0')
-        return fail(why, n, "the file name is empty");
+        return value_fail(why, n, "the file name is empty");
     return add_to_list(c->etl_files, &c->etl_count, CONFIG_MAX_ETL, v, "files", why, n);
 }
 
 static bool apply_summary(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_switch(v, &c->summary, why, n);
+    return value_switch(v, &c->summary, why, n);
 }
 
 static bool apply_aggregate(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_switch(v, &c->aggregate_by_name, why, n);
+    return value_switch(v, &c->aggregate_by_name, why, n);
 }
 
 static bool check_glob(const char *v, char *why, size_t n)
 {
     if (v[0] == '\0')
-        return fail(why, n, "the pattern is empty");
+        return value_fail(why, n, "the pattern is empty");
     if (strlen(v) > MAX_GLOB_LEN)
-        return fail(why, n, "the pattern is longer than %u characters", MAX_GLOB_LEN);
+        return value_fail(why, n, "the pattern is longer than %u characters", MAX_GLOB_LEN);
     return true;
 }
 
@@ -342,7 +138,7 @@ static bool apply_exclude(struct config *c, const char *v, char *why, size_t n)
 static bool apply_retention(struct config *c, const char *v, char *why, size_t n)
 {
     uint64_t ms;
-    if (!parse_duration(v, 1000, 365ull * 86400000, &ms, why, n))
+    if (!value_duration(v, 1000, 365ull * 86400000, &ms, why, n))
         return false;
     c->retention = ms * MS_PER_100NS_TICKS;
     return true;
@@ -350,7 +146,7 @@ static bool apply_retention(struct config *c, const char *v, char *why, size_t n
 
 static bool apply_capacity(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_number(v, CAPACITY_MIN, CAPACITY_MAX, &c->capacity, why, n);
+    return value_whole_number(v, CAPACITY_MIN, CAPACITY_MAX, &c->capacity, why, n);
 }
 
 static bool apply_session_kind(struct config *c, const char *v, char *why, size_t n)
@@ -362,61 +158,61 @@ static bool apply_session_kind(struct config *c, const char *v, char *why, size_
     else if (strcmp(v, "kernel-logger") == 0)
         c->session.kind = LIVE_SESSION_KERNEL_LOGGER;
     else
-        return fail(why, n, "\"%s\" is not one of auto, system-logger, kernel-logger", v);
+        return value_fail(why, n, "\"%s\" is not one of auto, system-logger, kernel-logger", v);
     return true;
 }
 
 static bool apply_session_name(struct config *c, const char *v, char *why, size_t n)
 {
     if (v[0] == '\0')
-        return fail(why, n, "the name is empty");
+        return value_fail(why, n, "the name is empty");
     if (strlen(v) > MAX_SESSION_NAME_LEN)
-        return fail(why, n, "the name is longer than %u characters", MAX_SESSION_NAME_LEN);
+        return value_fail(why, n, "the name is longer than %u characters", MAX_SESSION_NAME_LEN);
     c->session.session_name = v;
     return true;
 }
 
 static bool apply_take_over(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_switch(v, &c->session.take_over_foreign, why, n);
+    return value_switch(v, &c->session.take_over_foreign, why, n);
 }
 
 static bool apply_buffer_size(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_number(v, 4, 16384, &c->session.buffer_size_kb, why, n);
+    return value_whole_number(v, 4, 16384, &c->session.buffer_size_kb, why, n);
 }
 
 static bool apply_min_buffers(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_number(v, 2, 65536, &c->session.min_buffers, why, n);
+    return value_whole_number(v, 2, 65536, &c->session.min_buffers, why, n);
 }
 
 static bool apply_max_buffers(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_number(v, 2, 65536, &c->session.max_buffers, why, n);
+    return value_whole_number(v, 2, 65536, &c->session.max_buffers, why, n);
 }
 
 static bool apply_log_level(struct config *c, const char *v, char *why, size_t n)
 {
     int level = log_level_parse(v);
     if (level < 0)
-        return fail(why, n, "\"%s\" is not one of error, warn, info, debug", v);
+        return value_fail(why, n, "\"%s\" is not one of error, warn, info, debug", v);
     c->log_level = (enum log_level)level;
     return true;
 }
 
 static bool apply_console(struct config *c, const char *v, char *why, size_t n)
 {
-    return parse_switch(v, &c->console, why, n);
+    return value_switch(v, &c->console, why, n);
 }
 
 static bool apply_connection_timeout(struct config *c, const char *v, char *why, size_t n)
 {
     uint64_t ms;
-    if (!parse_duration(v, 1000, 86400000, &ms, why, n))
+    if (!value_duration(v, 1000, 86400000, &ms, why, n))
         return false;
     if (ms % 1000 != 0)
-        return fail(why, n, "%s is not a whole number of seconds", v);
+        return value_fail(why, n, "%s is not a whole number of seconds", v);
     c->connection_timeout_s = (unsigned)(ms / 1000);
     return true;
 }
@@ -424,7 +220,7 @@ static bool apply_connection_timeout(struct config *c, const char *v, char *why,
 static bool apply_max_connections(struct config *c, const char *v, char *why, size_t n)
 {
     uint32_t value;
-    if (!parse_number(v, 1, 65536, &value, why, n))
+    if (!value_whole_number(v, 1, 65536, &value, why, n))
         return false;
     c->max_connections = value;
     return true;
@@ -433,7 +229,7 @@ static bool apply_max_connections(struct config *c, const char *v, char *why, si
 static bool apply_max_per_ip(struct config *c, const char *v, char *why, size_t n)
 {
     uint32_t value;
-    if (!parse_number(v, 0, 65536, &value, why, n))
+    if (!value_whole_number(v, 0, 65536, &value, why, n))
         return false;
     c->max_connections_per_ip = value;
     return true;
@@ -442,7 +238,7 @@ static bool apply_max_per_ip(struct config *c, const char *v, char *why, size_t 
 static bool apply_max_in_flight(struct config *c, const char *v, char *why, size_t n)
 {
     uint32_t value;
-    if (!parse_number(v, 1, 4096, &value, why, n))
+    if (!value_whole_number(v, 1, 4096, &value, why, n))
         return false;
     c->max_in_flight = value;
     return true;
@@ -453,7 +249,7 @@ static bool apply_nothing(struct config *c, const char *v, char *why, size_t n)
 {
     (void)c;
     (void)v;
-    return fail(why, n, "takes no value");
+    return value_fail(why, n, "takes no value");
 }
 
 enum option_id {
@@ -646,13 +442,13 @@ static char *read_whole_file(const char *path, size_t *size, char *why, size_t w
 {
     FILE *file = fopen(path, "rb");
     if (file == NULL) {
-        fail(why, why_size, "cannot open: %s", strerror(errno));
+        value_fail(why, why_size, "cannot open: %s", strerror(errno));
         return NULL;
     }
     char *data = malloc(MAX_CONFIG_FILE_BYTES + 1);
     if (data == NULL) {
         fclose(file);
-        fail(why, why_size, "out of memory");
+        value_fail(why, why_size, "out of memory");
         return NULL;
     }
     size_t n = fread(data, 1, MAX_CONFIG_FILE_BYTES + 1, file);
@@ -660,12 +456,12 @@ static char *read_whole_file(const char *path, size_t *size, char *why, size_t w
     fclose(file);
     if (read_error) {
         free(data);
-        fail(why, why_size, "cannot read");
+        value_fail(why, why_size, "cannot read");
         return NULL;
     }
     if (n > MAX_CONFIG_FILE_BYTES) {
         free(data);
-        fail(why, why_size, "larger than %d bytes", MAX_CONFIG_FILE_BYTES);
+        value_fail(why, why_size, "larger than %d bytes", MAX_CONFIG_FILE_BYTES);
         return NULL;
     }
     data[n] = '\0';
@@ -693,7 +489,7 @@ static bool json_scalar_text(const cJSON *item, const struct option *option, cha
 {
     if (option->metavar == NULL) {
         if (!cJSON_IsBool(item))
-            return fail(why, why_size, "must be true or false");
+            return value_fail(why, why_size, "must be true or false");
         *text = cJSON_IsTrue(item) ? "true" : "false";
         return true;
     }
@@ -704,12 +500,12 @@ static bool json_scalar_text(const cJSON *item, const struct option *option, cha
     if (cJSON_IsNumber(item)) {
         double d = item->valuedouble;
         if (d < 0 || d > 4294967295.0 || d != (double)(uint64_t)d)
-            return fail(why, why_size, "%g is not a whole number", d);
+            return value_fail(why, why_size, "%g is not a whole number", d);
         snprintf(buf, buf_size, "%" PRIu64, (uint64_t)d);
         *text = buf;
         return true;
     }
-    return fail(why, why_size, "must be a string%s",
+    return value_fail(why, why_size, "must be a string%s",
                 option->repeatable ? " or an array of strings" : " or a number");
 }
 
@@ -723,7 +519,7 @@ static bool apply_file_value(struct parse_state *st, const struct option *option
     /* numbers are rendered into a local buffer, strings live in the parsed tree: own both */
     const char *owned = own_string(st->config, text);
     if (owned == NULL)
-        return fail(why, why_size, "out of memory");
+        return value_fail(why, why_size, "out of memory");
     return option->apply(st->config, owned, why, why_size);
 }
 
@@ -750,7 +546,7 @@ static bool apply_file_key(struct parse_state *st, const char *path, const cJSON
         const cJSON *element;
         cJSON_ArrayForEach(element, item) {
             if (!cJSON_IsString(element)) {
-                ok = fail(why, sizeof why, "every element must be a string");
+                ok = value_fail(why, sizeof why, "every element must be a string");
                 break;
             }
             if (!(ok = apply_file_value(st, option, element, why, sizeof why)))
@@ -916,20 +712,6 @@ enum config_result config_parse(struct config *config, int argc, char **argv, ch
 
 /* ---- the config in effect, as JSON ---------------------------------------------------- */
 
-static void format_duration_ms(uint64_t ms, char *out, size_t size)
-{
-    static const struct { const char *unit; uint64_t ms; } units[] = {
-        { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 },
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (ms != 0 && ms % units[i].ms == 0) {
-            snprintf(out, size, "%" PRIu64 "%s", ms / units[i].ms, units[i].unit);
-            return;
-        }
-    }
-    snprintf(out, size, "%" PRIu64 "ms", ms);
-}
-
 static void add_list(cJSON *object, const char *key, const char *const *list, size_t count)
 {
     cJSON *array = cJSON_AddArrayToObject(object, key);
@@ -956,7 +738,7 @@ char *config_to_json(const struct config *c)
         return NULL;
     add_list(root, "web.listen-address", c->listen, c->listen_count);
     cJSON_AddStringToObject(root, "web.telemetry-path", c->telemetry_path);
-    format_duration_ms((uint64_t)c->connection_timeout_s * 1000, text, sizeof text);
+    value_format_duration_ms((uint64_t)c->connection_timeout_s * 1000, text, sizeof text);
     cJSON_AddStringToObject(root, "web.connection-timeout", text);
     cJSON_AddNumberToObject(root, "web.max-connections", c->max_connections);
     cJSON_AddNumberToObject(root, "web.max-connections-per-ip", c->max_connections_per_ip);
@@ -966,7 +748,7 @@ char *config_to_json(const struct config *c)
     cJSON_AddBoolToObject(root, "collector.aggregate-by-name", c->aggregate_by_name);
     add_list(root, "collector.include", c->include, c->include_count);
     add_list(root, "collector.exclude", c->exclude, c->exclude_count);
-    format_duration_ms(c->retention / MS_PER_100NS_TICKS, text, sizeof text);
+    value_format_duration_ms(c->retention / MS_PER_100NS_TICKS, text, sizeof text);
     cJSON_AddStringToObject(root, "collector.retention", text);
     cJSON_AddNumberToObject(root, "collector.capacity", c->capacity);
     cJSON_AddStringToObject(root, "session.kind", session_kind_name(c->session.kind));
