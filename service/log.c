@@ -13,7 +13,7 @@
 #define LOG_LINE_MAX 1024
 
 static atomic_int current_level = LOG_INFO;
-static _Atomic(log_sink_fn) current_sink = NULL;
+static _Atomic(log_sink_fn) current_sink; /* zero: the stderr sink */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
