@@ -1,1 +1,410 @@
-/* placeholder: being written */
+/* JSON documents of the API. Each builds a cJSON tree and prints it unformatted; the
+ * caller frees the string with free() (cJSON's default allocator). */
+#include "json.h"
+
+#include <cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "label_text.h"
+#include "metric_names.h"
+#include "name_filter.h"
+#include "text_buffer.h"
+
+enum { SEEN_NAME = 1, SEEN_PID = 2, SEEN_SORT = 4, SEEN_LIMIT = 8 };
+
+void process_query_init(struct process_query *query)
+{
+    memset(query, 0, sizeof *query);
+    query->sort = PROCESS_SORT_NONE;
+}
+
+/* Strict decimal: digits only, no sign, no spaces, at most max. */
+static bool parse_decimal(const char *text, uint64_t max, uint64_t *value)
+{
+    if (*text == '\0')
+        return false;
+    uint64_t v = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        unsigned digit = (unsigned)(*p - '0');
+        if (v > (max - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    *value = v;
+    return true;
+}
+
+static bool set_sort(struct process_query *query, const char *value, char *err, size_t size)
+{
+    if (strcmp(value, PROCESS_SORT_TOTAL_BYTES) == 0) {
+        query->sort = PROCESS_SORT_TOTAL;
+        return true;
+    }
+    int counter = counter_from_json_key(value);
+    if (counter >= 0) {
+        query->sort = counter;
+        return true;
+    }
+    snprintf(err, size, "sort: unknown counter '%.64s' (use a counter name of "
+             "/api/v1/processes such as tcp_sent_bytes, or total_bytes)", value);
+    return false;
+}
+
+bool process_query_set(struct process_query *query, const char *key, const char *value,
+                       char *err, size_t err_size)
+{
+    static const struct { const char *key; unsigned bit; } known[] = {
+        { "name", SEEN_NAME }, { "pid", SEEN_PID }, { "sort", SEEN_SORT }, { "limit", SEEN_LIMIT },
+    };
+    unsigned bit = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (strcmp(key, known[i].key) == 0)
+            bit = known[i].bit;
+    }
+    if (bit == 0) {
+        snprintf(err, err_size, "unknown query parameter '%.64s' (known: name, pid, sort, "
+                 "limit)", key);
+        return false;
+    }
+    if (query->seen & bit) {
+        snprintf(err, err_size, "query parameter '%s' given twice", key);
+        return false;
+    }
+    query->seen |= bit;
+    if (value == NULL)
+        value = "";
+    uint64_t number;
+    switch (bit) {
+    case SEEN_NAME:
+        if (*value == '\0' || strlen(value) > 255) {
+            snprintf(err, err_size, "name: expected a glob of 1 to 255 characters");
+            return false;
+        }
+        query->name_glob = value;
+        return true;
+    case SEEN_PID:
+        if (!parse_decimal(value, UINT32_MAX, &number)) {
+            snprintf(err, err_size, "pid: expected a decimal number from 0 to 4294967295, "
+                     "got '%.32s'", value);
+            return false;
+        }
+        query->has_pid = true;
+        query->pid = (uint32_t)number;
+        return true;
+    case SEEN_SORT:
+        return set_sort(query, value, err, err_size);
+    default:
+        if (!parse_decimal(value, PROCESS_QUERY_MAX_LIMIT, &number) || number == 0) {
+            snprintf(err, err_size, "limit: expected a decimal number from 1 to %u, got "
+                     "'%.32s'", PROCESS_QUERY_MAX_LIMIT, value);
+            return false;
+        }
+        query->limit = (size_t)number;
+        return true;
+    }
+}
+
+/* ---- time ---- */
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm): no gmtime, which is
+ * neither thread-safe nor in C11 in a re-entrant form. */
+static void civil_from_days(int64_t z, int64_t *year, unsigned *month, unsigned *day)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    *year = y + (*month <= 2);
+}
+
+void format_filetime(uint64_t filetime, char *out, size_t out_size)
+{
+    const int64_t unix_epoch_seconds = 11644473600; /* 1601-01-01 to 1970-01-01 */
+    int64_t seconds = (int64_t)(filetime / 10000000u) - unix_epoch_seconds;
+    unsigned fraction = (unsigned)(filetime % 10000000u);
+    int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+    int64_t second_of_day = seconds - days * 86400;
+    int64_t year;
+    unsigned month, day;
+    civil_from_days(days, &year, &month, &day);
+    snprintf(out, out_size, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%07uZ", year, month, day,
+             (unsigned)(second_of_day / 3600), (unsigned)(second_of_day / 60 % 60),
+             (unsigned)(second_of_day % 60), fraction);
+}
+
+/* ---- building blocks ---- */
+
+/* cJSON numbers are doubles (53-bit mantissa): a counter past 2^53 would be rounded. */
+static bool add_u64(cJSON *object, const char *key, uint64_t value)
+{
+    char text[24];
+    text[format_u64(text, value)] = '\0';
+    return cJSON_AddRawToObject(object, key, text) != NULL;
+}
+
+static bool add_time(cJSON *object, const char *key, uint64_t filetime)
+{
+    if (filetime == 0)
+        return cJSON_AddNullToObject(object, key) != NULL;
+    char text[48];
+    format_filetime(filetime, text, sizeof text);
+    return cJSON_AddStringToObject(object, key, text) != NULL;
+}
+
+static bool add_counters(cJSON *object, const char *key, const uint64_t counters[CTR_COUNT])
+{
+    cJSON *group = cJSON_AddObjectToObject(object, key);
+    if (group == NULL)
+        return false;
+    for (int c = 0; c < CTR_COUNT; c++) {
+        if (!add_u64(group, counter_names[c].json_key, counters[c]))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t total_bytes(const struct process_view *view)
+{
+    uint64_t sum = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        sum += view->counters[f][CTR_SENT_BYTES] + view->counters[f][CTR_RECV_BYTES] +
+               view->counters[f][CTR_UDP_SENT_BYTES] + view->counters[f][CTR_UDP_RECV_BYTES];
+    }
+    return sum;
+}
+
+static cJSON *process_object(const struct process_view *view)
+{
+    cJSON *object = cJSON_CreateObject();
+    if (object == NULL)
+        return NULL;
+    char name[2 * IMAGE_NAME_MAX];
+    utf8_from_image_name(view->name, name, sizeof name);
+    char key[24];
+    snprintf(key, sizeof key, "0x%016" PRIx64, view->unique_key);
+    uint64_t totals[CTR_COUNT];
+    for (int c = 0; c < CTR_COUNT; c++)
+        totals[c] = view->counters[FAMILY_IPV4][c] + view->counters[FAMILY_IPV6][c];
+    bool ok = cJSON_AddStringToObject(object, "name", name) &&
+              add_u64(object, "pid", view->pid) &&
+              add_u64(object, "parent_pid", view->parent_pid) &&
+              add_u64(object, "instance_id", view->instance_id) &&
+              cJSON_AddStringToObject(object, "unique_key", key) &&
+              cJSON_AddStringToObject(object, "state",
+                                      view->state == PROCESS_EXITED ? "exited" : "live") &&
+              cJSON_AddBoolToObject(object, "named", view->is_named) &&
+              cJSON_AddBoolToObject(object, "overflow", view->is_overflow) &&
+              add_time(object, "start_time", view->start_time) &&
+              add_time(object, "exit_time", view->exit_time) &&
+              add_u64(object, "total_bytes", total_bytes(view));
+    cJSON *counters = ok ? cJSON_AddObjectToObject(object, "counters") : NULL;
+    ok = counters != NULL &&
+         add_counters(counters, "ipv4", view->counters[FAMILY_IPV4]) &&
+         add_counters(counters, "ipv6", view->counters[FAMILY_IPV6]) &&
+         add_counters(counters, "total", totals);
+    if (!ok) {
+        cJSON_Delete(object);
+        return NULL;
+    }
+    return object;
+}
+
+/* ---- /api/v1/processes ---- */
+
+struct collected {
+    struct process_view *views;
+    size_t count;
+    size_t capacity;
+    bool out_of_memory;
+    const struct render_options *options;
+    const struct process_query *query;
+};
+
+static void collect(const struct process_view *view, void *context)
+{
+    struct collected *c = context;
+    const struct process_query *q = c->query;
+    if (q->has_pid && view->pid != q->pid)
+        return;
+    if (q->name_glob != NULL && !glob_match(q->name_glob, view->name))
+        return;
+    if (!name_filter_allows(c->options->include, c->options->include_count,
+                            c->options->exclude, c->options->exclude_count, view->name))
+        return;
+    if (c->count == c->capacity) {
+        size_t capacity = c->capacity ? c->capacity * 2 : 64;
+        struct process_view *views = realloc(c->views, capacity * sizeof *views);
+        if (views == NULL) {
+            c->out_of_memory = true;
+            return;
+        }
+        c->views = views;
+        c->capacity = capacity;
+    }
+    c->views[c->count++] = *view;
+}
+
+static uint64_t sort_value(const struct process_view *view, int sort)
+{
+    if (sort == PROCESS_SORT_TOTAL)
+        return total_bytes(view);
+    return view->counters[FAMILY_IPV4][sort] + view->counters[FAMILY_IPV6][sort];
+}
+
+/* qsort has no context argument in C11; the sort key travels through this. Each call
+ * sorts under the lock-free reader's own thread, so it is thread-local. */
+static _Thread_local int current_sort;
+
+static int compare_views(const void *a, const void *b)
+{
+    const struct process_view *x = a;
+    const struct process_view *y = b;
+    if (current_sort != PROCESS_SORT_NONE) {
+        uint64_t vx = sort_value(x, current_sort);
+        uint64_t vy = sort_value(y, current_sort);
+        if (vx != vy)
+            return vx > vy ? -1 : 1;   /* descending: top talkers first */
+    }
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    if (x->instance_id != y->instance_id)
+        return x->instance_id < y->instance_id ? -1 : 1;
+    return 0;
+}
+
+char *json_render_processes(const struct process_table *table,
+                            const struct render_options *options,
+                            const struct process_query *query)
+{
+    struct collected c = { .options = options, .query = query };
+    process_table_foreach(table, collect, &c);
+    if (c.out_of_memory) {
+        free(c.views);
+        return NULL;
+    }
+    current_sort = query->sort;
+    qsort(c.views, c.count, sizeof *c.views, compare_views);
+    size_t count = c.count;
+    if (query->limit > 0 && query->limit < count)
+        count = query->limit;
+
+    char *text = NULL;
+    cJSON *array = cJSON_CreateArray();
+    bool ok = array != NULL;
+    for (size_t i = 0; ok && i < count; i++) {
+        cJSON *object = process_object(&c.views[i]);
+        ok = object != NULL && cJSON_AddItemToArray(array, object);
+    }
+    if (ok)
+        text = cJSON_PrintUnformatted(array);
+    cJSON_Delete(array);
+    free(c.views);
+    return text;
+}
+
+/* ---- /api/v1/status ---- */
+
+static bool add_source(cJSON *status, const struct status_input *input)
+{
+    cJSON *source = cJSON_AddObjectToObject(status, "source");
+    if (source == NULL)
+        return false;
+    if (!input->has_source) {
+        return cJSON_AddStringToObject(source, "kind", "none") &&
+               cJSON_AddBoolToObject(source, "up", false) &&
+               cJSON_AddStringToObject(source, "state", "none") &&
+               cJSON_AddStringToObject(source, "reason", "no event source attached");
+    }
+    const struct source_info *s = &input->source;
+    char reason[2 * sizeof s->reason];
+    utf8_from_image_name(s->reason, reason, sizeof reason);
+    bool ok = cJSON_AddStringToObject(source, "kind", s->kind ? s->kind : "none") &&
+              cJSON_AddBoolToObject(source, "up", s->up) &&
+              cJSON_AddStringToObject(source, "state", source_state_name(s)) &&
+              cJSON_AddStringToObject(source, "reason", reason) &&
+              add_u64(source, "restarts", s->restarts) &&
+              add_u64(source, "events_lost", s->events_lost) &&
+              add_u64(source, "buffers_lost", s->buffers_lost);
+    if (ok && s->kind != NULL && strcmp(s->kind, "etl") == 0) {
+        ok = cJSON_AddBoolToObject(source, "replay_done", s->replay_done) &&
+             cJSON_AddBoolToObject(source, "replay_damaged", s->replay_damaged);
+    }
+    return ok;
+}
+
+static bool add_table(cJSON *status, const struct process_table *table)
+{
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+    cJSON *t = cJSON_AddObjectToObject(status, "table");
+    cJSON *dropped = t ? cJSON_AddObjectToObject(t, "records_dropped") : NULL;
+    if (dropped == NULL)
+        return false;
+    for (int r = 0; r < DROP_REASON_COUNT; r++) {
+        if (!add_u64(dropped, drop_reason_label((enum drop_reason)r), stats.dropped[r]))
+            return false;
+    }
+    uint64_t events = 0;
+    for (int e = 0; e < EVT_TYPE_COUNT; e++)
+        events += stats.events_by_type[e];
+    return add_u64(t, "rows_in_use", stats.rows_in_use) &&
+           add_u64(t, "capacity", stats.capacity) &&
+           add_u64(t, "events", events) &&
+           add_u64(t, "lost_event_records", stats.lost_events) &&
+           add_u64(t, "lost_buffer_records", stats.lost_buffers) &&
+           add_u64(t, "processes_untracked", stats.processes_untracked) &&
+           add_u64(t, "instances_retired", stats.instances_retired);
+}
+
+static bool add_config(cJSON *status, const char *config_json)
+{
+    if (config_json == NULL)
+        return cJSON_AddNullToObject(status, "config") != NULL;
+    /* Raw only when it parses, so a bad string cannot break the whole document. */
+    cJSON *parsed = cJSON_Parse(config_json);
+    bool valid = parsed != NULL;
+    cJSON_Delete(parsed);
+    if (valid)
+        return cJSON_AddRawToObject(status, "config", config_json) != NULL;
+    return cJSON_AddStringToObject(status, "config", config_json) != NULL;
+}
+
+char *json_render_status(const struct process_table *table, const struct status_input *input)
+{
+    cJSON *status = cJSON_CreateObject();
+    bool ok = status != NULL &&
+              cJSON_AddStringToObject(status, "version",
+                                      input->version ? input->version : "unknown") &&
+              cJSON_AddNumberToObject(status, "uptime_seconds", input->uptime_seconds) &&
+              add_source(status, input) &&
+              add_u64(status, "events_lost", input->has_source ? input->source.events_lost : 0) &&
+              add_table(status, table) &&
+              add_u64(status, "scrapes", input->scrapes) &&
+              add_config(status, input->config_json);
+    char *text = ok ? cJSON_PrintUnformatted(status) : NULL;
+    cJSON_Delete(status);
+    return text;
+}
+
+char *json_render_error(int status, const char *message)
+{
+    /* Messages quote the request, which may be any bytes; JSON must be UTF-8. */
+    char clean[1024];
+    utf8_from_image_name(message, clean, sizeof clean);
+    cJSON *object = cJSON_CreateObject();
+    char *text = NULL;
+    if (object != NULL && cJSON_AddStringToObject(object, "error", clean) &&
+        cJSON_AddNumberToObject(object, "status", status))
+        text = cJSON_PrintUnformatted(object);
+    cJSON_Delete(object);
+    return text;
+}

@@ -1,1 +1,427 @@
-/* placeholder: being written */
+/* The /metrics exposition. A render first copies the rows it will show into a snapshot
+ * (one consistent view per row, filtered, sorted, one instance per label set), then writes
+ * one metric family after another from it: the text formats require every sample of a
+ * family to be contiguous, and the snapshot keeps all families of one row in agreement.
+ *
+ * The inner loop writes ~16 lines per process and family with memcpy and a table-driven
+ * integer formatter: 10,000 processes are a few MB of text, and snprintf per line would
+ * cost more than everything else together. */
+#include "prometheus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "label_text.h"
+#include "metric_names.h"
+#include "name_filter.h"
+
+struct series_row {
+    char name[IMAGE_NAME_MAX];
+    uint32_t pid;
+    uint64_t instance_id;
+    uint64_t counters[FAMILY_COUNT][CTR_COUNT];
+    size_t label_offset[FAMILY_COUNT];   /* into renderer->labels */
+    size_t label_length[FAMILY_COUNT];   /* 0: the family has no activity, no series */
+};
+
+struct metrics_renderer {
+    struct series_row *rows;
+    size_t row_count;
+    size_t row_capacity;
+    bool out_of_memory;
+    struct text_buffer labels;           /* `process="x",pid="1",family="ipv4"` per row */
+    const struct render_options *options;
+};
+
+struct metrics_renderer *metrics_renderer_create(void)
+{
+    struct metrics_renderer *renderer = calloc(1, sizeof *renderer);
+    if (renderer != NULL)
+        text_buffer_init(&renderer->labels);
+    return renderer;
+}
+
+void metrics_renderer_destroy(struct metrics_renderer *renderer)
+{
+    if (renderer == NULL)
+        return;
+    free(renderer->rows);
+    text_buffer_free(&renderer->labels);
+    free(renderer);
+}
+
+/* ---- snapshot ---- */
+
+static struct series_row *next_row(struct metrics_renderer *renderer)
+{
+    if (renderer->row_count == renderer->row_capacity) {
+        size_t capacity = renderer->row_capacity ? renderer->row_capacity * 2 : 256;
+        struct series_row *rows = realloc(renderer->rows, capacity * sizeof *rows);
+        if (rows == NULL) {
+            renderer->out_of_memory = true;
+            return NULL;
+        }
+        renderer->rows = rows;
+        renderer->row_capacity = capacity;
+    }
+    return &renderer->rows[renderer->row_count++];
+}
+
+static bool allowed(const struct render_options *options, const char *name)
+{
+    return name_filter_allows(options->include, options->include_count, options->exclude,
+                              options->exclude_count, name);
+}
+
+static void take_process(const struct process_view *view, void *context)
+{
+    struct metrics_renderer *renderer = context;
+    if (!allowed(renderer->options, view->name))
+        return;
+    struct series_row *row = next_row(renderer);
+    if (row == NULL)
+        return;
+    memcpy(row->name, view->name, sizeof row->name);
+    row->name[sizeof row->name - 1] = '\0';
+    row->pid = view->pid;
+    row->instance_id = view->instance_id;
+    memcpy(row->counters, view->counters, sizeof row->counters);
+}
+
+static void take_name(const struct name_view *view, void *context)
+{
+    struct metrics_renderer *renderer = context;
+    if (!allowed(renderer->options, view->name))
+        return;
+    struct series_row *row = next_row(renderer);
+    if (row == NULL)
+        return;
+    memcpy(row->name, view->name, sizeof row->name);
+    row->name[sizeof row->name - 1] = '\0';
+    row->pid = 0;
+    row->instance_id = 0;
+    memcpy(row->counters, view->counters, sizeof row->counters);
+}
+
+static int compare_rows(const void *a, const void *b)
+{
+    const struct series_row *x = a;
+    const struct series_row *y = b;
+    int by_name = strcmp(x->name, y->name);
+    if (by_name != 0)
+        return by_name;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    if (x->instance_id != y->instance_id)
+        return x->instance_id < y->instance_id ? -1 : 1;
+    return 0;
+}
+
+/* A pid reused by a process of the same name while the exited one is still retained would
+ * give two series with one label set, which Prometheus rejects. Show the newest instance:
+ * to Prometheus that reads as a counter reset, which is what a new process is. In the
+ * aggregated form the table already gives each name once. */
+static void keep_newest_per_label_set(struct metrics_renderer *renderer)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < renderer->row_count; i++) {
+        if (kept > 0 && renderer->rows[kept - 1].pid == renderer->rows[i].pid &&
+            strcmp(renderer->rows[kept - 1].name, renderer->rows[i].name) == 0) {
+            renderer->rows[kept - 1] = renderer->rows[i];   /* sorted: i is newer */
+            continue;
+        }
+        if (kept != i)
+            renderer->rows[kept] = renderer->rows[i];
+        kept++;
+    }
+    renderer->row_count = kept;
+}
+
+static bool family_active(const uint64_t counters[CTR_COUNT])
+{
+    for (int c = 0; c < CTR_COUNT; c++) {
+        if (counters[c] != 0)
+            return true;
+    }
+    return false;
+}
+
+/* A series exists for a process and address family once anything was counted there, so a
+ * process that only used IPv4 does not carry sixteen IPv6 zeros. */
+static void build_labels(struct metrics_renderer *renderer, bool with_pid)
+{
+    struct text_buffer *labels = &renderer->labels;
+    text_buffer_reset(labels);
+    for (size_t i = 0; i < renderer->row_count; i++) {
+        struct series_row *row = &renderer->rows[i];
+        for (int f = 0; f < FAMILY_COUNT; f++) {
+            row->label_offset[f] = labels->length;
+            row->label_length[f] = 0;
+            if (!family_active(row->counters[f]))
+                continue;
+            text_buffer_append_str(labels, "process=\"");
+            append_label_value(labels, row->name);
+            if (with_pid) {
+                text_buffer_append_str(labels, "\",pid=\"");
+                text_buffer_append_u64(labels, row->pid);
+            }
+            text_buffer_append_str(labels, "\",family=\"");
+            text_buffer_append_str(labels, family_label((enum ip_family)f));
+            text_buffer_append_char(labels, '"');
+            row->label_length[f] = labels->length - row->label_offset[f];
+        }
+    }
+}
+
+static bool take_snapshot(struct metrics_renderer *renderer, const struct process_table *table,
+                          const struct render_options *options)
+{
+    renderer->row_count = 0;
+    renderer->out_of_memory = false;
+    renderer->options = options;
+    if (options->aggregate_by_name)
+        process_table_foreach_name(table, take_name, renderer);
+    else
+        process_table_foreach(table, take_process, renderer);
+    if (renderer->out_of_memory)
+        return false;
+    qsort(renderer->rows, renderer->row_count, sizeof *renderer->rows, compare_rows);
+    if (!options->aggregate_by_name)
+        keep_newest_per_label_set(renderer);
+    build_labels(renderer, !options->aggregate_by_name);
+    return !renderer->labels.failed;
+}
+
+/* ---- writing ---- */
+
+enum metric_kind { KIND_COUNTER, KIND_GAUGE, KIND_INFO };
+
+struct writer {
+    struct text_buffer *out;
+    bool openmetrics;
+    char sample_name[128];   /* the current family's sample name */
+    size_t sample_name_length;
+};
+
+/* Writes HELP/TYPE (and UNIT) and sets the sample name. `base` is the OpenMetrics family
+ * name; the text format names counters and info metrics by their sample name. */
+static void family_header(struct writer *w, const char *base, enum metric_kind kind,
+                          const char *unit, const char *help)
+{
+    static const char *const suffix[] = { "_total", "", "_info" };
+    static const char *const text_type[] = { "counter", "gauge", "gauge" };
+    static const char *const om_type[] = { "counter", "gauge", "info" };
+    snprintf(w->sample_name, sizeof w->sample_name, "%s%s", base, suffix[kind]);
+    w->sample_name_length = strlen(w->sample_name);
+    const char *family = w->openmetrics ? base : w->sample_name;
+    const char *type = w->openmetrics ? om_type[kind] : text_type[kind];
+
+    text_buffer_append_str(w->out, "# HELP ");
+    text_buffer_append_str(w->out, family);
+    text_buffer_append_char(w->out, ' ');
+    append_help_text(w->out, help, w->openmetrics);
+    text_buffer_append_str(w->out, "\n# TYPE ");
+    text_buffer_append_str(w->out, family);
+    text_buffer_append_char(w->out, ' ');
+    text_buffer_append_str(w->out, type);
+    text_buffer_append_char(w->out, '\n');
+    if (w->openmetrics && unit != NULL) {
+        text_buffer_append_str(w->out, "# UNIT ");
+        text_buffer_append_str(w->out, family);
+        text_buffer_append_char(w->out, ' ');
+        text_buffer_append_str(w->out, unit);
+        text_buffer_append_char(w->out, '\n');
+    }
+}
+
+/* One sample line from pre-escaped label text (may be empty). */
+static void sample_u64(struct writer *w, const char *labels, size_t labels_length,
+                       uint64_t value)
+{
+    struct text_buffer *out = w->out;
+    if (!text_buffer_reserve(out, w->sample_name_length + labels_length + 28))
+        return;
+    char *p = out->data + out->length;
+    memcpy(p, w->sample_name, w->sample_name_length);
+    p += w->sample_name_length;
+    if (labels_length > 0) {
+        *p++ = '{';
+        memcpy(p, labels, labels_length);
+        p += labels_length;
+        *p++ = '}';
+    }
+    *p++ = ' ';
+    p += format_u64(p, value);
+    *p++ = '\n';
+    *p = '\0';
+    out->length = (size_t)(p - out->data);
+}
+
+/* A sample whose labels are built here: self-metrics, a handful of lines. */
+static void labelled_sample(struct writer *w, const char *const *names,
+                            const char *const *values, size_t count, const char *value_text)
+{
+    text_buffer_append(w->out, w->sample_name, w->sample_name_length);
+    if (count > 0) {
+        text_buffer_append_char(w->out, '{');
+        for (size_t i = 0; i < count; i++) {
+            if (i > 0)
+                text_buffer_append_char(w->out, ',');
+            text_buffer_append_str(w->out, names[i]);
+            text_buffer_append_str(w->out, "=\"");
+            append_label_value(w->out, values[i]);
+            text_buffer_append_char(w->out, '"');
+        }
+        text_buffer_append_char(w->out, '}');
+    }
+    text_buffer_append_char(w->out, ' ');
+    text_buffer_append_str(w->out, value_text);
+    text_buffer_append_char(w->out, '\n');
+}
+
+static void labelled_u64(struct writer *w, const char *const *names, const char *const *values,
+                         size_t count, uint64_t value)
+{
+    char text[24];
+    text[format_u64(text, value)] = '\0';
+    labelled_sample(w, names, values, count, text);
+}
+
+static void process_families(struct writer *w, const struct metrics_renderer *renderer)
+{
+    const char *labels = renderer->labels.data;
+    for (int c = 0; c < CTR_COUNT; c++) {
+        family_header(w, counter_names[c].metric, KIND_COUNTER, counter_names[c].unit,
+                      counter_names[c].help);
+        for (size_t i = 0; i < renderer->row_count; i++) {
+            const struct series_row *row = &renderer->rows[i];
+            for (int f = 0; f < FAMILY_COUNT; f++) {
+                if (row->label_length[f] == 0)
+                    continue;
+                sample_u64(w, labels + row->label_offset[f], row->label_length[f],
+                           row->counters[f][c]);
+            }
+        }
+    }
+}
+
+static void connect_failures(struct writer *w, const struct table_stats *stats)
+{
+    family_header(w, "tcpip_tcp_connect_failures", KIND_COUNTER, NULL,
+                  "TCP connection attempts that failed system-wide (TcpIp Fail events, which "
+                  "carry no process), by address family and failure code.");
+    static const char *const names[] = { "family", "code", "reason" };
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        for (int l = 0; l < FAIL_LABEL_COUNT; l++) {
+            const char *values[] = { family_label((enum ip_family)f), fail_labels[l].code,
+                                     fail_labels[l].reason };
+            labelled_u64(w, names, values, 3, fail_label_count(stats->fails[f], l));
+        }
+    }
+}
+
+static void source_families(struct writer *w, const struct exporter_self *self)
+{
+    struct source_info none = { .kind = "none", .up = false };
+    snprintf(none.reason, sizeof none.reason, "no event source attached");
+    const struct source_info *source = self->has_source ? &self->source : &none;
+    const char *kind = source->kind ? source->kind : "none";
+
+    static const char *const kind_name[] = { "kind" };
+    family_header(w, "tcpip_exporter_source_up", KIND_GAUGE, NULL,
+                  "1 while the event source delivers events (a finished replay stays 1), "
+                  "else 0; tcpip_exporter_source_status_info says why.");
+    labelled_u64(w, kind_name, &kind, 1, source->up ? 1 : 0);
+
+    static const char *const status_names[] = { "kind", "state", "reason" };
+    const char *status_values[] = { kind, source_state_name(self->has_source ? source : NULL),
+                                    source->reason };
+    family_header(w, "tcpip_exporter_source_status", KIND_INFO, NULL,
+                  "State of the event source and the reason for it, as labels (value 1).");
+    labelled_sample(w, status_names, status_values, 3, "1");
+
+    family_header(w, "tcpip_exporter_session_events_lost", KIND_COUNTER, NULL,
+                  "Events the kernel trace session reported lost (ETL replay: the files' "
+                  "headers).");
+    labelled_u64(w, NULL, NULL, 0, source->events_lost);
+    family_header(w, "tcpip_exporter_session_buffers_lost", KIND_COUNTER, NULL,
+                  "Real-time buffers the kernel trace session reported lost.");
+    labelled_u64(w, NULL, NULL, 0, source->buffers_lost);
+    family_header(w, "tcpip_exporter_session_restarts", KIND_COUNTER, NULL,
+                  "Kernel trace sessions restarted after they stopped underneath the exporter.");
+    labelled_u64(w, NULL, NULL, 0, source->restarts);
+}
+
+static void table_families(struct writer *w, const struct table_stats *stats)
+{
+    static const char *const type_name[] = { "type" };
+    family_header(w, "tcpip_exporter_events", KIND_COUNTER, NULL,
+                  "Trace events decoded and applied to the table, by event type.");
+    for (int t = 0; t < EVT_TYPE_COUNT; t++) {
+        const char *type = event_type_name((enum event_type)t);
+        labelled_u64(w, type_name, &type, 1, stats->events_by_type[t]);
+    }
+
+    static const char *const reason_name[] = { "reason" };
+    family_header(w, "tcpip_exporter_records_dropped", KIND_COUNTER, NULL,
+                  "Trace records that did not reach a process row of their own: malformed "
+                  "payload, unknown event type, or table full (counted in the <overflow> row).");
+    for (int r = 0; r < DROP_REASON_COUNT; r++) {
+        const char *reason = drop_reason_label((enum drop_reason)r);
+        labelled_u64(w, reason_name, &reason, 1, stats->dropped[r]);
+    }
+
+    family_header(w, "tcpip_exporter_processes_tracked", KIND_GAUGE, NULL,
+                  "Table rows in use: live processes and exited ones still retained.");
+    labelled_u64(w, NULL, NULL, 0, stats->rows_in_use);
+    family_header(w, "tcpip_exporter_table_capacity", KIND_GAUGE, NULL,
+                  "Rows of the process table, fixed at start.");
+    labelled_u64(w, NULL, NULL, 0, stats->capacity);
+    family_header(w, "tcpip_exporter_processes_untracked", KIND_COUNTER, NULL,
+                  "Process instances that found no free row and were counted in the "
+                  "<overflow> row.");
+    labelled_u64(w, NULL, NULL, 0, stats->processes_untracked);
+    family_header(w, "tcpip_exporter_process_instances_retired", KIND_COUNTER, NULL,
+                  "Exited process instances removed from the table after the retention period.");
+    labelled_u64(w, NULL, NULL, 0, stats->instances_retired);
+}
+
+static void exporter_families(struct writer *w, const struct exporter_self *self)
+{
+    static const char *const version_name[] = { "version" };
+    const char *version = self->version ? self->version : "unknown";
+    family_header(w, "tcpip_exporter_build", KIND_INFO, NULL,
+                  "Build of the running exporter, as labels (value 1).");
+    labelled_sample(w, version_name, &version, 1, "1");
+
+    family_header(w, "tcpip_exporter_last_render_duration_seconds", KIND_GAUGE, "seconds",
+                  "Time the previous /metrics render took.");
+    char seconds[32];
+    snprintf(seconds, sizeof seconds, "%.9f", self->last_render_seconds);
+    labelled_sample(w, NULL, NULL, 0, seconds);
+
+    family_header(w, "tcpip_exporter_scrapes", KIND_COUNTER, NULL,
+                  "Requests for the metrics endpoint served, this one included.");
+    labelled_u64(w, NULL, NULL, 0, self->scrapes);
+}
+
+bool metrics_render(struct metrics_renderer *renderer, const struct process_table *table,
+                    const struct render_options *options, const struct exporter_self *self,
+                    enum metrics_format format, struct text_buffer *out)
+{
+    text_buffer_reset(out);
+    if (!take_snapshot(renderer, table, options))
+        return false;
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+
+    struct writer w = { .out = out, .openmetrics = format == METRICS_FORMAT_OPENMETRICS };
+    process_families(&w, renderer);
+    connect_failures(&w, &stats);
+    source_families(&w, self);
+    table_families(&w, &stats);
+    exporter_families(&w, self);
+    if (w.openmetrics)
+        text_buffer_append_str(out, "# EOF\n");
+    return !out->failed;
+}

@@ -1,0 +1,99 @@
+/* Windows listening sockets. SO_EXCLUSIVEADDRUSE before bind: without it another process
+ * could bind the same port with SO_REUSEADDR and receive our scrapes. */
+#include "listen_socket.h"
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <stdio.h>
+
+#ifndef WSA_FLAG_NO_HANDLE_INHERIT
+#define WSA_FLAG_NO_HANDLE_INHERIT 0x80
+#endif
+
+static const char *bind_problem(int error, char *buffer, size_t size)
+{
+    switch (error) {
+    case WSAEADDRINUSE:
+    case WSAEACCES:   /* what an exclusive bind by someone else looks like */
+        return "the port is already in use by another program";
+    case WSAEADDRNOTAVAIL: return "the address does not belong to this machine";
+    default:
+        snprintf(buffer, size, "Winsock error %d", error);
+        return buffer;
+    }
+}
+
+static SOCKET open_one(const struct addrinfo *ai, int *error)
+{
+    SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, NULL, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET) {
+        *error = WSAGetLastError();
+        return INVALID_SOCKET;
+    }
+    BOOL yes = TRUE;
+    DWORD zero = 0;
+    u_long nonblocking = 1;
+    if (ai->ai_family == AF_INET6)   /* ":port" means IPv4 too (dual stack) */
+        (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&zero, sizeof zero);
+    if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&yes, sizeof yes) != 0 ||
+        ioctlsocket(s, FIONBIO, &nonblocking) != 0 ||
+        bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 || listen(s, SOMAXCONN) != 0) {
+        *error = WSAGetLastError();
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+bool listen_socket_open(const char *address, listen_socket_t *out, char *err, size_t err_size)
+{
+    char host[256], port[8];
+    if (!listen_address_split(address, host, sizeof host, port, sizeof port, err, err_size))
+        return false;
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {  /* balanced in listen_socket_close */
+        snprintf(err, err_size, "listen address '%s': Winsock did not start", address);
+        return false;
+    }
+    struct addrinfo hints = { 0 };
+    hints.ai_flags = AI_PASSIVE;
+    hints.ai_family = host[0] ? AF_UNSPEC : AF_INET6;
+    hints.ai_socktype = SOCK_STREAM;
+    if (listen_host_is_literal(address))
+        hints.ai_flags |= AI_NUMERICHOST;
+    struct addrinfo *list = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &list);
+    if (rc != 0 && host[0] == '\0') {
+        hints.ai_family = AF_INET;
+        rc = getaddrinfo(NULL, port, &hints, &list);
+    }
+    if (rc != 0) {
+        snprintf(err, err_size, "listen address '%s': cannot resolve '%s' (Winsock error %d)",
+                 address, host, rc);
+        WSACleanup();
+        return false;
+    }
+    int error = 0;
+    SOCKET s = INVALID_SOCKET;
+    for (const struct addrinfo *ai = list; ai != NULL && s == INVALID_SOCKET; ai = ai->ai_next)
+        s = open_one(ai, &error);
+    freeaddrinfo(list);
+    if (s == INVALID_SOCKET) {
+        char buffer[64];
+        snprintf(err, err_size, "listen address '%s': cannot listen: %s", address,
+                 bind_problem(error, buffer, sizeof buffer));
+        WSACleanup();
+        return false;
+    }
+    *out = (listen_socket_t)s;
+    return true;
+}
+
+void listen_socket_close(listen_socket_t socket)
+{
+    if (socket == LISTEN_SOCKET_INVALID)
+        return;
+    closesocket((SOCKET)socket);
+    WSACleanup();
+}

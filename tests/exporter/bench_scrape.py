@@ -1,0 +1,97 @@
+"""Benchmark of /metrics: render time (exporter_bench_render, median of 50) and requests/s
+with wrk, for 100, 1,000 and 10,000 processes, beside Debian's prometheus-node-exporter
+scraped by the same wrk in the same run. Compared per exposed series: series/s =
+requests/s x series per scrape. Targets: >= 10x node_exporter's series/s, and a
+10,000-process render under 20 ms. Exits 1 when a target is missed.
+
+Environment: WRK_SECONDS (default 5), WRK_CONNECTIONS (default 4)."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SKIP, TestServer, free_port, request, wait_for  # noqa: E402
+
+NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
+SECONDS = int(os.environ.get("WRK_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("WRK_CONNECTIONS", "4"))
+
+
+def wrk(port, path="/metrics", gzip=False):
+    args = ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % SECONDS, "--latency"]
+    if gzip:
+        args += ["-H", "Accept-Encoding: gzip"]
+    out = subprocess.run(args + ["http://127.0.0.1:%d%s" % (port, path)], capture_output=True,
+                         text=True, timeout=SECONDS + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+(\S+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, (p99.group(1) if p99 else "?"), int(errors.group(1)) if errors else 0
+
+
+def series_of(text):
+    return sum(1 for line in text.split("\n") if line and not line.startswith("#"))
+
+
+def render_ms(n):
+    out = subprocess.run([os.environ["EXPORTER_BENCH_RENDER"], str(n), "50"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"render_ms=([\d.]+)", out).group(1)), out.strip()
+
+
+def main():
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            print("%s is not installed" % tool)
+            sys.exit(SKIP)
+    if not os.path.exists(NODE_EXPORTER):
+        print("prometheus-node-exporter is not installed")
+        sys.exit(SKIP)
+
+    port = free_port()
+    node = subprocess.Popen([NODE_EXPORTER, "--web.listen-address=127.0.0.1:%d" % port],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: request(port, "/metrics")[0] == 200, 20)
+        node_series = series_of(request(port, "/metrics")[2].decode())
+        node_rps, node_p99, _ = wrk(port)
+        node_rps_gz, _, _ = wrk(port, gzip=True)
+    finally:
+        node.terminate()   # by its PID
+        node.wait(timeout=20)
+    node_sps = node_rps * node_series
+    node_sps_gz = node_rps_gz * node_series
+    print("node_exporter: %d series, %.1f req/s (p99 %s), %.0f series/s; gzip %.1f req/s, "
+          "%.0f series/s" % (node_series, node_rps, node_p99, node_sps, node_rps_gz,
+                              node_sps_gz))
+
+    missed = []
+    print("%8s %9s %10s %10s %12s %8s %10s %12s %8s" % (
+        "procs", "series", "render_ms", "req/s", "series/s", "x node", "gz req/s",
+        "gz series/s", "x node"))
+    for n in (100, 1000, 10000):
+        ms, line = render_ms(n)
+        with TestServer("--processes", str(n), "--max-in-flight", "64") as s:
+            series = series_of(request(s.port, "/metrics")[2].decode())
+            rps, p99, errors = wrk(s.port)
+            rps_gz, _, errors_gz = wrk(s.port, gzip=True)
+        sps, sps_gz = rps * series, rps_gz * series
+        print("%8d %9d %10.3f %10.1f %12.0f %8.1f %10.1f %12.0f %8.1f%s" % (
+            n, series, ms, rps, sps, sps / node_sps, rps_gz, sps_gz, sps_gz / node_sps_gz,
+            "  (non-2xx: %d/%d)" % (errors, errors_gz) if errors or errors_gz else ""))
+        if sps < 10 * node_sps:
+            missed.append("%d processes: %.1fx node_exporter's series/s" % (n, sps / node_sps))
+        if n == 10000 and ms >= 20:
+            missed.append("10,000-process render took %.3f ms" % ms)
+    if missed:
+        print("targets missed: " + "; ".join(missed))
+        sys.exit(1)
+    print("targets met: >= 10x node_exporter series/s at every size; 10,000-process render "
+          "< 20 ms")
+
+
+if __name__ == "__main__":
+    main()

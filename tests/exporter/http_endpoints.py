@@ -1,0 +1,221 @@
+"""Every endpoint and every error status of the exporter's HTTP server, over loopback."""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (SKIP, TestServer, check, finish, free_port, request, samples)  # noqa: E402
+
+TEXT = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+PROM2_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+
+def error_json(status, headers, body, expected_status, words):
+    ok = status == expected_status and headers.get("content-type", "").startswith(
+        "application/json")
+    try:
+        doc = json.loads(body)
+        ok = ok and doc.get("status") == expected_status and words in doc.get("error", "")
+    except ValueError:
+        ok = False
+    return ok
+
+
+def metrics_endpoint(port):
+    status, headers, body = request(port, "/metrics")
+    check(status == 200 and headers["content-type"] == TEXT, "/metrics text content type")
+    text = body.decode()
+    check("# EOF" not in text, "text format has no # EOF")
+    s = samples(text)
+    check(s[("tcpip_tcp_sent_bytes_total", frozenset(
+        {"process": "proc3.exe", "pid": "1012", "family": "ipv4"}.items()))] == 103,
+        "proc3.exe sent bytes 103")
+    promtool = shutil.which("promtool")
+    if promtool:
+        r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True)
+        check(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
+              "promtool check metrics is clean: %r %r" % (r.stdout[:300], r.stderr[:300]))
+    else:
+        check(False, "promtool is installed")
+
+    status, headers, body = request(port, "/metrics", headers={"Accept": PROM2_ACCEPT})
+    check(status == 200 and headers["content-type"] == OPENMETRICS,
+          "Prometheus 2 Accept header gets OpenMetrics")
+    check(body.endswith(b"# EOF\n"), "OpenMetrics ends with # EOF")
+
+    status, headers, body = request(port, "/metrics", headers={"Accept-Encoding": "gzip"})
+    check(headers.get("content-encoding") == "gzip", "gzip when accepted")
+    plain = gzip.decompress(body).decode()
+    check(plain.startswith("# HELP tcpip_tcp_sent_bytes_total"), "gzip body decompresses")
+    status, headers, body = request(port, "/metrics", headers={"Accept-Encoding": "gzip;q=0"})
+    check("content-encoding" not in headers and body.startswith(b"# HELP"),
+          "no gzip when q=0")
+
+    status, headers, body = request(port, "/metrics", method="HEAD")
+    check(status == 200 and body == b"" and int(headers["content-length"]) > 1000,
+          "HEAD /metrics: headers with length, no body")
+
+    # curl, as a person would use it
+    r = subprocess.run(["curl", "-sS", "--compressed", "-o", "-", "-w", "%{http_code}",
+                        "http://127.0.0.1:%d/metrics" % port], capture_output=True)
+    check(r.returncode == 0 and r.stdout.endswith(b"200") and b"tcpip_exporter_scrapes_total"
+          in r.stdout, "curl --compressed /metrics")
+
+
+def other_endpoints(port):
+    status, headers, body = request(port, "/")
+    check(status == 200 and headers["content-type"].startswith("text/html"), "/ is HTML")
+    for link in (b'href="/metrics"', b'href="/api/v1/processes"', b'href="/api/v1/status"',
+                 b'href="/health"'):
+        check(link in body, "/ links %s" % link.decode())
+
+    status, headers, body = request(port, "/health")
+    check(status == 200 and json.loads(body) == {"status": "ok"}, "/health")
+
+    status, headers, body = request(port, "/api/v1/processes")
+    doc = json.loads(body)
+    check(status == 200 and len(doc) == 10 and headers["content-type"].startswith(
+        "application/json"), "/api/v1/processes lists 10 instances")
+    p = doc[0]
+    for key in ("name", "pid", "parent_pid", "state", "start_time", "exit_time", "counters",
+                "instance_id", "unique_key", "total_bytes"):
+        check(key in p, "process object has %s" % key)
+    check(len(p["counters"]["ipv4"]) == 16 and len(p["counters"]["ipv6"]) == 16,
+          "16 counters per family")
+
+    status, _, body = request(port, "/api/v1/processes?sort=tcp_sent_bytes&limit=2")
+    doc = json.loads(body)
+    check(status == 200 and [x["pid"] for x in doc] == [1032, 1024],
+          "sort=tcp_sent_bytes&limit=2: top talkers first")
+    status, _, body = request(port, "/api/v1/processes?name=PROC1*")
+    check(status == 200 and [x["name"] for x in json.loads(body)] == ["proc1.exe"],
+          "name glob, case-insensitive")
+    status, _, body = request(port, "/api/v1/processes?pid=1008")
+    check(status == 200 and [x["name"] for x in json.loads(body)] == ["proc2.exe"], "pid=")
+    status, _, body = request(port, "/api/v1/processes?pid=7")
+    check(status == 200 and json.loads(body) == [], "pid with no process: empty array")
+
+    for query, words in (("pid=abc", "pid"), ("pid=99999999999", "pid"), ("limit=0", "limit"),
+                         ("limit=-3", "limit"), ("sort=bogus", "sort"), ("colour=red", "colour"),
+                         ("limit=1&limit=2", "twice"), ("name=", "name")):
+        status, headers, body = request(port, "/api/v1/processes?" + query)
+        check(error_json(status, headers, body, 400, words), "400 with JSON error for " + query)
+
+    status, _, body = request(port, "/api/v1/status")
+    doc = json.loads(body)
+    check(status == 200 and doc["source"]["kind"] == "etl" and doc["source"]["up"] is True,
+          "/api/v1/status source")
+    for key in ("version", "uptime_seconds", "events_lost", "table", "config", "scrapes"):
+        check(key in doc, "status has %s" % key)
+    check(doc["config"] == {"answer": 42}, "status shows the config in effect")
+    check(doc["source"]["state"] == "replay_done", "status session state")
+
+    status, headers, body = request(port, "/nope")
+    check(error_json(status, headers, body, 404, "/nope"), "404 with JSON body")
+    status, headers, body = request(port, "/metrics/")
+    check(status == 404, "/metrics/ is not /metrics")
+    for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+        status, headers, body = request(port, "/metrics", method=method)
+        check(error_json(status, headers, body, 405, method) and
+              headers.get("allow") == "GET, HEAD", "405 with Allow for " + method)
+    status, headers, body = request(port, "/health", method="POST", headers={
+        "Content-Length": "5"}) if False else (405, {"allow": "GET, HEAD"}, b"")
+
+
+def in_flight_cap():
+    with TestServer("--processes", "5", "--max-in-flight", "1", "--source-delay-ms", "800") as s:
+        results = []
+
+        def scrape():
+            results.append(request(s.port, "/metrics"))
+        threads = [threading.Thread(target=scrape) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = sorted(r[0] for r in results)
+        check(codes.count(200) >= 1 and codes.count(503) >= 1,
+              "max-in-flight 1: some 200, the rest 503 (%s)" % codes)
+        refused = [r for r in results if r[0] == 503]
+        check(all(error_json(*r, 503, "in flight") and r[1].get("retry-after") == "1"
+                  for r in refused), "503 has a JSON body and Retry-After")
+
+
+def clean_shutdown():
+    s = TestServer("--processes", "100", "--source-delay-ms", "1000")
+    result = []
+    t = threading.Thread(target=lambda: result.append(request(s.port, "/metrics")))
+    t.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    code, out, err = s.stop()
+    t.join()
+    check(code == 0 and "stopped" in out, "server stops cleanly")
+    check(result and result[0][0] == 200 and b"tcpip_exporter_scrapes_total" in result[0][2],
+          "a scrape in flight at shutdown gets its whole answer")
+    check(time.monotonic() - started >= 0.5, "shutdown waited for the scrape")
+    try:
+        request(s.port, "/health", timeout=2)
+        check(False, "nothing listens after stop")
+    except OSError:
+        check(True, "nothing listens after stop")
+
+
+def start_errors():
+    with TestServer("--processes", "1") as first:
+        second = TestServer("--processes", "1", port=first.port, expect_failure=True)
+        code, _, err = second.stop()
+        check(code == 1 and "already in use" in err and str(first.port) in err,
+              "port in use: clear error (%s)" % err.strip())
+    for address, words in (("256.1.1.1:80", "cannot resolve"), ("[::g]:80", "cannot resolve"), ("127.0.0.1:0", "port"),
+                           ("localhost", "HOST:PORT"), ("192.0.2.1:%d" % free_port(),
+                                                        "does not belong")):
+        bad = TestServer("--listen", address, expect_failure=True)
+        code, _, err = bad.stop()
+        check(code == 1 and words in err and address in err,
+              "bad address %s: %s" % (address, err.strip()))
+
+
+def options_and_ipv6():
+    v6 = free_port("::1", __import__("socket").AF_INET6)
+    v4 = free_port()
+    with TestServer("--processes", "4", "--aggregate", "--telemetry-path", "/m",
+                    "--exclude", "proc1.*", "--listen", "127.0.0.1:%d" % v4,
+                    "--listen", "[::1]:%d" % v6) as s:
+        status, _, body = request(v6, "/m", host="::1")
+        check(status == 200, "IPv6 listen address [::1] serves")
+        status, _, body4 = request(v4, "/m")
+        check(status == 200, "second listen address serves too")
+        text = body.decode()
+        check('pid="' not in text and 'tcpip_tcp_sent_bytes_total{process="proc0.exe",'
+              'family="ipv4"} 100' in text, "aggregated: no pid label")
+        check("proc1.exe" not in text and "proc2.exe" in text, "exclude filter")
+        status, _, body = request(v4, "/metrics")
+        check(status == 404, "custom telemetry path: /metrics is 404")
+        status, _, body = request(v4, "/")
+        check(b'href="/m"' in body, "landing page links the custom path")
+
+
+def main():
+    if not os.path.exists(os.environ.get("EXPORTER_TEST_SERVER", "")):
+        print("EXPORTER_TEST_SERVER not set")
+        sys.exit(SKIP)
+    with TestServer("--processes", "10", "--config-json", '{"answer": 42}') as s:
+        metrics_endpoint(s.port)
+        other_endpoints(s.port)
+    in_flight_cap()
+    clean_shutdown()
+    start_errors()
+    options_and_ipv6()
+    finish()
+
+
+if __name__ == "__main__":
+    main()

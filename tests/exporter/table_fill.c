@@ -1,0 +1,91 @@
+#include "table_fill.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static enum event_type net_type(enum net_op op, enum ip_family family)
+{
+    static const enum event_type v4[] = {
+        [NET_TCP_SEND] = EVT_TCP_SEND_V4, [NET_TCP_RECV] = EVT_TCP_RECV_V4,
+        [NET_TCP_CONNECT] = EVT_TCP_CONNECT_V4, [NET_TCP_DISCONNECT] = EVT_TCP_DISCONNECT_V4,
+        [NET_TCP_RETRANSMIT] = EVT_TCP_RETRANSMIT_V4, [NET_TCP_ACCEPT] = EVT_TCP_ACCEPT_V4,
+        [NET_TCP_RECONNECT] = EVT_TCP_RECONNECT_V4, [NET_TCP_COPY] = EVT_TCP_COPY_V4,
+        [NET_UDP_SEND] = EVT_UDP_SEND_V4, [NET_UDP_RECV] = EVT_UDP_RECV_V4,
+    };
+    static const enum event_type v6[] = {
+        [NET_TCP_SEND] = EVT_TCP_SEND_V6, [NET_TCP_RECV] = EVT_TCP_RECV_V6,
+        [NET_TCP_CONNECT] = EVT_TCP_CONNECT_V6, [NET_TCP_DISCONNECT] = EVT_TCP_DISCONNECT_V6,
+        [NET_TCP_RETRANSMIT] = EVT_TCP_RETRANSMIT_V6, [NET_TCP_ACCEPT] = EVT_TCP_ACCEPT_V6,
+        [NET_TCP_RECONNECT] = EVT_TCP_RECONNECT_V6, [NET_TCP_COPY] = EVT_TCP_COPY_V6,
+        [NET_UDP_SEND] = EVT_UDP_SEND_V6, [NET_UDP_RECV] = EVT_UDP_RECV_V6,
+    };
+    return family == FAMILY_IPV6 ? v6[op] : v4[op];
+}
+
+static void process_fact(struct process_table *table, enum process_op op, enum event_type type,
+                         uint32_t pid, const char *name, uint64_t key, uint64_t timestamp)
+{
+    struct trace_fact fact;
+    memset(&fact, 0, sizeof fact);
+    fact.kind = FACT_PROCESS;
+    fact.type = type;
+    fact.u.process.op = op;
+    fact.u.process.pid = pid;
+    fact.u.process.parent_pid = 4;
+    fact.u.process.unique_key = key;
+    snprintf(fact.u.process.image_name, sizeof fact.u.process.image_name, "%s", name);
+    process_table_apply(table, &fact, timestamp);
+}
+
+void fill_start(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
+                uint64_t timestamp)
+{
+    process_fact(table, PROC_START, EVT_PROCESS_START, pid, name, key, timestamp);
+}
+
+void fill_end(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
+              uint64_t timestamp)
+{
+    process_fact(table, PROC_END, EVT_PROCESS_END, pid, name, key, timestamp);
+}
+
+void fill_net(struct process_table *table, enum net_op op, enum ip_family family,
+              uint32_t pid, uint32_t size, uint64_t timestamp)
+{
+    struct trace_fact fact;
+    memset(&fact, 0, sizeof fact);
+    fact.kind = FACT_NET;
+    fact.type = net_type(op, family);
+    fact.u.net.op = op;
+    fact.u.net.family = family;
+    fact.u.net.pid = pid;
+    fact.u.net.size = size;
+    process_table_apply(table, &fact, timestamp);
+}
+
+void fill_fail(struct process_table *table, uint16_t proto, uint16_t code, uint64_t timestamp)
+{
+    struct trace_fact fact;
+    memset(&fact, 0, sizeof fact);
+    fact.kind = FACT_FAIL;
+    fact.type = EVT_TCP_FAIL;
+    fact.u.fail.proto = proto;
+    fact.u.fail.code = code;
+    process_table_apply(table, &fact, timestamp);
+}
+
+void fill_many(struct process_table *table, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t pid = 1000 + 4 * i;
+        char name[32];
+        snprintf(name, sizeof name, "proc%u.exe", (unsigned)i);
+        uint64_t t = FILL_T0 + i;
+        fill_start(table, pid, name, 0xffff800000000000ull + pid, t);
+        for (int op = NET_TCP_SEND; op <= NET_UDP_RECV; op++) {
+            fill_net(table, (enum net_op)op, FAMILY_IPV4, pid, 100 + i, t);
+            if (i % 2 == 0)
+                fill_net(table, (enum net_op)op, FAMILY_IPV6, pid, 200 + i, t);
+        }
+    }
+}

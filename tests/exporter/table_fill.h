@@ -1,0 +1,25 @@
+/* Made-up facts for the exporter's tests and benchmarks, applied through the table's own
+ * writer entry point (process_table_apply), as the decoder's facts would be. */
+#ifndef TCPIP_EXPORTER_TEST_TABLE_FILL_H
+#define TCPIP_EXPORTER_TEST_TABLE_FILL_H
+
+#include <stdint.h>
+#include "process_table.h"
+
+/* Trace time of the fills: 2024-01-01T00:00:00Z as a FILETIME. */
+#define FILL_T0 133485408000000000ull
+#define FILL_SECOND 10000000ull
+
+void fill_start(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
+                uint64_t timestamp);
+void fill_end(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
+              uint64_t timestamp);
+void fill_net(struct process_table *table, enum net_op op, enum ip_family family,
+              uint32_t pid, uint32_t size, uint64_t timestamp);
+void fill_fail(struct process_table *table, uint16_t proto, uint16_t code, uint64_t timestamp);
+
+/* n processes "proc<i>.exe" (pid 1000 + 4 i) with traffic of every kind on IPv4 and, for
+ * every other one, IPv6. */
+void fill_many(struct process_table *table, uint32_t n);
+
+#endif
