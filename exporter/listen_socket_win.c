@@ -69,8 +69,8 @@ bool listen_socket_open(const char *address, listen_socket_t *out, char *err, si
         rc = getaddrinfo(NULL, port, &hints, &list);
     }
     if (rc != 0) {
-        snprintf(err, err_size, "listen address '%s': cannot resolve '%s' (Winsock error %d)",
-                 address, host, rc);
+        snprintf(err, err_size, "listen address '%s': cannot resolve '%s': not an IP "
+                 "address or known host name (Winsock error %d)", address, host, rc);
         WSACleanup();
         return false;
     }
