@@ -510,10 +510,13 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
                                                      : DEFAULT_CONNECTION_TIMEOUT_S;
     unsigned limit = options->max_connections ? options->max_connections
                                               : DEFAULT_MAX_CONNECTIONS;
+    /* libmicrohttpd splits the connection limit between the pool's threads and refuses to
+     * start when there are more threads than connections. */
+    unsigned threads = limit < THREADS_PER_DAEMON ? limit : THREADS_PER_DAEMON;
     return MHD_start_daemon(
         MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handle_request, server,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)socket,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS_PER_DAEMON,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, options->max_connections_per_ip,

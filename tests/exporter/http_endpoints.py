@@ -127,6 +127,23 @@ def other_endpoints(port):
               headers.get("allow") == "GET, HEAD", "405 with Allow for " + method)
 
 
+def curl_every_endpoint(port):
+    """The same through curl, as a person would type it: status and a body for each."""
+    cases = [("GET", "/", 200), ("GET", "/metrics", 200), ("GET", "/api/v1/processes", 200),
+             ("GET", "/api/v1/status", 200), ("GET", "/health", 200), ("HEAD", "/health", 200),
+             ("GET", "/missing", 404), ("POST", "/metrics", 405), ("DELETE", "/", 405),
+             ("GET", "/api/v1/processes?limit=x", 400)]
+    for method, path, expected in cases:
+        args = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method,
+                "http://127.0.0.1:%d%s" % (port, path)]
+        if method == "HEAD":
+            args[args.index("-X"):args.index("-X") + 2] = ["-I"]
+        r = subprocess.run(args, capture_output=True, timeout=20)
+        body, _, code = r.stdout.rpartition(b"\n")
+        check(r.returncode == 0 and code == str(expected).encode() and len(body) > 0,
+              "curl -X %s %s: %s (expected %d)" % (method, path, code.decode(), expected))
+
+
 def in_flight_cap():
     with TestServer("--processes", "5", "--max-in-flight", "1", "--source-delay-ms", "800") as s:
         results = []
@@ -208,6 +225,7 @@ def main():
     with TestServer("--processes", "10", "--config-json", '{"answer": 42}') as s:
         metrics_endpoint(s.port)
         other_endpoints(s.port)
+        curl_every_endpoint(s.port)
     in_flight_cap()
     clean_shutdown()
     start_errors()

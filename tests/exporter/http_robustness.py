@@ -155,6 +155,11 @@ def total_cap():
         alive(s.port, "the connection cap was reached")
 
 
+def tiny_limits():
+    with TestServer("--processes", "1", "--max-connections", "1") as s:
+        alive(s.port, "starting with max-connections 1")
+
+
 def main():
     if not os.path.exists(os.environ.get("EXPORTER_TEST_SERVER", "")):
         print("EXPORTER_TEST_SERVER not set")
@@ -163,6 +168,7 @@ def main():
         malformed(s.port)
     slowloris()
     total_cap()
+    tiny_limits()
     finish()
 
 
