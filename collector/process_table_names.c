@@ -62,14 +62,14 @@ void name_words_store(name_words words, const char *name)
     for (int w = 0; w < NAME_WORDS; w++) {
         uint64_t word;
         memcpy(&word, padded + 8 * w, sizeof word);
-        atomic_store_explicit(&words[w], word, memory_order_relaxed);
+        atomic_store_explicit(&words[w], word, memory_order_release);
     }
 }
 
 void name_words_load(const name_words words, char out[IMAGE_NAME_MAX])
 {
     for (int w = 0; w < NAME_WORDS; w++) {
-        uint64_t word = atomic_load_explicit(&words[w], memory_order_relaxed);
+        uint64_t word = atomic_load_explicit(&words[w], memory_order_acquire);
         memcpy(out + 8 * w, &word, sizeof word);
     }
     out[IMAGE_NAME_MAX - 1] = '\0';

@@ -1,0 +1,437 @@
+/* Throughput of decode + table update (process_table_feed) on one writer thread, for 100,
+ * 1,000 and 10,000 live processes, beside two baselines measured in the same run:
+ *
+ *   array: the practical limit. Reads PID @0 and size @4 of each payload (no validation,
+ *          no decode) and adds into a plain array indexed by pid / 4 (Windows pids are
+ *          multiples of 4), with the same 2 x 16 counters per process as a table row.
+ *   mutex: what a quick implementation does. decode_record, then a mutex-protected
+ *          chained hash map keyed by pid.
+ *
+ * Then the table and the mutex map again while two reader threads scan them without
+ * pause (process_table_foreach / lock-and-walk). On Linux the readers are pinned to the
+ * last CPU so the writer keeps a core of its own, as a service with two scrapers would on
+ * this 2-core machine; elsewhere the scheduler decides. Each figure is the best of several
+ * runs of a fixed duration. Records are real payloads built by tests/common's builder.
+ * Prints rates, ratios and whether the targets of issue 2 were met; exits 0 either way. */
+#ifdef __linux__
+#define _GNU_SOURCE /* pthread_setaffinity_np */
+#endif
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef __linux__
+#include <sched.h>
+#include <unistd.h>
+#endif
+
+#include "decode.h"
+#include "payload.h"
+#include "process_table.h"
+
+enum { RECORDS = 1 << 14, REPEATS = 3, MAX_PID = 1 << 18 };
+#define RUN_NS 250000000ll /* per measurement */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static uint32_t rnd_state = 0x9E3779B9u;
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state;
+}
+
+/* ---- the workload ---- */
+
+struct workload {
+    uint32_t processes;
+    uint32_t *pids;
+    struct trace_record records[RECORDS];
+    uint8_t *bytes;
+};
+
+/* Mostly TCP over IPv4 like a typical host, some IPv6 and UDP. */
+struct kind {
+    enum trace_class cls;
+    uint8_t opcode;
+    int weight;
+};
+static const struct kind kinds[] = {
+    {TRACE_CLASS_TCPIP, 10, 35}, {TRACE_CLASS_TCPIP, 11, 35}, {TRACE_CLASS_TCPIP, 26, 8},
+    {TRACE_CLASS_TCPIP, 27, 8},  {TRACE_CLASS_UDPIP, 10, 5},  {TRACE_CLASS_UDPIP, 11, 5},
+    {TRACE_CLASS_TCPIP, 12, 2},  {TRACE_CLASS_TCPIP, 13, 2},
+};
+
+static const struct kind *pick_kind(void)
+{
+    int total = 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        total += kinds[i].weight;
+    int x = (int)(rnd() % (uint32_t)total);
+    for (size_t i = 0;; i++) {
+        if (x < kinds[i].weight)
+            return &kinds[i];
+        x -= kinds[i].weight;
+    }
+}
+
+static void workload_build(struct workload *w, uint32_t processes)
+{
+    w->processes = processes;
+    w->pids = malloc(processes * sizeof *w->pids);
+    w->bytes = malloc((size_t)RECORDS * 72);
+    if (!w->pids || !w->bytes)
+        exit(1);
+    /* Distinct pids, multiples of 4 as on Windows, spread over a realistic range. */
+    static uint8_t used[MAX_PID / 4];
+    memset(used, 0, sizeof used);
+    for (uint32_t i = 0; i < processes; i++) {
+        uint32_t slot;
+        do
+            slot = 1 + rnd() % (MAX_PID / 4 - 1);
+        while (used[slot]);
+        used[slot] = 1;
+        w->pids[i] = slot * 4;
+    }
+    size_t at = 0;
+    for (int i = 0; i < RECORDS; i++) {
+        const struct kind *k = pick_kind();
+        struct payload_net net = {
+            .pid = w->pids[rnd() % processes],
+            .size = 40 + rnd() % 1460,
+            .daddr = {10, 0, 0, 1},
+            .saddr = {10, 0, 0, 2},
+            .dport = 443,
+            .sport = (uint16_t)(49152 + rnd() % 16384),
+        };
+        size_t len = k->cls == TRACE_CLASS_TCPIP
+                         ? payload_tcpip(w->bytes + at, 72, k->opcode, 8, &net)
+                         : payload_udpip(w->bytes + at, 72, k->opcode, 8, &net);
+        if (len == 0)
+            exit(1);
+        w->records[i] = (struct trace_record){
+            .event_class = k->cls, .opcode = k->opcode, .version = 2, .pointer_size = 8,
+            .timestamp = 133000000000000000ull + (uint64_t)i, .payload = w->bytes + at,
+            .payload_size = (uint32_t)len,
+        };
+        at += (len + 7) & ~(size_t)7;
+    }
+}
+
+static void workload_free(struct workload *w)
+{
+    free(w->pids);
+    free(w->bytes);
+}
+
+/* ---- the table ---- */
+
+static struct process_table *table_for(const struct workload *w)
+{
+    uint32_t capacity = PROCESS_TABLE_DEFAULT_CAPACITY;
+    while (capacity < w->processes + w->processes / 4)
+        capacity *= 2;
+    struct process_table_config config = {.capacity = capacity,
+                                          .retention = PROCESS_TABLE_DEFAULT_RETENTION};
+    struct process_table *t = process_table_create(&config);
+    if (!t)
+        exit(1);
+    /* Name every process through a rundown, as a session start does. */
+    uint8_t buf[512];
+    for (uint32_t i = 0; i < w->processes; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "proc%u.exe", i % 300);
+        struct payload_process p = {.unique_key = 0xFFFF900000000000ull + i * 64,
+                                    .pid = w->pids[i], .parent_pid = 4,
+                                    .sid_sub_authorities = 5, .image_name = name};
+        size_t len = payload_process(buf, sizeof buf, 4, 8, &p);
+        struct trace_record r = {.event_class = TRACE_CLASS_PROCESS, .opcode = 3, .version = 4,
+                                 .pointer_size = 8, .timestamp = 133000000000000000ull,
+                                 .payload = buf, .payload_size = (uint32_t)len};
+        process_table_feed(t, &r);
+    }
+    return t;
+}
+
+static uint64_t run_table(const struct workload *w, struct process_table *t)
+{
+    for (int i = 0; i < RECORDS; i++)
+        process_table_feed(t, &w->records[i]);
+    return RECORDS;
+}
+
+/* ---- baseline: plain array ---- */
+
+struct counters {
+    uint64_t c[FAMILY_COUNT][CTR_COUNT];
+};
+
+struct array_op {
+    int8_t family, bytes, events;
+};
+static struct array_op array_ops[2][64]; /* [udp][opcode] */
+static struct counters *plain;           /* MAX_PID / 4 entries */
+
+static void array_ops_init(void)
+{
+    array_ops[0][10] = (struct array_op){FAMILY_IPV4, CTR_SENT_BYTES, CTR_SENT_EVENTS};
+    array_ops[0][11] = (struct array_op){FAMILY_IPV4, CTR_RECV_BYTES, CTR_RECV_EVENTS};
+    array_ops[0][12] = (struct array_op){FAMILY_IPV4, -1, CTR_CONNECTS};
+    array_ops[0][13] = (struct array_op){FAMILY_IPV4, -1, CTR_DISCONNECTS};
+    array_ops[0][26] = (struct array_op){FAMILY_IPV6, CTR_SENT_BYTES, CTR_SENT_EVENTS};
+    array_ops[0][27] = (struct array_op){FAMILY_IPV6, CTR_RECV_BYTES, CTR_RECV_EVENTS};
+    array_ops[1][10] = (struct array_op){FAMILY_IPV4, CTR_UDP_SENT_BYTES, CTR_UDP_SENT_DATAGRAMS};
+    array_ops[1][11] = (struct array_op){FAMILY_IPV4, CTR_UDP_RECV_BYTES, CTR_UDP_RECV_DATAGRAMS};
+}
+
+static uint64_t run_array(const struct workload *w, struct process_table *unused)
+{
+    (void)unused;
+    for (int i = 0; i < RECORDS; i++) {
+        const struct trace_record *r = &w->records[i];
+        uint32_t pid, size;
+        memcpy(&pid, r->payload, 4);
+        memcpy(&size, r->payload + 4, 4);
+        struct array_op op = array_ops[r->event_class == TRACE_CLASS_UDPIP][r->opcode & 63];
+        struct counters *c = &plain[(pid >> 2) & (MAX_PID / 4 - 1)];
+        if (op.bytes >= 0)
+            c->c[op.family][op.bytes] += size;
+        c->c[op.family][op.events] += 1;
+    }
+    return RECORDS;
+}
+
+/* ---- baseline: mutex-protected hash map ---- */
+
+struct map_node {
+    uint32_t pid;
+    struct map_node *next;
+    struct counters counters;
+};
+
+struct map {
+    pthread_mutex_t lock;
+    struct map_node **buckets;
+    uint32_t mask;
+};
+static struct map map;
+
+static const int8_t net_bytes[] = {CTR_SENT_BYTES, CTR_RECV_BYTES, -1, -1, CTR_RETRANSMIT_BYTES,
+                                   -1, -1, CTR_COPY_BYTES, CTR_UDP_SENT_BYTES,
+                                   CTR_UDP_RECV_BYTES};
+static const int8_t net_events[] = {CTR_SENT_EVENTS, CTR_RECV_EVENTS, CTR_CONNECTS,
+                                    CTR_DISCONNECTS, CTR_RETRANSMITS, CTR_ACCEPTS,
+                                    CTR_RECONNECTS, CTR_COPIES, CTR_UDP_SENT_DATAGRAMS,
+                                    CTR_UDP_RECV_DATAGRAMS};
+
+static void map_init(uint32_t processes)
+{
+    uint32_t n = 16;
+    while (n < processes)
+        n *= 2;
+    map.buckets = calloc(n, sizeof *map.buckets);
+    map.mask = n - 1;
+    if (!map.buckets || pthread_mutex_init(&map.lock, NULL) != 0)
+        exit(1);
+}
+
+static void map_free(void)
+{
+    for (uint32_t i = 0; i <= map.mask; i++)
+        for (struct map_node *n = map.buckets[i], *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
+    free(map.buckets);
+    pthread_mutex_destroy(&map.lock);
+}
+
+static uint64_t run_mutex(const struct workload *w, struct process_table *unused)
+{
+    (void)unused;
+    for (int i = 0; i < RECORDS; i++) {
+        struct trace_fact f;
+        if (decode_record(&w->records[i], &f) != DECODE_OK || f.kind != FACT_NET)
+            continue;
+        const struct net_fact *net = &f.u.net;
+        pthread_mutex_lock(&map.lock);
+        struct map_node **b = &map.buckets[(net->pid * 2654435769u >> 8) & map.mask];
+        struct map_node *n = *b;
+        while (n && n->pid != net->pid)
+            n = n->next;
+        if (!n) {
+            n = calloc(1, sizeof *n);
+            if (!n)
+                exit(1);
+            n->pid = net->pid;
+            n->next = *b;
+            *b = n;
+        }
+        if (net_bytes[net->op] >= 0)
+            n->counters.c[net->family][net_bytes[net->op]] += net->size;
+        n->counters.c[net->family][net_events[net->op]] += 1;
+        pthread_mutex_unlock(&map.lock);
+    }
+    return RECORDS;
+}
+
+/* ---- readers ---- */
+
+static atomic_bool readers_stop;
+static atomic_uint_fast64_t reader_scans;
+
+static void sum_row(const struct process_view *row, void *context)
+{
+    *(uint64_t *)context += row->counters[FAMILY_IPV4][CTR_SENT_BYTES];
+}
+
+static void *table_reader(void *arg)
+{
+    const struct process_table *t = arg;
+    uint64_t sink = 0;
+    while (!atomic_load_explicit(&readers_stop, memory_order_relaxed)) {
+        process_table_foreach(t, sum_row, &sink);
+        atomic_fetch_add_explicit(&reader_scans, 1, memory_order_relaxed);
+    }
+    return (void *)(uintptr_t)(sink & 1);
+}
+
+static void *map_reader(void *arg)
+{
+    (void)arg;
+    uint64_t sink = 0;
+    while (!atomic_load_explicit(&readers_stop, memory_order_relaxed)) {
+        pthread_mutex_lock(&map.lock);
+        for (uint32_t i = 0; i <= map.mask; i++)
+            for (const struct map_node *n = map.buckets[i]; n; n = n->next)
+                sink += n->counters.c[FAMILY_IPV4][CTR_SENT_BYTES];
+        pthread_mutex_unlock(&map.lock);
+        atomic_fetch_add_explicit(&reader_scans, 1, memory_order_relaxed);
+    }
+    return (void *)(uintptr_t)(sink & 1);
+}
+
+static void pin_to_last_cpu(pthread_t thread)
+{
+#ifdef __linux__
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus < 2)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET((int)cpus - 1, &set);
+    pthread_setaffinity_np(thread, sizeof set, &set);
+#else
+    (void)thread;
+#endif
+}
+
+/* ---- measuring ---- */
+
+typedef uint64_t (*run_fn)(const struct workload *, struct process_table *);
+
+/* Best rate (events/s) over REPEATS runs of RUN_NS each; with readers, two reader threads
+ * run through every repeat. */
+static double measure(run_fn run, const struct workload *w, struct process_table *t,
+                      void *(*reader)(void *), uint64_t *scans)
+{
+    pthread_t threads[2];
+    atomic_store(&readers_stop, false);
+    atomic_store(&reader_scans, 0);
+    if (reader)
+        for (int i = 0; i < 2; i++) {
+            if (pthread_create(&threads[i], NULL, reader, t) != 0)
+                exit(1);
+            pin_to_last_cpu(threads[i]);
+        }
+    run(w, t); /* warm caches and create rows / nodes */
+    double best = 0;
+    for (int rep = 0; rep < REPEATS; rep++) {
+        uint64_t events = 0;
+        int64_t start = now_ns(), elapsed;
+        do {
+            events += run(w, t);
+            elapsed = now_ns() - start;
+        } while (elapsed < RUN_NS);
+        double rate = (double)events * 1e9 / (double)elapsed;
+        if (rate > best)
+            best = rate;
+    }
+    if (reader) {
+        atomic_store(&readers_stop, true);
+        for (int i = 0; i < 2; i++)
+            pthread_join(threads[i], NULL);
+    }
+    if (scans)
+        *scans = atomic_load(&reader_scans);
+    return best;
+}
+
+int main(void)
+{
+    static const uint32_t sizes[] = {100, 1000, 10000};
+    static struct workload w;
+    array_ops_init();
+    plain = calloc(MAX_PID / 4, sizeof *plain);
+    if (!plain)
+        return 1;
+    printf("decode + table update, %d prepared records cycled, best of %d x %.2f s\n", RECORDS,
+           REPEATS, RUN_NS / 1e9);
+    printf("%9s %11s %11s %11s %9s %9s | %13s %8s %13s %8s\n", "processes", "table Mev/s",
+           "array Mev/s", "mutex Mev/s", "tbl/array", "tbl/mutex", "tbl+2r Mev/s", "vs alone",
+           "mtx+2r Mev/s", "vs alone");
+    bool met = true;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        workload_build(&w, sizes[s]);
+        struct process_table *t = table_for(&w);
+        map_init(sizes[s]);
+        double table = measure(run_table, &w, t, NULL, NULL);
+        double array = measure(run_array, &w, NULL, NULL, NULL);
+        double mutex = measure(run_mutex, &w, NULL, NULL, NULL);
+        uint64_t table_scans, map_scans;
+        double table_r = measure(run_table, &w, t, table_reader, &table_scans);
+        double mutex_r = measure(run_mutex, &w, NULL, map_reader, &map_scans);
+        printf("%9u %11.1f %11.1f %11.1f %9.2f %9.2f | %13.1f %7.0f%% %13.1f %7.0f%%\n",
+               sizes[s], table / 1e6, array / 1e6, mutex / 1e6, table / array, table / mutex,
+               table_r / 1e6, 100 * table_r / table, mutex_r / 1e6, 100 * mutex_r / mutex);
+        printf("%9s reader scans: table %" PRIu64 ", mutex map %" PRIu64 "\n", "",
+               table_scans, map_scans);
+        struct table_stats st;
+        process_table_stats(t, &st);
+        if (st.rows_in_use != sizes[s] || st.processes_untracked != 0 ||
+            st.dropped[DROP_MALFORMED] != 0 || st.dropped[DROP_UNKNOWN] != 0) {
+            printf("unexpected table state: %" PRIu32 " rows in use\n", st.rows_in_use);
+            return 1;
+        }
+        if (sizes[s] == 1000) {
+            bool rate_ok = table >= 50e6, array_ok = table * 5 >= array,
+                 readers_ok = table_r >= 0.7 * table;
+            printf("targets at 1,000 processes: >= 50 Mev/s %s, within 5x of array %s, "
+                   ">= 70%% with two readers %s\n", rate_ok ? "met" : "MISSED",
+                   array_ok ? "met" : "MISSED", readers_ok ? "met" : "MISSED");
+            met = rate_ok && array_ok && readers_ok;
+        }
+        map_free();
+        process_table_destroy(t);
+        workload_free(&w);
+    }
+    size_t footprint = process_table_footprint(PROCESS_TABLE_DEFAULT_CAPACITY);
+    printf("footprint at the default capacity (%u rows): %zu bytes, %zu per row with its "
+           "index, free-list and name share\n", PROCESS_TABLE_DEFAULT_CAPACITY, footprint,
+           (process_table_footprint(2 * PROCESS_TABLE_DEFAULT_CAPACITY) - footprint) /
+               PROCESS_TABLE_DEFAULT_CAPACITY);
+    printf("%s\n", met ? "all targets met" : "some targets missed");
+    return 0;
+}
