@@ -329,6 +329,28 @@ static void print_error(const char *what, DWORD code)
             code == ERROR_ACCESS_DENIED ? " (run this from an elevated prompt)" : "");
 }
 
+/* The value the SCM itself keeps under the service's key for a ChangeServiceConfig2 level.
+ * Used only when this SCM does not know the level (ERROR_INVALID_LEVEL: Wine's does not
+ * know delayed auto-start nor the failure actions flag); Windows Vista and later do. */
+static bool set_service_dword(const wchar_t *name, DWORD value)
+{
+    HKEY key;
+    LSTATUS status = RegOpenKeyExW(HKEY_LOCAL_MACHINE,
+                                   L"SYSTEM\\CurrentControlSet\\Services\\" SERVICE_NAME, 0,
+                                   KEY_SET_VALUE, &key);
+    if (status == ERROR_SUCCESS) {
+        status = RegSetValueExW(key, name, 0, REG_DWORD, (const BYTE *)&value, sizeof value);
+        RegCloseKey(key);
+    }
+    if (status != ERROR_SUCCESS) {
+        print_error("writing the service's registry value", (DWORD)status);
+        return false;
+    }
+    fprintf(stderr, "tcpip_exporter: this service manager does not know that setting; wrote "
+            "the registry value %ls that Windows keeps it in\n", name);
+    return true;
+}
+
 static bool configure_service(SC_HANDLE service)
 {
     bool ok = true;
@@ -341,8 +363,11 @@ static bool configure_service(SC_HANDLE service)
      * and the other auto-start services settles avoids fighting them for the port. */
     SERVICE_DELAYED_AUTO_START_INFO delayed = {TRUE};
     if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed)) {
-        print_error("setting delayed auto-start", GetLastError());
-        ok = false;
+        DWORD error = GetLastError();
+        if (error != ERROR_INVALID_LEVEL || !set_service_dword(L"DelayedAutostart", 1)) {
+            print_error("setting delayed auto-start", error);
+            ok = false;
+        }
     }
     /* Restart after 5 s, 30 s, then every 60 s; the count resets after a day without
      * failure. */
@@ -361,8 +386,12 @@ static bool configure_service(SC_HANDLE service)
      * when it crashes. */
     SERVICE_FAILURE_ACTIONS_FLAG on_error = {TRUE};
     if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_error)) {
-        print_error("setting the failure actions flag", GetLastError());
-        ok = false;
+        DWORD error = GetLastError();
+        if (error != ERROR_INVALID_LEVEL ||
+            !set_service_dword(L"FailureActionsOnNonCrashFailures", 1)) {
+            print_error("setting the failure actions flag", error);
+            ok = false;
+        }
     }
     return ok;
 }

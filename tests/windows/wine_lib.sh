@@ -22,6 +22,7 @@ ETL=$SOURCE_ROOT/../shared/data/etl/perfview/net.4.5.2.x64.etl
 PY=/usr/bin/python3
 WORK=""
 NATIVE_PID=""
+MAIN_PID=$BASHPID
 
 require_wine() {
     [ -n "$WIN_EXE" ] || skip "no Windows build: set TCPIP_EXPORTER_WIN_BUILD to a mingw-w64 cross build directory (tests/run-all.sh does)"
@@ -41,6 +42,8 @@ require_native() {
 
 wine_cleanup() {
     local rc=$?
+    # Subshells ($(...)) may run an inherited EXIT trap: only the script itself cleans up.
+    [ "$BASHPID" = "$MAIN_PID" ] || return $rc
     if [ -n "$NATIVE_PID" ]; then
         kill "$NATIVE_PID" 2>/dev/null
         wait "$NATIVE_PID" 2>/dev/null
@@ -72,6 +75,9 @@ wine_setup() {
     wine wineboot --init >"$WORK/logs/wineboot.log" 2>&1 || fail "wineboot --init failed"
     wineserver -w
     wineserver -p || fail "wineserver -p failed"
+    # Start Wine's system processes (services.exe, winedevice...) now, with nothing of ours
+    # as their stdout (see sc below).
+    wine cmd /c exit </dev/null >/dev/null 2>&1
     note "wine prefix ready in $((SECONDS - t0)) s"
     mkdir -p "$WINEPREFIX/drive_c/tcpip_exporter"
     cp "$WIN_EXE" "$WINEPREFIX/drive_c/tcpip_exporter/tcpip_exporter.exe"
@@ -79,18 +85,23 @@ wine_setup() {
 }
 
 # A Windows path (Z:\...) for a Linux file.
-winpath() { wine winepath -w "$1" 2>/dev/null | tr -d '\r'; }
+winpath() {
+    wine winepath -w "$1" >"$WORK/winepath.out" 2>/dev/null </dev/null
+    tr -d '\r' <"$WORK/winepath.out"
+}
 
 free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # sc without the carriage returns; output also kept in the logs.
+# Through a file, not $(...): a Wine system process that a command starts (services.exe on
+# the first sc) inherits its stdout, and a pipe would then never reach end-of-file.
 sc() {
     local out rc
-    out=$(wine sc "$@" 2>&1)
+    wine sc "$@" >"$WORK/sc.out" 2>&1 </dev/null
     rc=$?
-    out=${out//$'\r'/}
+    out=$(tr -d '\r' <"$WORK/sc.out")
     printf '$ sc %s\n%s\n(rc %d)\n' "$*" "$out" $rc >>"$WORK/logs/sc.log"
     [ -z "$out" ] || printf '%s\n' "$out"
     return $rc

@@ -24,7 +24,7 @@ PORT=$(free_port)
 ETL_WIN=$(winpath "$ETL")
 MSI_WIN=$(winpath "$WORK/msi/tcpip_exporter.msi")
 wine msiexec /i "$MSI_WIN" /qn \
-    "TCPIP_EXPORTER_ARGS=--etl \"$ETL_WIN\" --web.listen-address 127.0.0.1:$PORT" \
+    "TCPIP_EXPORTER_ARGS=--etl $ETL_WIN --web.listen-address 127.0.0.1:$PORT" \
     >"$WORK/logs/msiexec-i.log" 2>&1 || fail "msiexec /i failed"
 [ -f "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/tcpip_exporter.exe" ] \
     || fail "the exe was not installed to Program Files"

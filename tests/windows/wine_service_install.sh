@@ -13,7 +13,10 @@ PORT=$(free_port)
 ETL_WIN=$(winpath "$ETL")
 KEY='HKLM\System\CurrentControlSet\Services\tcpip_exporter'
 SOURCE_KEY='HKLM\System\CurrentControlSet\Services\EventLog\Application\tcpip_exporter'
-reg_query() { wine reg query "$@" 2>&1 | tr -d '\r'; }
+reg_query() {
+    wine reg query "$@" >"$WORK/reg.out" 2>&1 </dev/null
+    tr -d '\r' <"$WORK/reg.out"
+}
 
 # A bad flag is refused before anything is registered.
 wine "$EXE_WIN" install --web.listen-address nonsense >"$WORK/logs/install-bad.log" 2>&1
@@ -33,10 +36,12 @@ grep -Eq 'Start +REG_DWORD +0x2$' <<<"$config" || fail "not auto-start: $config"
 grep -Eq 'DelayedAutostart +REG_DWORD +0x1$' <<<"$config" || fail "not delayed: $config"
 grep -Eq 'ObjectName +REG_SZ +LocalSystem$' <<<"$config" || fail "not LocalSystem: $config"
 grep -q 'Description' <<<"$config" || fail "no description: $config"
-grep -q 'FailureActions' <<<"$config" || fail "no restart-on-failure actions: $config"
+# The restart actions themselves (SERVICE_CONFIG_FAILURE_ACTIONS) are accepted by Wine's
+# service manager but not kept anywhere a test can read back; on Windows: sc qfailure.
+grep -Eq "FailureActionsOnNonCrashFailures +REG_DWORD +0x1$" <<<"$config" || fail "failure actions only on crashes: $config"
 source=$(reg_query "$SOURCE_KEY")
 grep -q 'EventMessageFile.*tcpip_exporter\.exe' <<<"$source" || fail "no event source: $source"
-note "registered: auto start (delayed), LocalSystem, description, failure actions, event source"
+note "registered: auto start (delayed), LocalSystem, description, failure flag, event source"
 
 sc start tcpip_exporter >/dev/null
 wait_state tcpip_exporter 4 30 || fail "the service did not reach RUNNING"
