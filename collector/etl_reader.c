@@ -18,6 +18,8 @@ struct stream {
     struct etl_record head;
     uint64_t key;              /* head's FILETIME */
     uint64_t order;            /* tie-break: creation order, so equal times stay stable */
+    bool filetime_ticks;       /* the file's clock already counts 100 ns: add an offset */
+    uint64_t time_offset;      /* start_time - header_timestamp, mod 2^64 */
 };
 
 struct etl_reader {
@@ -38,7 +40,7 @@ static bool stream_before(const struct stream *a, const struct stream *b)
     return a->key < b->key || (a->key == b->key && a->order < b->order);
 }
 
-static void sift_down(struct etl_reader *r, size_t i)
+static inline void sift_down(struct etl_reader *r, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, best = i;
@@ -102,8 +104,10 @@ static bool advance(struct etl_reader *r, struct stream *s)
             }
             if (s->head.rec.event_class == TRACE_CLASS_OTHER)
                 continue;
-            s->head.rec.timestamp = etl_file_time(&s->file->info, s->head.rec.timestamp);
-            s->key = s->head.rec.timestamp;
+            /* The common 10 MHz clock needs no division: one add per record. */
+            s->key = s->filetime_ticks ? s->head.rec.timestamp + s->time_offset
+                                       : etl_file_time(&s->file->info, s->head.rec.timestamp);
+            s->head.rec.timestamp = s->key;
             return true;
         }
         if (st == ETL_WALK_DAMAGED)
@@ -111,6 +115,16 @@ static bool advance(struct etl_reader *r, struct stream *s)
         if (!load_next_buffer(r, s))
             return false;
     }
+}
+
+/* 10 MHz QPC with the header event at or before every record (the usual case) maps raw
+ * ticks to FILETIME by an offset; anything else takes etl_file_time's general path. */
+static void init_clock(struct stream *s)
+{
+    const struct etl_file_info *info = &s->file->info;
+    s->filetime_ticks = info->clock_type == ETL_CLOCK_QPC && info->perf_freq == 10000000u
+                        && info->start_time >= info->header_timestamp;
+    s->time_offset = info->start_time - info->header_timestamp;
 }
 
 /* One stream per (file, processor), each listing its buffers in file order. */
@@ -143,6 +157,7 @@ static bool build_streams(struct etl_reader *r)
                 struct stream *s = &r->streams[r->stream_count++];
                 s->file = f;
                 s->order = r->stream_count;
+                init_clock(s);
             }
             r->streams[slot[p]].count++;
         }
@@ -207,7 +222,7 @@ const struct etl_record *etl_reader_next(struct etl_reader *r)
         if (!advance(r, r->emitted))
             r->heap[0] = r->heap[--r->heap_size];
         r->emitted = NULL;
-        if (r->heap_size)
+        if (r->heap_size > 1)
             sift_down(r, 0);
     }
     if (r->heap_size == 0)

@@ -37,7 +37,7 @@ enum trace_class etl_class_of_guid(const uint8_t guid[16])
     return TRACE_CLASS_OTHER;
 }
 
-enum trace_class etl_class_of_hook(uint16_t hook_id)
+static inline enum trace_class class_of_hook(uint16_t hook_id)
 {
     switch (hook_id >> 8) {
     case ETL_GROUP_TCPIP: return TRACE_CLASS_TCPIP;
@@ -50,6 +50,8 @@ enum trace_class etl_class_of_hook(uint16_t hook_id)
     default: return TRACE_CLASS_OTHER;
     }
 }
+
+enum trace_class etl_class_of_hook(uint16_t hook_id) { return class_of_hook(hook_id); }
 
 bool etl_record_is_logfile_header(const struct etl_record *record)
 {
@@ -92,7 +94,7 @@ static void parse_system(const uint8_t *r, uint8_t type, uint32_t marker, struct
         out->process_id = le32(r + ETL_SYS_OFF_PROCESS_ID);
         out->rec.timestamp = le64(r + ETL_SYS_OFF_TIMESTAMP);
     }
-    out->rec.event_class = etl_class_of_hook(out->hook_id);
+    out->rec.event_class = class_of_hook(out->hook_id);
     out->rec.opcode = (uint8_t)(out->hook_id & 0xFF);
     out->rec.version = (uint8_t)(marker & 0xFF);
     out->rec.pointer_size = (type == ETL_HDR_SYSTEM32 || type == ETL_HDR_COMPACT32
@@ -174,10 +176,12 @@ enum etl_walk_status etl_walk_next(struct etl_walker *w, struct etl_record *out)
     if (!(marker & ETL_MARKER_TRACE_HEADER))
         return damaged(w, w->pos, "record marker 0x%08x is not a trace header", marker);
 
-    memset(out, 0, sizeof *out);
+    /* Every field is set below, so no memset: this runs once per record. */
     out->offset = w->pos;
     out->process_id = 0xFFFFFFFFu;
     out->thread_id = 0xFFFFFFFFu;
+    out->hook_id = 0;
+    out->header_type = 0;
     uint8_t type = (uint8_t)ETL_MARKER_TYPE(marker);
     bool event_trace = (marker & ETL_MARKER_FLAGS_MASK) == ETL_MARKER_FLAGS_MASK;
     bool system_kind = event_trace && (type == ETL_HDR_SYSTEM32 || type == ETL_HDR_SYSTEM64
@@ -204,6 +208,7 @@ enum etl_walk_status etl_walk_next(struct etl_walker *w, struct etl_record *out)
     uint32_t next = w->pos + ((size + ETL_RECORD_ALIGN - 1) & ~(ETL_RECORD_ALIGN - 1));
     w->pos = next;
     if (header_size == 0) {
+        memset(&out->rec, 0, sizeof out->rec);
         out->rec.payload = r;
         out->rec.payload_size = size;
         return ETL_WALK_RECORD; /* header_type 0: a kind we cannot parse */
