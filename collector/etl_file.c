@@ -277,6 +277,7 @@ static void parse_logfile_header(struct etl_file *f, const struct etl_record *r)
             info->pointer_size = ptr;
     }
     if (n >= ETL_LOG_OFF_CPU_SPEED_MHZ + 4) {
+        info->buffer_size = le32(p + ETL_LOG_OFF_BUFFER_SIZE);
         info->num_processors = le32(p + ETL_LOG_OFF_NUM_PROCESSORS);
         info->events_lost = le32(p + ETL_LOG_OFF_EVENTS_LOST);
         info->cpu_mhz = le32(p + ETL_LOG_OFF_CPU_SPEED_MHZ);
@@ -306,6 +307,27 @@ static bool read_logfile_header(struct etl_file *f)
     }
     etl_buffer_image_free(&img);
     return ok;
+}
+
+/* A compressed buffer names its decompressed size, which nothing else bounds; ETW never
+ * fills more than the session's buffer size, so a larger claim is damage (and would cost
+ * memory a corrupt file should not get). */
+static void check_compressed_sizes(struct etl_file *f)
+{
+    uint32_t limit = f->info.buffer_size;
+    if (limit < ETL_BUFFER_HEADER_SIZE)
+        return; /* header without a usable buffer size: the global cap still holds */
+    for (size_t i = 0; i < f->buffer_count; i++) {
+        const struct etl_buffer_ref *b = &f->buffers[i];
+        if ((b->flags & ETL_BUFFER_FLAG_COMPRESSED) && b->filled > limit) {
+            f->damaged = false; /* earlier in the file than damage the index found */
+            etl_file_set_damage(f, b->offset, "compressed buffer claims %" PRIu32 " bytes, "
+                                "more than the session's buffer size (%" PRIu32 ")",
+                                b->filled, limit);
+            f->buffer_count = i;
+            return;
+        }
+    }
 }
 
 enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *error,
@@ -343,6 +365,7 @@ enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *e
         /* A damaged first buffer: the file is ETL, but nothing of it can be read. */
         f->buffer_count = 0;
     }
+    check_compressed_sizes(f);
     return ETL_OPEN_OK;
 }
 

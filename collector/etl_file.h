@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 /* Larger buffers than this are taken for damage (ETW itself caps them far lower). */
-#define ETL_MAX_BUFFER_SIZE (64u * 1024u * 1024u)
+#define ETL_MAX_BUFFER_SIZE (16u * 1024u * 1024u)
 
 struct etl_buffer_ref {
     uint64_t offset;        /* in the file */
@@ -27,6 +27,7 @@ struct etl_file_info {
     uint32_t events_lost;
     uint32_t buffers_lost;
     uint32_t num_processors;
+    uint32_t buffer_size;       /* the session's buffer size: no buffer holds more */
     uint64_t perf_freq;
     uint64_t start_time;        /* FILETIME of header_timestamp */
     uint64_t header_timestamp;  /* raw clock value of the logfile header record */

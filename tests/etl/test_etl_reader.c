@@ -378,6 +378,17 @@ static void corrupt_compressed_buffer_is_damage(void **state)
              "match offset before start of output", path_a, 4096 + 72 + 5);
     assert_string_equal(error, expected);
     free(data);
+
+    /* A decompressed size beyond the session's buffer size: refused before any memory is
+     * spent on it, and the index ends there. */
+    data = three_buffers(&size, true);
+    data[4096 + 0x30] = 0x00;
+    data[4096 + 0x31] = 0x20; /* FilledBytes 8192 > 4096 */
+    assert_int_equal(replay_damaged(data, size, &error), 0);
+    snprintf(expected, sizeof expected, "%s: offset 4096: compressed buffer claims 8192 bytes, "
+             "more than the session's buffer size (4096)", path_a);
+    assert_string_equal(error, expected);
+    free(data);
 }
 
 int main(void)
