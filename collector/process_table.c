@@ -801,7 +801,8 @@ static uint32_t sum_names(const struct process_table *t, struct name_sums *sums)
         for (uint32_t r = 0; r <= t->capacity; r++) {
             uint32_t name_id;
             bool live;
-            if (!row_read_totals(&t->rows[r], &name_id, &live, counters))
+            if (!row_read_totals(&t->rows[r], &name_id, &live, counters) ||
+                name_id >= names->capacity) /* cannot happen; keeps sums in bounds */
                 continue;
             if (name_id >= count) {
                 /* The row's name was added after we read the count: take the new ones. */
