@@ -60,8 +60,12 @@ def main():
     for name, x, y in (("metrics", sa[0], sb[0]), ("processes", sa[1], sb[1])):
         only_a = [l for l in x if l not in set(y)]
         only_b = [l for l in y if l not in set(x)]
-        print("%s: %d lines vs %d; only in windows: %s; only in native: %s"
-              % (name, len(x), len(y), only_a[:5], only_b[:5]), file=sys.stderr)
+        print("%s: %d lines (%s) vs %d (%s); %d differ" % (name, len(x), a, len(y), b, len(only_a)),
+              file=sys.stderr)
+        for line in only_a[:5]:
+            print("  only in %s: %s" % (a, line[:160]), file=sys.stderr)
+        for line in only_b[:5]:
+            print("  only in %s: %s" % (b, line[:160]), file=sys.stderr)
     return 1
 
 

@@ -76,8 +76,10 @@ wine_setup() {
     wineserver -w
     wineserver -p || fail "wineserver -p failed"
     # Start Wine's system processes (services.exe, winedevice...) now, with nothing of ours
-    # as their stdout (see sc below).
-    wine cmd /c exit </dev/null >/dev/null 2>&1
+    # as their stdout (see sc below). Services inherit services.exe's environment and
+    # stderr: with the eventlog debug channel on, every ReportEventW of our service lands in
+    # logs/wine-system.log (Wine keeps no Event Log of its own), so tests can read it.
+    WINEDEBUG=-all,+eventlog wine cmd /c exit </dev/null >/dev/null 2>"$WORK/logs/wine-system.log"
     note "wine prefix ready in $((SECONDS - t0)) s"
     mkdir -p "$WINEPREFIX/drive_c/tcpip_exporter"
     cp "$WIN_EXE" "$WINEPREFIX/drive_c/tcpip_exporter/tcpip_exporter.exe"

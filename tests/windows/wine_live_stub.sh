@@ -52,4 +52,14 @@ wait_state $NAME 1 30 || fail "the service did not reach STOPPED"
 query=$(sc query $NAME)
 grep -Eq 'WIN32_EXIT_CODE +: 0 ' <<<"$query" || fail "exit code not 0: $query"
 note "stopped in $((SECONDS - t0)) s with exit code 0"
+
+# It logged to the Event Log as a service (ReportEventW), errors with their code and text.
+events=$WORK/logs/wine-system.log
+grep -aq 'ReportEventW L"service: running"' "$events" || fail "no 'service: running' event"
+grep -aq 'err:eventlog:ReportEventW L"live session: opening the real-time consumer failed: 5 (' "$events" \
+    || fail "the session failure was not reported as an error event"
+grep -aq 'ReportEventW L"service: stopped (exit code 0)"' "$events" || fail "no 'stopped' event"
+grep -aq 'ReportEventW L"service: start-up failed: ' "$events" \
+    || fail "the second service's start-up failure was not reported"
+note "Event Log: $(grep -ac ReportEventW "$events") events reported, e.g. $(grep -a -m1 'start-up failed' "$events" | sed 's/.*ReportEventW //')"
 sc delete $NAME >/dev/null || fail "sc delete"
