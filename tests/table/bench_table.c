@@ -11,7 +11,7 @@
  * pause (process_table_foreach / lock-and-walk). On Linux the readers are pinned to the
  * last CPU so the writer keeps a core of its own, as a service with two scrapers would on
  * this 2-core machine; elsewhere the scheduler decides. Each figure is the best of several
- * runs of a fixed duration. Records are real payloads built by tests/common's builder.
+ * interleaved runs of a fixed duration. Records are real payloads built by tests/common's builder.
  * Prints rates, ratios and whether the targets of issue 2 were met; exits 0 either way. */
 #ifdef __linux__
 #define _GNU_SOURCE /* pthread_setaffinity_np */
@@ -34,8 +34,8 @@
 #include "payload.h"
 #include "process_table.h"
 
-enum { RECORDS = 1 << 14, REPEATS = 3, MAX_PID = 1 << 18 };
-#define RUN_NS 250000000ll /* per measurement */
+enum { RECORDS = 1 << 14, REPEATS = 5, MAX_PID = 1 << 18 };
+#define RUN_NS 150000000ll /* per run */
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -359,10 +359,10 @@ struct rate {
     double cpu;  /* events per second of the writer thread's CPU time */
 };
 
-/* Best rates over REPEATS runs of RUN_NS each; with readers, two reader threads run
- * through every repeat. */
-static struct rate measure(run_fn run, const struct workload *w, struct process_table *t,
-                           void *(*reader)(void *), uint64_t *scans)
+/* One timed run of RUN_NS (after one untimed pass that warms caches and creates rows or
+ * nodes); with reader non-NULL, two reader threads scan throughout. */
+static struct rate measure_once(run_fn run, const struct workload *w, struct process_table *t,
+                                void *(*reader)(void *), uint64_t *scans)
 {
     pthread_t threads[2];
     atomic_store(&readers_stop, false);
@@ -373,31 +373,46 @@ static struct rate measure(run_fn run, const struct workload *w, struct process_
                 exit(1);
             pin_to_last_cpu(threads[i]);
         }
-    run(w, t); /* warm caches and create rows / nodes */
-    struct rate best = {0, 0};
-    for (int rep = 0; rep < REPEATS; rep++) {
-        uint64_t events = 0;
-        int64_t start = now_ns(), cpu_start = cpu_ns(), elapsed;
-        do {
-            events += run(w, t);
-            elapsed = now_ns() - start;
-        } while (elapsed < RUN_NS);
-        int64_t cpu = cpu_ns() - cpu_start;
-        double wall_rate = (double)events * 1e9 / (double)elapsed;
-        double cpu_rate = (double)events * 1e9 / (double)(cpu > 0 ? cpu : 1);
-        if (wall_rate > best.wall)
-            best.wall = wall_rate;
-        if (cpu_rate > best.cpu)
-            best.cpu = cpu_rate;
-    }
+    run(w, t);
+    uint64_t events = 0;
+    int64_t start = now_ns(), cpu_start = cpu_ns(), elapsed;
+    do {
+        events += run(w, t);
+        elapsed = now_ns() - start;
+    } while (elapsed < RUN_NS);
+    int64_t cpu = cpu_ns() - cpu_start;
     if (reader) {
         atomic_store(&readers_stop, true);
         for (int i = 0; i < 2; i++)
             pthread_join(threads[i], NULL);
+        *scans += atomic_load(&reader_scans);
     }
-    if (scans)
-        *scans = atomic_load(&reader_scans);
-    return best;
+    return (struct rate){(double)events * 1e9 / (double)elapsed,
+                         (double)events * 1e9 / (double)(cpu > 0 ? cpu : 1)};
+}
+
+enum { M_TABLE, M_ARRAY, M_MUTEX, M_TABLE_READERS, M_MUTEX_READERS, M_COUNT };
+
+/* The five measurements of one process count, interleaved and repeated: the best of
+ * REPEATS runs each, so a burst of load from elsewhere on the machine does not land on
+ * one of them only. */
+static void measure_all(const struct workload *w, struct process_table *t,
+                        struct rate best[M_COUNT], uint64_t scans[M_COUNT])
+{
+    static const run_fn runs[M_COUNT] = {run_table, run_array, run_mutex, run_table,
+                                         run_mutex};
+    void *(*const readers[M_COUNT])(void *) = {NULL, NULL, NULL, table_reader, map_reader};
+    memset(best, 0, M_COUNT * sizeof *best);
+    memset(scans, 0, M_COUNT * sizeof *scans);
+    for (int rep = 0; rep < REPEATS; rep++)
+        for (int m = 0; m < M_COUNT; m++) {
+            struct rate r = measure_once(runs[m], w, m == M_TABLE || m == M_TABLE_READERS
+                                                         ? t : NULL, readers[m], &scans[m]);
+            if (r.wall > best[m].wall)
+                best[m].wall = r.wall;
+            if (r.cpu > best[m].cpu)
+                best[m].cpu = r.cpu;
+        }
 }
 
 /* Arguments, if any, replace the process counts (e.g. `bench_table 10000` to profile). */
@@ -421,20 +436,20 @@ int main(int argc, char **argv)
     plain = calloc(MAX_PID / 4, sizeof *plain);
     if (!plain)
         return 1;
-    printf("decode + table update, %d prepared records cycled, best of %d x %.2f s; "
-           "each cell: events/s of wall time | of writer CPU time\n", RECORDS, REPEATS,
-           RUN_NS / 1e9);
+    printf("decode + table update, %d prepared records cycled, best of %d interleaved runs of "
+           "%.2f s; each cell: events/s of wall time | of writer CPU time\n", RECORDS,
+           REPEATS, RUN_NS / 1e9);
     bool met = true;
     for (size_t s = 0; s < size_count; s++) {
         workload_build(&w, sizes[s]);
         struct process_table *t = table_for(&w);
         map_init(sizes[s]);
-        struct rate table = measure(run_table, &w, t, NULL, NULL);
-        struct rate array = measure(run_array, &w, NULL, NULL, NULL);
-        struct rate mutex = measure(run_mutex, &w, NULL, NULL, NULL);
-        uint64_t table_scans, map_scans;
-        struct rate table_r = measure(run_table, &w, t, table_reader, &table_scans);
-        struct rate mutex_r = measure(run_mutex, &w, NULL, map_reader, &map_scans);
+        struct rate rates[M_COUNT];
+        uint64_t scans[M_COUNT];
+        measure_all(&w, t, rates, scans);
+        struct rate table = rates[M_TABLE], array = rates[M_ARRAY], mutex = rates[M_MUTEX];
+        struct rate table_r = rates[M_TABLE_READERS], mutex_r = rates[M_MUTEX_READERS];
+        uint64_t table_scans = scans[M_TABLE_READERS], map_scans = scans[M_MUTEX_READERS];
         printf("\n%u live processes (Mev/s, wall | cpu)\n", sizes[s]);
         printf("  table                 %7.1f | %7.1f\n", table.wall / 1e6, table.cpu / 1e6);
         printf("  plain array           %7.1f | %7.1f   table/array %.2f | %.2f\n",
