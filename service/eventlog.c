@@ -1,9 +1,10 @@
 /* Event Log sink and source registration.
  *
  * Event IDs are one per level (1 error, 2 warning, 3 information, 4 debug) and every event
- * carries the log line as its single insertion string. Without a message table in the
- * executable, Event Viewer shows "The description for Event ID N ... cannot be found"
- * followed by our text; the text itself is always there (README says so). */
+ * carries the log line as its single insertion string. eventlog_messages.mc, compiled into
+ * the executable, maps each ID to "%1", so Event Viewer shows the line as the description.
+ * An executable built without that resource still logs: Event Viewer then says "The
+ * description for Event ID N ... cannot be found" and shows the line below it. */
 #include <windows.h>
 
 #include <stdio.h>

@@ -46,6 +46,17 @@ note "second service on the same port: STOPPED, 1066, service-specific code 3"
 sc delete ${NAME}_2 >/dev/null || fail "sc delete (second)"
 curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/health" || fail "the first service stopped serving"
 
+# A bad flag in binPath: STOPPED with service-specific code 2 and the reason logged.
+sc create ${NAME}_bad binPath= "$EXE_WIN --web.listen-address nonsense" start= demand >/dev/null \
+    || fail "sc create (bad)"
+sc start ${NAME}_bad >/dev/null
+wait_state ${NAME}_bad 1 30 || fail "the misconfigured service did not stop"
+query=$(sc query ${NAME}_bad)
+grep -Eq 'WIN32_EXIT_CODE +: 1066 ' <<<"$query" && grep -Eq 'SERVICE_EXIT_CODE +: 2 ' <<<"$query" \
+    || fail "bad configuration not reported as service-specific code 2: $query"
+sc delete ${NAME}_bad >/dev/null || fail "sc delete (bad)"
+note "misconfigured service: STOPPED, 1066, service-specific code 2"
+
 t0=$SECONDS
 sc stop $NAME >/dev/null
 wait_state $NAME 1 30 || fail "the service did not reach STOPPED"
@@ -61,5 +72,7 @@ grep -aq 'err:eventlog:ReportEventW L"live session: opening the real-time consum
 grep -aq 'ReportEventW L"service: stopped (exit code 0)"' "$events" || fail "no 'stopped' event"
 grep -aq 'ReportEventW L"service: start-up failed: ' "$events" \
     || fail "the second service's start-up failure was not reported"
+grep -aq 'err:eventlog:ReportEventW L"service: bad configuration: --web.listen-address' "$events" \
+    || fail "the bad configuration was not reported"
 note "Event Log: $(grep -ac ReportEventW "$events") events reported, e.g. $(grep -a -m1 'start-up failed' "$events" | sed 's/.*ReportEventW //')"
 sc delete $NAME >/dev/null || fail "sc delete"
