@@ -8,9 +8,9 @@
  *          chained hash map keyed by pid.
  *
  * Then the table and the mutex map again while two reader threads scan them without
- * pause (process_table_foreach / lock-and-walk). On Linux the readers are pinned to the
- * last CPU so the writer keeps a core of its own, as a service with two scrapers would on
- * this 2-core machine; elsewhere the scheduler decides. Each figure is the best of several
+ * pause (process_table_foreach / lock-and-walk). On Linux the writer is pinned to the
+ * first CPU and the readers to the last, so the writer keeps a core of its own, as a
+ * service with two scrapers would on this 2-core machine; elsewhere the scheduler decides. Each figure is the best of several
  * interleaved runs of a fixed duration. Records are real payloads built by tests/common's builder.
  * Prints rates, ratios and whether the targets of issue 2 were met; exits 0 either way. */
 #ifdef __linux__
@@ -335,7 +335,9 @@ static void *map_reader(void *arg)
     return (void *)(uintptr_t)(sink & 1);
 }
 
-static void pin_to_last_cpu(pthread_t thread)
+/* Readers on the last CPU, the writer on the first: each keeps its own core, as in a
+ * service whose scrapes run beside the trace consumer. */
+static void pin(pthread_t thread, bool last)
 {
 #ifdef __linux__
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -343,10 +345,11 @@ static void pin_to_last_cpu(pthread_t thread)
         return;
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET((int)cpus - 1, &set);
+    CPU_SET(last ? (int)cpus - 1 : 0, &set);
     pthread_setaffinity_np(thread, sizeof set, &set);
 #else
     (void)thread;
+    (void)last;
 #endif
 }
 
@@ -371,7 +374,7 @@ static struct rate measure_once(run_fn run, const struct workload *w, struct pro
         for (int i = 0; i < 2; i++) {
             if (pthread_create(&threads[i], NULL, reader, t) != 0)
                 exit(1);
-            pin_to_last_cpu(threads[i]);
+            pin(threads[i], true);
         }
     run(w, t);
     uint64_t events = 0;
@@ -432,6 +435,7 @@ int main(int argc, char **argv)
         }
     }
     static struct workload w;
+    pin(pthread_self(), false);
     array_ops_init();
     plain = calloc(MAX_PID / 4, sizeof *plain);
     if (!plain)
