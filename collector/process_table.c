@@ -787,26 +787,34 @@ static void sums_load_retired(const struct name_table *names, struct name_sums *
     }
 }
 
+#define NAMES_NEED_ROOM UINT32_MAX
+
 /* Retired totals plus every row, all inside one table-sequence window, so no retirement
- * or rename is seen half done: a name's total is exact and never goes down. sums has room
- * for every name the table can hold. Returns the number of names summed. */
-static uint32_t sum_names(const struct process_table *t, struct name_sums *sums)
+ * or rename is seen half done: a name's total is exact and never goes down. Returns the
+ * number of names summed, or NAMES_NEED_ROOM when names were added beyond `room` while
+ * it ran (the caller grows sums and calls again). */
+static uint32_t sum_names(const struct process_table *t, struct name_sums *sums, uint32_t room)
 {
     const struct name_table *names = &t->names;
     for (;;) {
         uint32_t begun = seq_read_begin(&t->table_seq);
         uint32_t count = atomic_load_explicit(&names->count, memory_order_acquire);
+        if (count > room)
+            return NAMES_NEED_ROOM;
         sums_load_retired(names, sums, 0, count);
         uint64_t counters[FAMILY_COUNT][CTR_COUNT];
         for (uint32_t r = 0; r <= t->capacity; r++) {
             uint32_t name_id;
             bool live;
-            if (!row_read_totals(&t->rows[r], &name_id, &live, counters) ||
-                name_id >= names->capacity) /* cannot happen; keeps sums in bounds */
+            if (!row_read_totals(&t->rows[r], &name_id, &live, counters))
                 continue;
             if (name_id >= count) {
                 /* The row's name was added after we read the count: take the new ones. */
                 uint32_t more = atomic_load_explicit(&names->count, memory_order_acquire);
+                if (more > room)
+                    return NAMES_NEED_ROOM;
+                if (name_id >= more)
+                    continue; /* cannot happen (names publish before rows use them) */
                 sums_load_retired(names, sums, count, more);
                 count = more;
             }
@@ -823,11 +831,20 @@ static uint32_t sum_names(const struct process_table *t, struct name_sums *sums)
 void process_table_foreach_name(const struct process_table *table, name_visit_fn visit,
                                 void *context)
 {
-    /* Room for every possible name, so the loop above never reallocates. */
-    struct name_sums *sums = malloc((size_t)table->names.capacity * sizeof *sums);
-    if (!sums)
-        return;
-    uint32_t count = sum_names(table, sums);
+    /* Sized to the names that exist plus some slack, not to the capacity: a scrape of a
+     * large table should not allocate for names it does not have. */
+    struct name_sums *sums = NULL;
+    uint32_t count = NAMES_NEED_ROOM;
+    while (count == NAMES_NEED_ROOM) {
+        uint32_t room = atomic_load_explicit(&table->names.count, memory_order_acquire) + 16;
+        if (room > table->names.capacity)
+            room = table->names.capacity;
+        free(sums);
+        sums = malloc((size_t)room * sizeof *sums);
+        if (!sums)
+            return;
+        count = sum_names(table, sums, room);
+    }
     struct name_view view;
     for (uint32_t n = 0; n < count; n++) {
         name_words_load(table->names.entries[n].text, view.name);
