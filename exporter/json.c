@@ -292,7 +292,8 @@ char *json_render_processes(const struct process_table *table,
         return NULL;
     }
     current_sort = query->sort;
-    qsort(c.views, c.count, sizeof *c.views, compare_views);
+    if (c.count > 1)   /* views is NULL when nothing matched; qsort wants a valid pointer */
+        qsort(c.views, c.count, sizeof *c.views, compare_views);
     size_t count = c.count;
     if (query->limit > 0 && query->limit < count)
         count = query->limit;

@@ -185,7 +185,9 @@ static bool take_snapshot(struct metrics_renderer *renderer, const struct proces
         process_table_foreach(table, take_process, renderer);
     if (renderer->out_of_memory)
         return false;
-    qsort(renderer->rows, renderer->row_count, sizeof *renderer->rows, compare_rows);
+    /* qsort's pointer must be valid even for zero rows, and rows is NULL until the first */
+    if (renderer->row_count > 1)
+        qsort(renderer->rows, renderer->row_count, sizeof *renderer->rows, compare_rows);
     if (!options->aggregate_by_name)
         keep_newest_per_label_set(renderer);
     build_labels(renderer, !options->aggregate_by_name);
