@@ -141,6 +141,7 @@ static bool apply_retention(struct config *c, const char *v, char *why, size_t n
     if (!value_duration(v, 1000, 365ull * 86400000, &ms, why, n))
         return false;
     c->retention = ms * MS_PER_100NS_TICKS;
+    c->retention_given = true;
     return true;
 }
 

@@ -27,6 +27,7 @@ struct config {
     const char *exclude[CONFIG_MAX_FILTERS];
     size_t exclude_count;
     uint64_t retention;                       /* 100 ns units */
+    bool retention_given;                     /* set by flag or file, not the default */
     uint32_t capacity;                        /* table rows */
     struct live_session_config session;
     enum log_level log_level;

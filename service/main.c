@@ -41,7 +41,10 @@ static int run_summary(const struct config *config)
 {
     struct process_table_config table_config = {
         .capacity = config->capacity,
-        .retention = config->retention,
+        /* A summary lists every instance the trace held unless the user asked for a
+         * retention: folding exited processes into "(retired)" hides what a person
+         * replaying a capture usually wants to see. */
+        .retention = config->retention_given ? config->retention : UINT64_MAX,
     };
     struct process_table *table = process_table_create(&table_config);
     if (table == NULL) {
