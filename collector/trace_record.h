@@ -10,7 +10,7 @@
 enum trace_class {
     TRACE_CLASS_OTHER = 0,  /* anything we do not decode; counted as unknown */
     TRACE_CLASS_TCPIP,      /* {9a280ac0-c8e0-11d1-84e2-00c04fb998a2}, ETL group 0x06 */
-    TRACE_CLASS_UDPIP,      /* {bf3a50c5-a9c9-4988-a005-2df0b7c80f80}, ETL group 0x11 */
+    TRACE_CLASS_UDPIP,      /* {bf3a50c5-a9c9-4988-a005-2df0b7c80f80}, ETL group 0x08 (seen in real traces) */
     TRACE_CLASS_PROCESS,    /* {3d6fa8d0-fe05-11d0-9dda-00c04fd7ba7c}, ETL group 0x03 */
     TRACE_CLASS_LOST_EVENT, /* RT_LostEvent {6a399ae0-4bc6-4de9-870b-3657f8947e7e} */
 };
