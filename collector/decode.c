@@ -10,11 +10,15 @@
  *
  * The TcpIp/UdpIp path is the hot one (tens of millions of events per second): one table
  * lookup by opcode, one length check, a handful of loads. It writes only the fields of the
- * net fact, never clears the whole union (which holds a 64-byte name). */
+ * net fact, never clears the whole union (which holds a 64-byte name). Its layout check
+ * and counted fields live in decode_net.h as a static inline function, so that the
+ * table's feed path runs the same code inlined instead of calling in here. */
 #include "decode.h"
 
 #include <stddef.h>
 #include <string.h>
+
+#include "decode_net.h"
 
 /* ---- little-endian loads ---------------------------------------------------------- */
 
@@ -25,13 +29,7 @@ static inline uint16_t load_le16(const uint8_t *p)
 
 static inline uint32_t load_le32(const uint8_t *p)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-#else
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-#endif
+    return decode_load_le32(p);
 }
 
 static inline uint64_t load_le64(const uint8_t *p)
@@ -57,15 +55,8 @@ static inline int pointer_size_ok(unsigned pointer_size)
 
 /* ---- TcpIp and UdpIp ---------------------------------------------------------------- */
 
-/* One row per opcode: what the event is and how long its layout is with 4-byte pointers
- * (every layout ends in one pointer, connid, so 8-byte pointers add 4). len4 == 0 marks
- * opcodes we do not decode. */
-struct net_desc {
-    uint8_t len4;
-    uint8_t type;   /* enum event_type */
-    uint8_t op;     /* enum net_op */
-    uint8_t family; /* enum ip_family */
-};
+/* The layout check and the counted fields come from decode_net.h, which the table's feed
+ * path shares; here only the addresses and ports are added to make a full fact. */
 
 enum {
     SEND_V4_LEN = 36, GROUP1_LEN = 28, GROUP2_LEN = 44,  /* SendIPV4, TypeGroup1, TypeGroup2 */
@@ -76,7 +67,7 @@ enum {
 #define NET4(len, t, o) { len, t, o, FAMILY_IPV4 }
 #define NET6(len, t, o) { len, t, o, FAMILY_IPV6 }
 
-static const struct net_desc tcp_desc[256] = {
+const struct net_desc decode_tcp_desc[256] = {
     [10] = NET4(SEND_V4_LEN, EVT_TCP_SEND_V4, NET_TCP_SEND),
     [11] = NET4(GROUP1_LEN, EVT_TCP_RECV_V4, NET_TCP_RECV),
     [12] = NET4(GROUP2_LEN, EVT_TCP_CONNECT_V4, NET_TCP_CONNECT),
@@ -84,7 +75,7 @@ static const struct net_desc tcp_desc[256] = {
     [14] = NET4(GROUP1_LEN, EVT_TCP_RETRANSMIT_V4, NET_TCP_RETRANSMIT),
     [15] = NET4(GROUP2_LEN, EVT_TCP_ACCEPT_V4, NET_TCP_ACCEPT),
     [16] = NET4(GROUP1_LEN, EVT_TCP_RECONNECT_V4, NET_TCP_RECONNECT),
-    /* 17 (Fail) has no PID and its own fact: handled before the table. */
+    /* 17 (Fail) has no PID and its own fact: handled by decode_tcp_fail. */
     [18] = NET4(GROUP1_LEN, EVT_TCP_COPY_V4, NET_TCP_COPY),
     [26] = NET6(SEND_V6_LEN, EVT_TCP_SEND_V6, NET_TCP_SEND),
     [27] = NET6(GROUP3_LEN, EVT_TCP_RECV_V6, NET_TCP_RECV),
@@ -99,7 +90,7 @@ static const struct net_desc tcp_desc[256] = {
 /* UdpIp send/receive share TcpIp's TypeGroup1/3 layouts. UdpIp 17 (Fail) is left
  * UNKNOWN on purpose: the table's failure counters are TCP connect failures, and a UDP
  * failure counted there would mislabel it; as UNKNOWN it is still counted. */
-static const struct net_desc udp_desc[256] = {
+const struct net_desc decode_udp_desc[256] = {
     [10] = NET4(GROUP1_LEN, EVT_UDP_SEND_V4, NET_UDP_SEND),
     [11] = NET4(GROUP1_LEN, EVT_UDP_RECV_V4, NET_UDP_RECV),
     [26] = NET6(GROUP3_LEN, EVT_UDP_SEND_V6, NET_UDP_SEND),
@@ -109,27 +100,25 @@ static const struct net_desc udp_desc[256] = {
 #undef NET4
 #undef NET6
 
-/* Common prefix of every PID-carrying layout: PID @0, size @4, daddr @8, saddr after it,
- * then dport and sport. IPv4 clears the unused 12 address bytes (two stores each) so a
+/* After PID @0 and size @4 every PID-carrying layout has daddr @8, saddr after it, then
+ * dport and sport. IPv4 clears the unused 12 address bytes (two stores each) so a
  * consumer comparing whole arrays never sees stale bytes. */
-static enum decode_status decode_net(const struct net_desc *d, const struct trace_record *r,
-                                     struct trace_fact *fact)
+static enum decode_status decode_net(const struct trace_record *r, struct trace_fact *fact)
 {
-    unsigned ps = r->pointer_size;
-    if (d->len4 == 0)
-        return DECODE_UNKNOWN;
-    if (!pointer_size_ok(ps) || r->payload_size < (uint32_t)d->len4 + ps - 4)
-        return DECODE_MALFORMED;
+    struct net_head h;
+    enum decode_status status = decode_net_head(r, &h);
+    if (status != DECODE_OK)
+        return status;
 
     const uint8_t *p = r->payload;
     struct net_fact *n = &fact->u.net;
     fact->kind = FACT_NET;
-    fact->type = (enum event_type)d->type;
-    n->op = (enum net_op)d->op;
-    n->family = (enum ip_family)d->family;
-    n->pid = load_le32(p);
-    n->size = load_le32(p + 4);
-    if (d->family == FAMILY_IPV6) {
+    fact->type = (enum event_type)h.type;
+    n->op = (enum net_op)h.op;
+    n->family = (enum ip_family)h.family;
+    n->pid = h.pid;
+    n->size = h.size;
+    if (h.family == FAMILY_IPV6) {
         memcpy(n->daddr, p + 8, 16);
         memcpy(n->saddr, p + 24, 16);
         n->dport = load_port(p + 40);
@@ -312,9 +301,9 @@ enum decode_status decode_record(const struct trace_record *record, struct trace
     case TRACE_CLASS_TCPIP:
         if (record->opcode == TCP_FAIL_OPCODE)
             return decode_tcp_fail(record, fact);
-        return decode_net(&tcp_desc[record->opcode], record, fact);
+        return decode_net(record, fact);
     case TRACE_CLASS_UDPIP:
-        return decode_net(&udp_desc[record->opcode], record, fact);
+        return decode_net(record, fact);
     case TRACE_CLASS_PROCESS:
         return decode_process(record, fact);
     case TRACE_CLASS_LOST_EVENT:

@@ -1,0 +1,82 @@
+/* The TcpIp/UdpIp payload layouts, as one static inline decoder of the fields a counter
+ * needs (PID, size, type, op, family). Private to the collector: decode.c builds full net
+ * facts on top of it, and process_table_feed counts with it directly, without building a
+ * trace_fact or crossing into another translation unit for the tens of millions of
+ * network events per second. One implementation of the layout rules, two callers.
+ * Layouts: ../shared/design/EVENTS.md. */
+#ifndef TCPIP_EXPORTER_DECODE_NET_H
+#define TCPIP_EXPORTER_DECODE_NET_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "decode.h"
+
+/* One row per opcode: what the event is and how long its layout is with 4-byte pointers
+ * (every layout ends in one pointer, connid, so 8-byte pointers add 4). len4 == 0 marks
+ * opcodes we do not decode as net events (TcpIp 17, Fail, is one: it has no PID). */
+struct net_desc {
+    uint8_t len4;
+    uint8_t type;   /* enum event_type */
+    uint8_t op;     /* enum net_op */
+    uint8_t family; /* enum ip_family */
+};
+
+/* Indexed by opcode; defined in decode.c. */
+extern const struct net_desc decode_tcp_desc[256];
+extern const struct net_desc decode_udp_desc[256];
+
+/* What a network event does to the counters: the part of a net_fact that is not an
+ * address or a port. */
+struct net_head {
+    uint8_t type;   /* enum event_type */
+    uint8_t op;     /* enum net_op */
+    uint8_t family; /* enum ip_family */
+    uint32_t pid;   /* from the payload, never the record header */
+    uint32_t size;
+};
+
+static inline uint32_t decode_load_le32(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+#else
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+#endif
+}
+
+/* The layout entry of a record, or NULL for classes other than TcpIp and UdpIp. */
+static inline const struct net_desc *decode_net_desc(const struct trace_record *r)
+{
+    if (r->event_class == TRACE_CLASS_TCPIP)
+        return &decode_tcp_desc[r->opcode];
+    if (r->event_class == TRACE_CLASS_UDPIP)
+        return &decode_udp_desc[r->opcode];
+    return NULL;
+}
+
+/* DECODE_OK with *h filled for a TcpIp/UdpIp event that carries a PID; DECODE_UNKNOWN for
+ * anything else (other classes, TcpIp Fail, opcodes we do not decode); DECODE_MALFORMED
+ * for a bad pointer size or a payload shorter than the layout. Every PID-carrying layout
+ * starts with PID @0 and size @4, so those are the only reads, after the one length check
+ * that covers the whole layout (a longer payload is fine: newer versions append). */
+static inline enum decode_status decode_net_head(const struct trace_record *r,
+                                                 struct net_head *h)
+{
+    const struct net_desc *d = decode_net_desc(r);
+    if (d == NULL || d->len4 == 0)
+        return DECODE_UNKNOWN;
+    unsigned ps = r->pointer_size;
+    if ((ps != 4 && ps != 8) || r->payload_size < (uint32_t)d->len4 + ps - 4)
+        return DECODE_MALFORMED;
+    h->type = d->type;
+    h->op = d->op;
+    h->family = d->family;
+    h->pid = decode_load_le32(r->payload);
+    h->size = decode_load_le32(r->payload + 4);
+    return DECODE_OK;
+}
+
+#endif
