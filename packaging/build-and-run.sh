@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds everything (native Linux and Windows x86-64) and runs the main job: tcpip_exporter
-# replaying a real kernel trace and serving its per-process TCP/IP counters on
+# replaying a kernel trace recorded by Windows and serving its per-process TCP/IP counters on
 # http://127.0.0.1:9731/metrics until Ctrl-C.
 #
 # Usage: packaging/build-and-run.sh [--wine] [-- EXTRA EXPORTER FLAGS...]
@@ -50,11 +50,17 @@ mkdir -p "$WIN"
 ninja -C "$WIN"
 echo "Windows executable: $WIN/service/tcpip_exporter.exe"
 
-# A real trace recorded by Windows when the workplace's shared data is beside the clone.
+# A real trace recorded by Windows when the workplace's shared data is beside the clone;
+# otherwise a trace made by the project's own ETL writer (tests/etl/make_corpus.c): 64-bit
+# headers, TcpIp and Process events of a few named processes.
 if [ -z "${ETL:-}" ]; then
     ETL=$ROOT/../shared/data/etl/perfview/net.4.5.2.x64.etl
-    [ -f "$ETL" ] || { echo "no trace: $ETL is absent; set ETL=/path/to/file.etl" >&2; exit 1; }
+    if [ ! -f "$ETL" ]; then
+        echo "($ETL is absent; using the generated trace instead)"
+        ETL=$ROOT/tests/etl/corpus/mixed64.etl
+    fi
 fi
+[ -f "$ETL" ] || { echo "no trace at $ETL; set ETL=/path/to/file.etl" >&2; exit 1; }
 ETL=$(cd "$(dirname "$ETL")" && pwd)/$(basename "$ETL")
 
 step "running the exporter"
