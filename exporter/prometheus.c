@@ -73,34 +73,34 @@ static bool allowed(const struct render_options *options, const char *name)
                               options->exclude_count, name);
 }
 
-static void take_process(const struct process_view *view, void *context)
+/* Copies one row into the snapshot if the name filters let it through. name is a view's
+ * whole fixed-size array, so copying all of it stays in bounds. */
+static void take_row(struct metrics_renderer *renderer, const char name[IMAGE_NAME_MAX],
+                     uint32_t pid,
+                     uint64_t instance_id,
+                     const uint64_t counters[FAMILY_COUNT][CTR_COUNT])
 {
-    struct metrics_renderer *renderer = context;
-    if (!allowed(renderer->options, view->name))
+    if (!allowed(renderer->options, name))
         return;
     struct series_row *row = next_row(renderer);
     if (row == NULL)
         return;
-    memcpy(row->name, view->name, sizeof row->name);
+    memcpy(row->name, name, sizeof row->name);
     row->name[sizeof row->name - 1] = '\0';
-    row->pid = view->pid;
-    row->instance_id = view->instance_id;
-    memcpy(row->counters, view->counters, sizeof row->counters);
+    row->pid = pid;
+    row->instance_id = instance_id;
+    memcpy(row->counters, counters, sizeof row->counters);
 }
 
+static void take_process(const struct process_view *view, void *context)
+{
+    take_row(context, view->name, view->pid, view->instance_id, view->counters);
+}
+
+/* Aggregated by name: no pid label, so pid and instance are 0 for the sort. */
 static void take_name(const struct name_view *view, void *context)
 {
-    struct metrics_renderer *renderer = context;
-    if (!allowed(renderer->options, view->name))
-        return;
-    struct series_row *row = next_row(renderer);
-    if (row == NULL)
-        return;
-    memcpy(row->name, view->name, sizeof row->name);
-    row->name[sizeof row->name - 1] = '\0';
-    row->pid = 0;
-    row->instance_id = 0;
-    memcpy(row->counters, view->counters, sizeof row->counters);
+    take_row(context, view->name, 0, 0, view->counters);
 }
 
 static int compare_rows(const void *a, const void *b)
@@ -289,6 +289,14 @@ static void labelled_u64(struct writer *w, const char *const *names, const char 
     labelled_sample(w, names, values, count, text);
 }
 
+/* A family of one unlabelled sample. */
+static void single_u64(struct writer *w, const char *base, enum metric_kind kind,
+                       const char *help, uint64_t value)
+{
+    family_header(w, base, kind, NULL, help);
+    labelled_u64(w, NULL, NULL, 0, value);
+}
+
 static void process_families(struct writer *w, const struct metrics_renderer *renderer)
 {
     const char *labels = renderer->labels.data;
@@ -342,16 +350,15 @@ static void source_families(struct writer *w, const struct exporter_self *self)
                   "State of the event source and the reason for it, as labels (value 1).");
     labelled_sample(w, status_names, status_values, 3, "1");
 
-    family_header(w, "tcpip_exporter_session_events_lost", KIND_COUNTER, NULL,
-                  "Events the kernel trace session reported lost (ETL replay: the files' "
-                  "headers).");
-    labelled_u64(w, NULL, NULL, 0, source->events_lost);
-    family_header(w, "tcpip_exporter_session_buffers_lost", KIND_COUNTER, NULL,
-                  "Real-time buffers the kernel trace session reported lost.");
-    labelled_u64(w, NULL, NULL, 0, source->buffers_lost);
-    family_header(w, "tcpip_exporter_session_restarts", KIND_COUNTER, NULL,
-                  "Kernel trace sessions restarted after they stopped underneath the exporter.");
-    labelled_u64(w, NULL, NULL, 0, source->restarts);
+    single_u64(w, "tcpip_exporter_session_events_lost", KIND_COUNTER,
+               "Events the kernel trace session reported lost (ETL replay: the files' headers).",
+               source->events_lost);
+    single_u64(w, "tcpip_exporter_session_buffers_lost", KIND_COUNTER,
+               "Real-time buffers the kernel trace session reported lost.",
+               source->buffers_lost);
+    single_u64(w, "tcpip_exporter_session_restarts", KIND_COUNTER,
+               "Kernel trace sessions restarted after they stopped underneath the exporter.",
+               source->restarts);
 }
 
 static void table_families(struct writer *w, const struct table_stats *stats)
@@ -373,19 +380,18 @@ static void table_families(struct writer *w, const struct table_stats *stats)
         labelled_u64(w, reason_name, &reason, 1, stats->dropped[r]);
     }
 
-    family_header(w, "tcpip_exporter_processes_tracked", KIND_GAUGE, NULL,
-                  "Table rows in use: live processes and exited ones still retained.");
-    labelled_u64(w, NULL, NULL, 0, stats->rows_in_use);
-    family_header(w, "tcpip_exporter_table_capacity", KIND_GAUGE, NULL,
-                  "Rows of the process table, fixed at start.");
-    labelled_u64(w, NULL, NULL, 0, stats->capacity);
-    family_header(w, "tcpip_exporter_processes_untracked", KIND_COUNTER, NULL,
-                  "Process instances that found no free row and were counted in the "
-                  "<overflow> row.");
-    labelled_u64(w, NULL, NULL, 0, stats->processes_untracked);
-    family_header(w, "tcpip_exporter_process_instances_retired", KIND_COUNTER, NULL,
-                  "Exited process instances removed from the table after the retention period.");
-    labelled_u64(w, NULL, NULL, 0, stats->instances_retired);
+    single_u64(w, "tcpip_exporter_processes_tracked", KIND_GAUGE,
+               "Table rows in use: live processes and exited ones still retained.",
+               stats->rows_in_use);
+    single_u64(w, "tcpip_exporter_table_capacity", KIND_GAUGE,
+               "Rows of the process table, fixed at start.", stats->capacity);
+    single_u64(w, "tcpip_exporter_processes_untracked", KIND_COUNTER,
+               "Process instances that found no free row and were counted in the "
+               "<overflow> row.",
+               stats->processes_untracked);
+    single_u64(w, "tcpip_exporter_process_instances_retired", KIND_COUNTER,
+               "Exited process instances removed from the table after the retention period.",
+               stats->instances_retired);
 }
 
 static void exporter_families(struct writer *w, const struct exporter_self *self)
@@ -402,9 +408,9 @@ static void exporter_families(struct writer *w, const struct exporter_self *self
     snprintf(seconds, sizeof seconds, "%.9f", self->last_render_seconds);
     labelled_sample(w, NULL, NULL, 0, seconds);
 
-    family_header(w, "tcpip_exporter_scrapes", KIND_COUNTER, NULL,
-                  "Requests for the metrics endpoint served, this one included.");
-    labelled_u64(w, NULL, NULL, 0, self->scrapes);
+    single_u64(w, "tcpip_exporter_scrapes", KIND_COUNTER,
+               "Requests for the metrics endpoint served, this one included.",
+               self->scrapes);
 }
 
 bool metrics_render(struct metrics_renderer *renderer, const struct process_table *table,
