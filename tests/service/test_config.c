@@ -13,17 +13,8 @@
 
 #include <cmocka.h>
 
-#ifdef _WIN32
-#include <io.h>
-#define dup _dup
-#define dup2 _dup2
-#define close _close
-#define fileno _fileno
-#else
-#include <unistd.h>
-#endif
-
 #include "config.h"
+#include "redirect.h"
 
 static const char *scratch_dir = ".";
 
@@ -419,19 +410,15 @@ static void test_bad_durations(void **state)
 static char *capture_stdout(enum config_result *result, const char *const *args)
 {
     const char *path = write_file("stdout.txt", "");
-    fflush(stdout);
-    int saved = dup(fileno(stdout));
-    assert_true(saved >= 0);
     FILE *sink = fopen(path, "wb");
     assert_non_null(sink);
-    assert_true(dup2(fileno(sink), fileno(stdout)) >= 0);
+    int saved = redirect_begin(stdout, sink);
+    assert_true(saved >= 0);
     struct config c;
     char err[256];
     *result = parse_list(&c, err, sizeof err, args);
     config_free(&c);
-    fflush(stdout);
-    dup2(saved, fileno(stdout));
-    close(saved);
+    redirect_end(stdout, saved);
     fclose(sink);
 
     FILE *in = fopen(path, "rb");

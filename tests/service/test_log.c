@@ -8,17 +8,8 @@
 
 #include <cmocka.h>
 
-#ifdef _WIN32
-#include <io.h>
-#define dup _dup
-#define dup2 _dup2
-#define close _close
-#define fileno _fileno
-#else
-#include <unistd.h>
-#endif
-
 #include "log.h"
+#include "redirect.h"
 
 static int calls;
 static enum log_level last_level;
@@ -113,14 +104,10 @@ static void test_stderr_sink_line_format(void **state)
     FILE *tmp = tmpfile();
     if (tmp == NULL)
         skip();
-    fflush(stderr);
-    int saved = dup(fileno(stderr));
+    int saved = redirect_begin(stderr, tmp);
     assert_true(saved >= 0);
-    assert_true(dup2(fileno(tmp), fileno(stderr)) >= 0);
     log_msg(LOG_WARN, "hello %s", "world");
-    fflush(stderr);
-    dup2(saved, fileno(stderr));
-    close(saved);
+    redirect_end(stderr, saved);
     rewind(tmp);
     char line[256] = "";
     assert_non_null(fgets(line, sizeof line, tmp));
