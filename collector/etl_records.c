@@ -142,7 +142,8 @@ static enum etl_walk_status parse_event(struct etl_walker *w, const uint8_t *r, 
     out->rec.pointer_size = type == ETL_HDR_EVENT32 ? 4 : 8;
     if (le16(r + ETL_EVT_OFF_FLAGS) & ETL_EVT_FLAG_EXTENDED_INFO) {
         for (;;) {
-            if (size - at < ETL_EXT_ITEM_HEADER_SIZE)
+            /* at may pass size: the previous item's end rounded up to the alignment */
+            if (at > size || size - at < ETL_EXT_ITEM_HEADER_SIZE)
                 return damaged(w, out->offset + at,
                                "extended data item header at record byte %u overruns the "
                                "record of %u bytes", at, size);

@@ -13,6 +13,7 @@
 
 #include "etl_format.h"
 #include "etl_reader.h"
+#include "etl_records.h"
 #include "etl_writer.h"
 
 static char path_a[64], path_b[64];
@@ -391,6 +392,36 @@ static void corrupt_compressed_buffer_is_damage(void **state)
     free(data);
 }
 
+/* An extended data item that ends short of the alignment and claims a successor: the next
+ * item header would start past the record. The walker must say so without reading there
+ * (the buffer is allocated to its exact size, for valgrind or ASan to see any overrun). */
+static void extended_item_past_record_end_is_damage(void **state)
+{
+    (void)state;
+    const uint32_t record_size = ETL_EVENT_HEADER_SIZE + ETL_EXT_ITEM_HEADER_SIZE + 4;
+    const uint32_t size = ETL_BUFFER_HEADER_SIZE + record_size;
+    uint8_t *data = calloc(1, size);
+    assert_non_null(data);
+    uint8_t *r = data + ETL_BUFFER_HEADER_SIZE;
+    r[0] = (uint8_t)record_size;       /* marker: size, header type, flags (LE) */
+    r[1] = (uint8_t)(record_size >> 8);
+    r[2] = ETL_HDR_EVENT64;
+    r[3] = ETL_MARKER_FLAGS_MASK >> 24;
+    r[ETL_EVT_OFF_FLAGS] = ETL_EVT_FLAG_EXTENDED_INFO;
+    uint8_t *item = r + ETL_EVENT_HEADER_SIZE;
+    item[ETL_EXT_OFF_LINKAGE] = 1;     /* another item follows */
+    item[ETL_EXT_OFF_DATA_SIZE] = 4;   /* ends at record byte 92, next would be at 96 */
+
+    struct etl_walker w;
+    struct etl_record rec;
+    etl_walker_init(&w, data, size);
+    assert_int_equal(etl_walk_next(&w, &rec), ETL_WALK_DAMAGED);
+    assert_string_equal(w.error, "extended data item header at record byte 96 overruns the "
+                                 "record of 92 bytes");
+    assert_int_equal(w.error_offset, ETL_BUFFER_HEADER_SIZE + 96);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +434,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncated_file_keeps_earlier_buffers, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_record_size_keeps_earlier_records, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_compressed_buffer_is_damage, setup, teardown),
+        cmocka_unit_test(extended_item_past_record_end_is_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
