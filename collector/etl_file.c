@@ -330,10 +330,9 @@ static void check_compressed_sizes(struct etl_file *f)
     }
 }
 
-enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *error,
-                                   size_t error_size)
+static enum etl_open_status open_and_index(struct etl_file *f, const char *path, char *error,
+                                           size_t error_size)
 {
-    memset(f, 0, sizeof *f);
     f->path = path;
     f->info.pointer_size = 8;
     f->fp = fopen(path, "rb");
@@ -367,6 +366,16 @@ enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *e
     }
     check_compressed_sizes(f);
     return ETL_OPEN_OK;
+}
+
+enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *error,
+                                   size_t error_size)
+{
+    memset(f, 0, sizeof *f);
+    enum etl_open_status status = open_and_index(f, path, error, error_size);
+    if (status != ETL_OPEN_OK)
+        etl_file_close(f); /* callers that bail out on failure leak nothing */
+    return status;
 }
 
 void etl_file_close(struct etl_file *f)

@@ -60,7 +60,8 @@ enum etl_open_status {
     ETL_OPEN_IO_ERROR,          /* cannot open or read; message in error */
 };
 
-/* Open, check the first buffer and logfile header, and index every buffer. */
+/* Open, check the first buffer and logfile header, and index every buffer. On failure
+ * nothing is left open; etl_file_close may still be called (it is idempotent). */
 enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *error,
                                    size_t error_size);
 void etl_file_close(struct etl_file *f);
