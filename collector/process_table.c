@@ -536,10 +536,11 @@ static inline void count_net(struct process_table *t, unsigned op, unsigned fami
     struct net_counters which = NET_COUNTERS[op];
     if (which.traffic >= 0) {
         uint64_t *mine = &t->traffic[r].v[family][which.traffic];
-        mine[0] += size;
-        mine[1] += 1;
-        set64(&counters[which.bytes], mine[0]);
-        set64(&counters[which.events], mine[1]);
+        uint64_t bytes = mine[0] + size, events = mine[1] + 1;
+        mine[0] = bytes;
+        mine[1] = events;
+        set64(&counters[which.bytes], bytes);
+        set64(&counters[which.events], events);
         return;
     }
     if (which.bytes >= 0)
