@@ -12,7 +12,8 @@ struct app;
  * (port in use, unreadable file...). */
 struct app *app_start(const struct config *config, char *err, size_t err_size);
 /* Stops serving after in-flight scrapes finish, stops the source, frees everything.
- * Returns the exit code the process should end with (0, or 1 if a replayed file was damaged). */
+ * Returns the exit code the process should end with: 0; 1 if a replayed file was damaged;
+ * 2 if a replayed file was not ETL or could not be read. */
 int app_stop(struct app *app);
 
 #endif
