@@ -48,7 +48,6 @@ struct render_slot {
 
 struct http_server {
     struct MHD_Daemon *daemons[MAX_DAEMONS];
-    listen_socket_t sockets[MAX_DAEMONS];
     size_t daemon_count;
     struct process_table *table;
     source_info_fn source_info;
@@ -533,7 +532,6 @@ static void stop_daemons(struct http_server *server)
         MHD_socket s = MHD_quiesce_daemon(server->daemons[i]);
         if (s != MHD_INVALID_SOCKET)
             listen_socket_close((listen_socket_t)s);
-        server->sockets[i] = LISTEN_SOCKET_INVALID;
     }
     double deadline = monotonic_seconds() + SHUTDOWN_GRACE_S;
     while (atomic_load(&server->in_flight) > 0 && monotonic_seconds() < deadline) {
@@ -589,9 +587,8 @@ struct http_server *http_server_start(const struct http_server_options *options,
                      "(out of threads or memory?)", options->listen[i]);
             return NULL;
         }
-        server->daemons[server->daemon_count] = daemon;
-        server->sockets[server->daemon_count] = socket;
-        server->daemon_count++;
+        /* the daemon owns the socket now; stop_daemons takes it back to close it */
+        server->daemons[server->daemon_count++] = daemon;
     }
     return server;
 }
