@@ -117,8 +117,10 @@ static bool advance(struct etl_reader *r, struct stream *s)
     }
 }
 
-/* 10 MHz QPC with the header event at or before every record (the usual case) maps raw
- * ticks to FILETIME by an offset; anything else takes etl_file_time's general path. */
+/* 10 MHz QPC (the usual case) maps raw ticks to FILETIME by adding one offset. With
+ * start_time >= header_timestamp (a FILETIME since 1601 against ticks since boot) the sum
+ * cannot wrap, so it equals etl_file_time's result for every raw value, records before
+ * the header event included; any other clock takes that general path. */
 static void init_clock(struct stream *s)
 {
     const struct etl_file_info *info = &s->file->info;
