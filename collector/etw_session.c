@@ -551,13 +551,16 @@ struct live_session *live_session_start(struct process_table *table,
     snprintf(s->private_name_utf8, sizeof s->private_name_utf8, "%s", name);
     s->private_guid = guid_for_name(s->private_name);
     s->query_properties = properties_alloc();
+    if (s->query_properties == NULL) {
+        snprintf(err, err_size, "live session: out of memory");
+        free(s);
+        return NULL;
+    }
     s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (s->query_properties == NULL || s->stop_event == NULL) {
+    if (s->stop_event == NULL) {
         char text[160];
         error_text(GetLastError(), text, sizeof text);
         snprintf(err, err_size, "live session: cannot create its stop event: %s", text);
-        if (s->stop_event != NULL)
-            CloseHandle(s->stop_event);
         free(s->query_properties);
         free(s);
         return NULL;
