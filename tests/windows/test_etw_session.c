@@ -346,6 +346,17 @@ static struct live_session *start(struct process_table *table, enum live_session
     return s;
 }
 
+/* One fake run whose rundown names a single process, after StartTrace first answers
+ * first_start (ERROR_SUCCESS: starts at once). */
+static void one_run_after_start_result(ULONG first_start)
+{
+    fake.start_results[0] = first_start;
+    fake.start_result_count = 1;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
+    fake.runs[0].event_count = 1;
+}
+
 /* ---- the record mapping alone ---- */
 
 static void test_record_map(void **state)
@@ -466,11 +477,7 @@ static void test_events_reach_the_table(void **state)
 static void test_stale_private_session_is_taken_over(void **state)
 {
     (void)state;
-    fake.start_results[0] = ERROR_ALREADY_EXISTS;
-    fake.start_result_count = 1;
-    fake.run_count = 1;
-    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
-    fake.runs[0].event_count = 1;
+    one_run_after_start_result(ERROR_ALREADY_EXISTS);
 
     struct process_table *table = new_table();
     struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
@@ -518,11 +525,7 @@ static void test_foreign_kernel_logger_is_refused(void **state)
 static void test_foreign_kernel_logger_taken_over_when_asked(void **state)
 {
     (void)state;
-    fake.start_results[0] = ERROR_ALREADY_EXISTS;
-    fake.start_result_count = 1;
-    fake.run_count = 1;
-    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
-    fake.runs[0].event_count = 1;
+    one_run_after_start_result(ERROR_ALREADY_EXISTS);
 
     struct process_table *table = new_table();
     struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, true);
@@ -539,11 +542,7 @@ static void test_foreign_kernel_logger_taken_over_when_asked(void **state)
 static void test_auto_falls_back_to_kernel_logger(void **state)
 {
     (void)state;
-    fake.start_results[0] = ERROR_INVALID_PARAMETER;   /* no system logger mode (Windows 7) */
-    fake.start_result_count = 1;
-    fake.run_count = 1;
-    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
-    fake.runs[0].event_count = 1;
+    one_run_after_start_result(ERROR_INVALID_PARAMETER);   /* no system logger mode (Windows 7) */
 
     struct process_table *table = new_table();
     struct live_session *s = start(table, LIVE_SESSION_AUTO, false);
