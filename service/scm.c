@@ -396,6 +396,63 @@ static bool configure_service(SC_HANDLE service)
     return ok;
 }
 
+/* The service's command line: this executable and the flags after "install", quoted, in
+ * UTF-16 straight from the process command line so no code page loses a character.
+ * Returns 0, or the exit code after printing why not. */
+static int service_command_line(wchar_t *command, size_t size, wchar_t *path, DWORD path_size)
+{
+    DWORD length = GetModuleFileNameW(NULL, path, path_size);
+    if (length == 0 || length >= path_size) {
+        print_error("GetModuleFileName", GetLastError());
+        return 1;
+    }
+    int wargc = 0;
+    LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
+    if (wargv == NULL) {
+        print_error("CommandLineToArgvW", GetLastError());
+        return 1;
+    }
+    command[0] = L'\0';
+    bool fits = append_quoted(command, size, path);
+    for (int i = 2; fits && i < wargc; i++)
+        fits = append_quoted(command, size, wargv[i]);
+    LocalFree(wargv);
+    if (!fits) {
+        fprintf(stderr, "tcpip_exporter: install: the command line is too long\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* Creates the service, or updates the command line of one installed before: installing
+ * again is the simplest way to change the flags. NULL (after printing why) when there is
+ * no service to configure; *failed when updating it went wrong. */
+static SC_HANDLE create_or_update_service(SC_HANDLE manager, const wchar_t *command,
+                                          bool *failed)
+{
+    *failed = false;
+    SC_HANDLE service = CreateServiceW(manager, SERVICE_NAME, SERVICE_DISPLAY_NAME,
+                                       SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG,
+                                       SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                       SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL,
+                                       NULL /* LocalSystem */, NULL);
+    if (service == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
+        service = OpenServiceW(manager, SERVICE_NAME, SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG);
+        if (service != NULL &&
+            !ChangeServiceConfigW(service, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
+                                  SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL, NULL, NULL,
+                                  SERVICE_DISPLAY_NAME)) {
+            print_error("updating the existing service", GetLastError());
+            *failed = true;
+        } else if (service != NULL) {
+            printf("tcpip_exporter: service existed; its command line was updated\n");
+        }
+    }
+    if (service == NULL)
+        print_error("creating the service", GetLastError());
+    return service;
+}
+
 static int install(int argc, char **argv)
 {
     /* Refuse flags that the service would refuse at start, while someone is watching. */
@@ -412,62 +469,28 @@ static int install(int argc, char **argv)
         return 0;
 
     wchar_t path[MAX_PATH * 2];
-    DWORD length = GetModuleFileNameW(NULL, path, (DWORD)(sizeof path / sizeof path[0]));
-    if (length == 0 || length >= sizeof path / sizeof path[0]) {
-        print_error("GetModuleFileName", GetLastError());
-        return 1;
-    }
-    /* The flags as typed, in UTF-16, straight from the command line: no code page loss. */
-    int wargc = 0;
-    LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
-    if (wargv == NULL) {
-        print_error("CommandLineToArgvW", GetLastError());
-        return 1;
-    }
     static wchar_t command[32768];
-    command[0] = L'\0';
-    bool fits = append_quoted(command, sizeof command / sizeof command[0], path);
-    for (int i = 2; fits && i < wargc; i++)
-        fits = append_quoted(command, sizeof command / sizeof command[0], wargv[i]);
-    LocalFree(wargv);
-    if (!fits) {
-        fprintf(stderr, "tcpip_exporter: install: the command line is too long\n");
-        return 2;
-    }
+    int result = service_command_line(command, sizeof command / sizeof command[0], path,
+                                      (DWORD)(sizeof path / sizeof path[0]));
+    if (result != 0)
+        return result;
 
     SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
     if (manager == NULL) {
         print_error("opening the service control manager", GetLastError());
         return 1;
     }
-    int result = 0;
-    SC_HANDLE service = CreateServiceW(manager, SERVICE_NAME, SERVICE_DISPLAY_NAME,
-                                       SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG,
-                                       SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
-                                       SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL,
-                                       NULL /* LocalSystem */, NULL);
-    if (service == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
-        /* Installing again updates the flags: the simplest way to change them. */
-        service = OpenServiceW(manager, SERVICE_NAME, SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG);
-        if (service != NULL &&
-            !ChangeServiceConfigW(service, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
-                                  SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL, NULL, NULL,
-                                  SERVICE_DISPLAY_NAME)) {
-            print_error("updating the existing service", GetLastError());
-            result = 1;
-        } else if (service != NULL) {
-            printf("tcpip_exporter: service existed; its command line was updated\n");
-        }
-    }
+    bool failed;
+    SC_HANDLE service = create_or_update_service(manager, command, &failed);
     if (service == NULL) {
-        print_error("creating the service", GetLastError());
         CloseServiceHandle(manager);
         return 1;
     }
-    if (result == 0 && !configure_service(service))
-        result = 1;
+    if (!failed && !configure_service(service))
+        failed = true;
     CloseServiceHandle(service);
     CloseServiceHandle(manager);
+    result = failed ? 1 : 0;
 
     if (!eventlog_install_source(path, err, sizeof err)) {
         fprintf(stderr, "tcpip_exporter: install: %s\n", err);
