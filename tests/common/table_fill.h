@@ -1,5 +1,6 @@
-/* Made-up facts for the exporter's tests and benchmarks, applied through the table's own
- * writer entry point (process_table_apply), as the decoder's facts would be. */
+/* Made-up facts for tests and benchmarks (the exporter's now; any table test may use them),
+ * applied through the table's own writer entry point (process_table_apply), as the
+ * decoder's facts would be. Parent pid 4; the event type follows from op and family. */
 #ifndef TCPIP_EXPORTER_TEST_TABLE_FILL_H
 #define TCPIP_EXPORTER_TEST_TABLE_FILL_H
 
@@ -10,6 +11,8 @@
 #define FILL_T0 133485408000000000ull
 #define FILL_SECOND 10000000ull
 
+void fill_process(struct process_table *table, enum process_op op, uint32_t pid,
+                  const char *name, uint64_t key, uint64_t timestamp);
 void fill_start(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
                 uint64_t timestamp);
 void fill_end(struct process_table *table, uint32_t pid, const char *name, uint64_t key,

@@ -22,13 +22,18 @@ static enum event_type net_type(enum net_op op, enum ip_family family)
     return family == FAMILY_IPV6 ? v6[op] : v4[op];
 }
 
-static void process_fact(struct process_table *table, enum process_op op, enum event_type type,
-                         uint32_t pid, const char *name, uint64_t key, uint64_t timestamp)
+void fill_process(struct process_table *table, enum process_op op, uint32_t pid,
+                  const char *name, uint64_t key, uint64_t timestamp)
 {
+    static const enum event_type types[] = {
+        [PROC_START] = EVT_PROCESS_START, [PROC_END] = EVT_PROCESS_END,
+        [PROC_DCSTART] = EVT_PROCESS_DCSTART, [PROC_DCEND] = EVT_PROCESS_DCEND,
+        [PROC_DEFUNCT] = EVT_PROCESS_DEFUNCT,
+    };
     struct trace_fact fact;
     memset(&fact, 0, sizeof fact);
     fact.kind = FACT_PROCESS;
-    fact.type = type;
+    fact.type = types[op];
     fact.u.process.op = op;
     fact.u.process.pid = pid;
     fact.u.process.parent_pid = 4;
@@ -40,13 +45,13 @@ static void process_fact(struct process_table *table, enum process_op op, enum e
 void fill_start(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
                 uint64_t timestamp)
 {
-    process_fact(table, PROC_START, EVT_PROCESS_START, pid, name, key, timestamp);
+    fill_process(table, PROC_START, pid, name, key, timestamp);
 }
 
 void fill_end(struct process_table *table, uint32_t pid, const char *name, uint64_t key,
               uint64_t timestamp)
 {
-    process_fact(table, PROC_END, EVT_PROCESS_END, pid, name, key, timestamp);
+    fill_process(table, PROC_END, pid, name, key, timestamp);
 }
 
 void fill_net(struct process_table *table, enum net_op op, enum ip_family family,
