@@ -25,13 +25,16 @@
 #define DEFAULT_MAX_CONNECTIONS 1024u
 #define DEFAULT_MAX_CONNECTIONS_PER_IP 0u /* no per-client cap unless asked: see README */
 #define DEFAULT_MAX_IN_FLIGHT 16u
-/* live_session.h documents these as what 0 means; the cross-check of min and max needs them */
+/* live_session.h documents these as what 0 means; the cross-check of min and max needs
+ * them, and config_to_json writes them out */
+#define SESSION_DEFAULT_NAME "tcpip_exporter"
+#define SESSION_DEFAULT_BUFFER_KB 256u
 #define SESSION_DEFAULT_MIN_BUFFERS 64u
 #define SESSION_DEFAULT_MAX_BUFFERS 128u
 
 #define CAPACITY_MIN 16u
 #define CAPACITY_MAX (1u << 18)
-#define MS_PER_100NS_TICKS 10000ull
+#define TICKS_PER_MS 10000ull /* FILETIME ticks are 100 ns */
 #define MAX_CONFIG_FILE_BYTES (1024 * 1024)
 #define MAX_GLOB_LEN 255u
 #define MAX_SESSION_NAME_LEN 1023u /* ETW logger names are at most 1024 characters */
@@ -140,7 +143,7 @@ static bool apply_retention(struct config *c, const char *v, char *why, size_t n
     uint64_t ms;
     if (!value_duration(v, 1000, 365ull * 86400000, &ms, why, n))
         return false;
-    c->retention = ms * MS_PER_100NS_TICKS;
+    c->retention = ms * TICKS_PER_MS;
     c->retention_given = true;
     return true;
 }
@@ -605,7 +608,7 @@ static void set_defaults(struct config *config)
 {
     memset(config, 0, sizeof *config);
     config->telemetry_path = DEFAULT_TELEMETRY_PATH;
-    config->retention = DEFAULT_RETENTION_MS * MS_PER_100NS_TICKS;
+    config->retention = DEFAULT_RETENTION_MS * TICKS_PER_MS;
     config->capacity = PROCESS_TABLE_DEFAULT_CAPACITY;
     config->session.kind = LIVE_SESSION_AUTO;
     config->log_level = LOG_INFO;
@@ -749,15 +752,17 @@ char *config_to_json(const struct config *c)
     cJSON_AddBoolToObject(root, "collector.aggregate-by-name", c->aggregate_by_name);
     add_list(root, "collector.include", c->include, c->include_count);
     add_list(root, "collector.exclude", c->exclude, c->exclude_count);
-    value_format_duration_ms(c->retention / MS_PER_100NS_TICKS, text, sizeof text);
+    value_format_duration_ms(c->retention / TICKS_PER_MS, text, sizeof text);
     cJSON_AddStringToObject(root, "collector.retention", text);
     cJSON_AddNumberToObject(root, "collector.capacity", c->capacity);
     cJSON_AddStringToObject(root, "session.kind", session_kind_name(c->session.kind));
     cJSON_AddStringToObject(root, "session.name",
-                            c->session.session_name ? c->session.session_name : "tcpip_exporter");
+                            c->session.session_name ? c->session.session_name
+                                                    : SESSION_DEFAULT_NAME);
     cJSON_AddBoolToObject(root, "session.take-over-foreign", c->session.take_over_foreign);
     cJSON_AddNumberToObject(root, "session.buffer-size-kb",
-                            c->session.buffer_size_kb ? c->session.buffer_size_kb : 256);
+                            c->session.buffer_size_kb ? c->session.buffer_size_kb
+                                                      : SESSION_DEFAULT_BUFFER_KB);
     cJSON_AddNumberToObject(root, "session.min-buffers",
                             c->session.min_buffers ? c->session.min_buffers
                                                    : SESSION_DEFAULT_MIN_BUFFERS);
