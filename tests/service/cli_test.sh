@@ -76,15 +76,17 @@ start() {
     fail "no free port after 3 attempts"
 }
 
-# SIGTERM, then expects the process to end by itself within 10 s; sets RC.
+# Sends SIGNAL (default TERM), then expects the process to end by itself within 10 s;
+# sets RC.
 stop() {
-    kill -TERM "$PID" || fail "cannot signal $PID"
+    local signal=${1:-TERM}
+    kill -"$signal" "$PID" || fail "cannot signal $PID"
     for _ in $(seq 1 100); do
         kill -0 "$PID" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$PID" 2>/dev/null; then
-        fail "still running 10 s after SIGTERM"
+        fail "still running 10 s after SIG$signal"
     fi
     wait "$PID"
     RC=$?
@@ -93,6 +95,17 @@ stop() {
 
 get() { # PATH -> body in $SCRATCH/body, status code in CODE
     CODE=$(curl -s --max-time 5 -o "$SCRATCH/body" -w '%{http_code}' "http://127.0.0.1:$PORT$1")
+}
+
+# Polls /metrics for up to 10 s until its body matches PATTERN (grep); the last answer
+# stays in $SCRATCH/body and CODE.
+wait_metrics() {
+    for _ in $(seq 1 100); do
+        get /metrics
+        grep -q -- "$1" "$SCRATCH/body" && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 expect_one_line_error() { # expected-exit-code pattern
@@ -143,11 +156,7 @@ serve-etl)
     need_etl
     start --etl "$X64"
     # the replay finishes quickly; wait for it, then check what is served
-    for _ in $(seq 1 100); do
-        get /metrics
-        grep -q 'state="replay_done"' "$SCRATCH/body" && break
-        sleep 0.1
-    done
+    wait_metrics 'state="replay_done"'
     [ "$CODE" = 200 ] || fail "/metrics answered $CODE"
     cp "$SCRATCH/body" "$SCRATCH/metrics.txt"
     grep -q '^tcpip_exporter_source_up{kind="etl"} 1$' "$SCRATCH/metrics.txt" ||
@@ -172,12 +181,7 @@ serve-etl)
     ;;
 sigint)
     start
-    kill -INT "$PID"
-    for _ in $(seq 1 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$PID" 2>/dev/null && fail "still running 10 s after SIGINT"
-    wait "$PID"
-    RC=$?
-    PID=
+    stop INT
     [ "$RC" -eq 0 ] || fail "exit code $RC after SIGINT, expected 0"
     ;;
 port-in-use)
@@ -220,11 +224,7 @@ serve-damaged)
     need_etl
     head -c 100000 "$X64" > "$SCRATCH/cut.etl"
     start --etl "$SCRATCH/cut.etl"
-    for _ in $(seq 1 100); do
-        get /metrics
-        grep -q 'state="replay_damaged"' "$SCRATCH/body" && break
-        sleep 0.1
-    done
+    wait_metrics 'state="replay_damaged"'
     grep -q 'state="replay_damaged"' "$SCRATCH/body" || fail "no replay_damaged state"
     grep -q '^tcpip_exporter_source_up{kind="etl"} 1$' "$SCRATCH/body" ||
         fail "source_up is not 1 for the data read before the damage"
@@ -235,11 +235,7 @@ serve-damaged)
 serve-not-etl)
     printf 'this is not a trace\n%.0s' $(seq 1 200) > "$SCRATCH/not.etl"
     start --etl "$SCRATCH/not.etl"
-    for _ in $(seq 1 100); do
-        get /metrics
-        grep -q '^tcpip_exporter_source_up{kind="etl"} 0$' "$SCRATCH/body" && break
-        sleep 0.1
-    done
+    wait_metrics '^tcpip_exporter_source_up{kind="etl"} 0$'
     grep -q '^tcpip_exporter_source_up{kind="etl"} 0$' "$SCRATCH/body" || fail "source_up is not 0"
     grep -q 'not an ETL file' "$SCRATCH/body" || fail "/metrics does not say why"
     stop
