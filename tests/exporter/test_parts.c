@@ -223,6 +223,34 @@ static void json_counters_exact(void **state)
     process_table_destroy(table);
 }
 
+/* /api/v1/processes for query parameters given as key, value, ..., NULL; parsed. */
+static cJSON *query_processes(const struct process_table *table, ...)
+{
+    struct render_options options = { 0 };
+    struct process_query q;
+    char err[128];
+    process_query_init(&q);
+    va_list args;
+    va_start(args, table);
+    for (const char *key; (key = va_arg(args, const char *)) != NULL;) {
+        const char *value = va_arg(args, const char *);
+        if (!process_query_set(&q, key, value, err, sizeof err))
+            fail_msg("%s=%s refused: %s", key, value, err);
+    }
+    va_end(args);
+    char *text = json_render_processes(table, &options, &q);
+    assert_non_null(text);
+    cJSON *array = cJSON_Parse(text);
+    free(text);
+    assert_non_null(array);
+    return array;
+}
+
+static int pid_at(const cJSON *array, int i)
+{
+    return cJSON_GetObjectItem(cJSON_GetArrayItem(array, i), "pid")->valueint;
+}
+
 static void json_query(void **state)
 {
     (void)state;
@@ -230,36 +258,21 @@ static void json_query(void **state)
     struct process_table *table = process_table_create(&config);
     fill_many(table, 20);   /* proc<i>.exe, pid 1000 + 4 i, bytes grow with i */
     fill_end(table, 1000, "proc0.exe", 0xffff800000000000ull + 1000, FILL_T0 + FILL_SECOND);
-    struct render_options options = { 0 };
-    struct process_query q;
-    char err[128];
 
-    process_query_init(&q);
-    assert_true(process_query_set(&q, "sort", "total_bytes", err, sizeof err));
-    assert_true(process_query_set(&q, "limit", "3", err, sizeof err));
-    char *text = json_render_processes(table, &options, &q);
-    cJSON *array = cJSON_Parse(text);
+    cJSON *array = query_processes(table, "sort", "total_bytes", "limit", "3", NULL);
     assert_int_equal(cJSON_GetArraySize(array), 3);
     /* i = 18 has IPv6 traffic too and beats i = 19 */
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(array, 0), "pid")->valueint, 1072);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(array, 1), "pid")->valueint, 1064);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(array, 2), "pid")->valueint, 1056);
+    assert_int_equal(pid_at(array, 0), 1072);
+    assert_int_equal(pid_at(array, 1), 1064);
+    assert_int_equal(pid_at(array, 2), 1056);
     cJSON_Delete(array);
-    free(text);
 
-    process_query_init(&q);
-    assert_true(process_query_set(&q, "name", "PROC1?.EXE", err, sizeof err));
-    text = json_render_processes(table, &options, &q);
-    array = cJSON_Parse(text);
+    array = query_processes(table, "name", "PROC1?.EXE", NULL);
     assert_int_equal(cJSON_GetArraySize(array), 10);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(array, 0), "pid")->valueint, 1040);
+    assert_int_equal(pid_at(array, 0), 1040);
     cJSON_Delete(array);
-    free(text);
 
-    process_query_init(&q);
-    assert_true(process_query_set(&q, "pid", "1000", err, sizeof err));
-    text = json_render_processes(table, &options, &q);
-    array = cJSON_Parse(text);
+    array = query_processes(table, "pid", "1000", NULL);
     assert_int_equal(cJSON_GetArraySize(array), 1);
     cJSON *p = cJSON_GetArrayItem(array, 0);
     assert_string_equal(cJSON_GetObjectItem(p, "state")->valuestring, "exited");
@@ -270,7 +283,6 @@ static void json_query(void **state)
     assert_int_equal(cJSON_GetObjectItem(v4, "tcp_sent_bytes")->valueint, 100);
     assert_int_equal(cJSON_GetObjectItem(v4, "udp_received_datagrams")->valueint, 1);
     cJSON_Delete(array);
-    free(text);
     process_table_destroy(table);
 }
 
