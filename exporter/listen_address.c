@@ -59,8 +59,12 @@ bool listen_address_split(const char *text, char *host, size_t host_size, char *
             return false;
         }
     }
-    if (!copy_part(host_start, host_length, host, host_size) ||
-        !copy_part(colon + 1, strlen(colon + 1), port, port_size) || !valid_port(port)) {
+    if (!copy_part(host_start, host_length, host, host_size)) {
+        snprintf(err, err_size, "listen address '%.80s': host longer than %zu characters",
+                 text, host_size - 1);
+        return false;
+    }
+    if (!copy_part(colon + 1, strlen(colon + 1), port, port_size) || !valid_port(port)) {
         snprintf(err, err_size, "listen address '%.80s': port must be a number from 1 to "
                  "65535", text);
         return false;

@@ -123,6 +123,13 @@ static void listen_addresses(void **state)
                                           sizeof err));
         assert_non_null(strstr(err, bad[i]));
     }
+    /* a host that does not fit is named as the problem, not the port */
+    char long_host[100];
+    memset(long_host, 'h', 70);
+    snprintf(long_host + 70, sizeof long_host - 70, ":80");
+    assert_false(listen_address_split(long_host, host, sizeof host, port, sizeof port, err,
+                                      sizeof err));
+    assert_non_null(strstr(err, "host longer than 63 characters"));
 }
 
 static void query_parameters(void **state)
