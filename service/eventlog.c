@@ -91,9 +91,9 @@ bool eventlog_open(void)
 
 void eventlog_close(void)
 {
-    if (event_source != NULL && !DeregisterEventSource(event_source)) {
-        /* Nothing left to log to; the handle is gone with the process anyway. */
-    }
+    /* A failure has nothing left to log to; the handle goes with the process anyway. */
+    if (event_source != NULL)
+        (void)DeregisterEventSource(event_source);
     event_source = NULL;
 }
 
