@@ -552,81 +552,51 @@ static void test_flags_win_over_file(void **state)
     config_free(&c);
 }
 
+/* A config file holding content is refused with "PATH: message". */
+static void file_fails(const char *name, const char *content, const char *message)
+{
+    const char *path = write_file(name, content);
+    char expected[1280];
+    snprintf(expected, sizeof expected, "%s: %s", path, message);
+    PARSE_FAILS(expected, "--config.file", path);
+}
+
 static void test_file_errors(void **state)
 {
     (void)state;
-    char expected[1280];
-    const char *path;
+    file_fails("malformed.json", "{\n  \"collector.capacity\": 64,\n  \"console\": tru\n}\n",
+               "not valid JSON at line 3, column 14");
+    file_fails("trailing.json", "{\"console\": true} x", "not valid JSON at line 1, column 19");
+    file_fails("empty.json", "", "not valid JSON at line 1, column 1");
+    file_fails("array.json", "[1, 2]", "must hold a JSON object ({\"key\": value, ...})");
+    file_fails("unknown.json", "{\"collector.capacity\": 64, \"web.listen\": \":1\"}",
+               "unknown key \"web.listen\" (keys are the flag names without \"--\"; see "
+               "--help)");
+    file_fails("nested.json", "{\"config.file\": \"other.json\"}",
+               "unknown key \"config.file\" (keys are the flag names without \"--\"; see "
+               "--help)");
+    file_fails("dup.json", "{\"collector.capacity\": 64, \"collector.capacity\": 32}",
+               "key \"collector.capacity\" is given more than once");
+    file_fails("badvalue.json", "{\"collector.retention\": 300}",
+               "\"collector.retention\": \"300\" is not a duration; write a number and a unit "
+               "(ms, s, m, h, d), e.g. 30s, 5m, 1h");
+    file_fails("badswitch.json", "{\"console\": \"yes\"}", "\"console\": must be true or false");
+    file_fails("fraction.json", "{\"collector.capacity\": 64.5}",
+               "\"collector.capacity\": 64.5 is not a whole number");
+    file_fails("object.json", "{\"web.telemetry-path\": {}}",
+               "\"web.telemetry-path\": must be a string or a number");
+    file_fails("listarray.json", "{\"etl\": [\"a\", 2]}",
+               "\"etl\": every element must be a string");
+    file_fails("badlisten.json", "{\"web.listen-address\": [\":1\", \"nope\"]}",
+               "\"web.listen-address\": \"nope\" has no port; write HOST:PORT, e.g. "
+               "127.0.0.1:9731 or :9731");
 
-    path = write_file("malformed.json", "{\n  \"collector.capacity\": 64,\n  \"console\": tru\n}\n");
-    snprintf(expected, sizeof expected, "%s: not valid JSON at line 3, column 14", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("trailing.json", "{\"console\": true} x");
-    snprintf(expected, sizeof expected, "%s: not valid JSON at line 1, column 19", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("empty.json", "");
-    snprintf(expected, sizeof expected, "%s: not valid JSON at line 1, column 1", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("array.json", "[1, 2]");
-    snprintf(expected, sizeof expected,
-             "%s: must hold a JSON object ({\"key\": value, ...})", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("unknown.json", "{\"collector.capacity\": 64, \"web.listen\": \":1\"}");
-    snprintf(expected, sizeof expected,
-             "%s: unknown key \"web.listen\" (keys are the flag names without \"--\"; "
-             "see --help)", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("nested.json", "{\"config.file\": \"other.json\"}");
-    snprintf(expected, sizeof expected,
-             "%s: unknown key \"config.file\" (keys are the flag names without \"--\"; "
-             "see --help)", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("dup.json", "{\"collector.capacity\": 64, \"collector.capacity\": 32}");
-    snprintf(expected, sizeof expected, "%s: key \"collector.capacity\" is given more than once",
-             path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("badvalue.json", "{\"collector.retention\": 300}");
-    snprintf(expected, sizeof expected,
-             "%s: \"collector.retention\": \"300\" is not a duration; write a number and a unit "
-             "(ms, s, m, h, d), e.g. 30s, 5m, 1h", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("badswitch.json", "{\"console\": \"yes\"}");
-    snprintf(expected, sizeof expected, "%s: \"console\": must be true or false", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("fraction.json", "{\"collector.capacity\": 64.5}");
-    snprintf(expected, sizeof expected, "%s: \"collector.capacity\": 64.5 is not a whole number",
-             path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("object.json", "{\"web.telemetry-path\": {}}");
-    snprintf(expected, sizeof expected, "%s: \"web.telemetry-path\": must be a string or a number",
-             path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("listarray.json", "{\"etl\": [\"a\", 2]}");
-    snprintf(expected, sizeof expected, "%s: \"etl\": every element must be a string", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    path = write_file("badlisten.json", "{\"web.listen-address\": [\":1\", \"nope\"]}");
-    snprintf(expected, sizeof expected,
-             "%s: \"web.listen-address\": \"nope\" has no port; write HOST:PORT, e.g. "
-             "127.0.0.1:9731 or :9731", path);
-    PARSE_FAILS(expected, "--config.file", path);
-
-    snprintf(expected, sizeof expected, "%s/absent.json", scratch_dir);
+    char absent[1280];
+    snprintf(absent, sizeof absent, "%s/absent.json", scratch_dir);
     char line[1400];
-    snprintf(line, sizeof line, "--config.file: %s: cannot open: %s", expected,
+    snprintf(line, sizeof line, "--config.file: %s: cannot open: %s", absent,
              strerror(2 /* ENOENT */));
-    PARSE_FAILS(line, "--config.file", expected);
+    PARSE_FAILS(line, "--config.file", absent);
 
     PARSE_FAILS("--config.file: the file name is empty", "--config.file=");
 }
