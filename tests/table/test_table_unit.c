@@ -837,6 +837,52 @@ static void test_feed_decodes_and_counts(void **state)
     process_table_destroy(t);
 }
 
+/* A reused row must start from zero on both write paths: the hot path (feed) keeps a
+ * writer-private copy of the traffic counters, which has to be reset with the row. */
+static void test_reused_row_starts_from_zero(void **state)
+{
+    (void)state;
+    struct process_table *t = table_new(4, SECOND);
+    uint8_t buf[128];
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t pid = 100 + 4 * i;
+        proc(t, PROC_START, pid, 0x500 + i, "old.exe", T0);
+        struct payload_net pn = {.pid = pid, .size = 1000 + i};
+        size_t len = payload_tcpip(buf, sizeof buf, 10, 8, &pn);
+        feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len);
+        len = payload_udpip(buf, sizeof buf, 11, 8, &pn);
+        feed(t, TRACE_CLASS_UDPIP, 11, 2, buf, len);
+        send4(t, pid, 7, T0);
+        proc(t, PROC_END, pid, 0x500 + i, "old.exe", T0 + 1);
+    }
+    process_table_housekeep(t, T0 + 1 + SECOND);
+    assert_int_equal(stats_of(t).rows_in_use, 0);
+
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t pid = 200 + 4 * i;
+        proc(t, PROC_START, pid, 0x600 + i, "new.exe", T0 + 2 * SECOND);
+        struct payload_net pn = {.pid = pid, .size = 3};
+        size_t len = payload_tcpip(buf, sizeof buf, 10, 8, &pn);
+        feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len);
+    }
+    struct rows *rows = rows_of(t);
+    assert_int_equal(rows->count, 4);
+    assert_null(overflow_of(rows));
+    for (size_t i = 0; i < rows->count; i++) {
+        const struct process_view *r = &rows->row[i];
+        assert_string_equal(r->name, "new.exe");
+        assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_BYTES], 3);
+        assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_EVENTS], 1);
+        assert_int_equal(r->counters[FAMILY_IPV4][CTR_UDP_RECV_BYTES], 0);
+        assert_int_equal(r->counters[FAMILY_IPV4][CTR_UDP_RECV_DATAGRAMS], 0);
+    }
+    /* and the old totals live on under their name */
+    const struct name_view *old = name_of(names_of(t), "old.exe");
+    assert_non_null(old);
+    assert_int_equal(sent(old), 1000 + 1001 + 1002 + 1003 + 4 * 7);
+    process_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -857,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_pid_churn_matches_model),
         cmocka_unit_test(test_pid_index_matches_model),
         cmocka_unit_test(test_feed_decodes_and_counts),
+        cmocka_unit_test(test_reused_row_starts_from_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
