@@ -46,8 +46,10 @@ line_count() { wc -l < "$1" | tr -d ' '; }
 
 # Runs the exporter to completion; sets RC.
 run() {
-    "$EXE" "$@" > "$OUT" 2> "$ERR" < /dev/null
+    # bounded: a run that should end at once but serves instead must fail, not hang
+    timeout 20 "$EXE" "$@" > "$OUT" 2> "$ERR" < /dev/null
     RC=$?
+    [ "$RC" -ne 124 ] || fail "still running after 20 s: $*"
 }
 
 # Starts the exporter in the background on a free loopback port (PORT) and waits until
