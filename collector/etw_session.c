@@ -17,6 +17,7 @@
 #include "etw_seam.h"
 #include "etw_record_map.h"
 #include "live_session.h"
+#include "win_error.h"
 #include "../service/log.h"
 
 #define DEFAULT_SESSION_NAME "tcpip_exporter"
@@ -72,22 +73,6 @@ struct live_session {
 };
 
 /* ---- small helpers ---- */
-
-static void error_text(DWORD code, char *text, size_t size)
-{
-    wchar_t wide[256];
-    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-                             code, 0, wide, (DWORD)(sizeof wide / sizeof wide[0]), NULL);
-    while (n > 0 && (wide[n - 1] == L'\r' || wide[n - 1] == L'\n' || wide[n - 1] == L' ' ||
-                     wide[n - 1] == L'.'))
-        n--;
-    int written = n == 0 ? 0 : WideCharToMultiByte(CP_UTF8, 0, wide, (int)n, text,
-                                                   (int)size - 1, NULL, NULL);
-    if (written <= 0)
-        snprintf(text, size, "error %lu", (unsigned long)code);
-    else
-        text[written] = '\0';
-}
 
 static bool is_stopping(const struct live_session *s)
 {
@@ -223,7 +208,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
         }
         ULONG stopped = stop_by_name(name);
         if (stopped != ERROR_SUCCESS && stopped != ERROR_WMI_INSTANCE_NOT_FOUND) {
-            error_text(stopped, text, sizeof text);
+            win_error_message(stopped, text, sizeof text);
             log_msg(LOG_ERROR, "live session: stopping the existing %s failed: %lu (%s)",
                     kind_text(kind), (unsigned long)stopped, text);
             set_status(s, false, "existing %s could not be stopped: %lu (%s)",
@@ -264,7 +249,7 @@ static ULONG start_session(struct live_session *s)
         kind == LIVE_SESSION_SYSTEM_LOGGER &&
         (status == ERROR_INVALID_PARAMETER || status == ERROR_NOT_SUPPORTED)) {
         /* Before Windows 8 the system logger mode is unknown and StartTrace rejects it. */
-        error_text(status, text, sizeof text);
+        win_error_message(status, text, sizeof text);
         log_msg(LOG_WARN, "live session: private system logger session refused (%lu: %s); "
                 "falling back to the NT Kernel Logger", (unsigned long)status, text);
         s->system_logger_missing = true;
@@ -272,7 +257,7 @@ static ULONG start_session(struct live_session *s)
         kind = LIVE_SESSION_KERNEL_LOGGER;
     }
     if (status != ERROR_SUCCESS && status != ERROR_ALREADY_EXISTS) {
-        error_text(status, text, sizeof text);
+        win_error_message(status, text, sizeof text);
         log_msg(LOG_ERROR, "live session: starting the %s failed: %lu (%s)%s",
                 kind_text(kind), (unsigned long)status, text,
                 status == ERROR_ACCESS_DENIED ? "; the kernel session needs administrator "
@@ -308,7 +293,7 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
         }
     } else if (status != ERROR_WMI_INSTANCE_NOT_FOUND) {
         char text[160];
-        error_text(status, text, sizeof text);
+        win_error_message(status, text, sizeof text);
         log_msg(LOG_WARN, "live session: stopping the session failed: %lu (%s)",
                 (unsigned long)status, text);
     }
@@ -346,7 +331,7 @@ static void poll_session(struct live_session *s)
                                           EVENT_TRACE_CONTROL_QUERY);
     if (status != ERROR_SUCCESS) {
         char text[160];
-        error_text(status, text, sizeof text);
+        win_error_message(status, text, sizeof text);
         log_msg(LOG_DEBUG, "live session: query failed: %lu (%s)", (unsigned long)status, text);
         return;
     }
@@ -401,7 +386,7 @@ static bool consume(struct live_session *s)
     TRACEHANDLE consumer = etw_seam.open_trace(&logfile);
     if (consumer == INVALID_PROCESSTRACE_HANDLE) {
         DWORD error = GetLastError();
-        error_text(error, text, sizeof text);
+        win_error_message(error, text, sizeof text);
         log_msg(LOG_ERROR, "live session: opening the real-time consumer failed: %lu (%s)",
                 (unsigned long)error, text);
         set_status(s, false, "opening the real-time consumer failed: %lu (%s)",
@@ -429,14 +414,14 @@ static bool consume(struct live_session *s)
     if (to_close != 0) {
         ULONG closed = etw_seam.close_trace(to_close);
         if (closed != ERROR_SUCCESS && closed != ERROR_CTX_CLOSE_PENDING) {
-            error_text(closed, text, sizeof text);
+            win_error_message(closed, text, sizeof text);
             log_msg(LOG_DEBUG, "live session: CloseTrace: %lu (%s)", (unsigned long)closed, text);
         }
     }
     if (is_stopping(s))
         return s->seen_callback;
 
-    error_text(status, text, sizeof text);
+    win_error_message(status, text, sizeof text);
     if (s->seen_callback) {
         log_msg(LOG_WARN, "live session: the session stopped underneath us (ProcessTrace "
                 "returned %lu: %s)", (unsigned long)status, text);
@@ -559,7 +544,7 @@ struct live_session *live_session_start(struct process_table *table,
     s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (s->stop_event == NULL) {
         char text[160];
-        error_text(GetLastError(), text, sizeof text);
+        win_error_message(GetLastError(), text, sizeof text);
         snprintf(err, err_size, "live session: cannot create its stop event: %s", text);
         free(s->query_properties);
         free(s);
@@ -569,7 +554,7 @@ struct live_session *live_session_start(struct process_table *table,
     if (s->thread == NULL) {
         char text[160];
         DWORD error = GetLastError();
-        error_text(error, text, sizeof text);
+        win_error_message(error, text, sizeof text);
         snprintf(err, err_size, "live session: cannot create the consumer thread: %lu (%s)",
                  (unsigned long)error, text);
         CloseHandle(s->stop_event);
@@ -594,7 +579,7 @@ void live_session_stop(struct live_session *session)
     InterlockedExchange(&session->stopping, 1);
     if (!SetEvent(session->stop_event)) {
         char text[160];
-        error_text(GetLastError(), text, sizeof text);
+        win_error_message(GetLastError(), text, sizeof text);
         log_msg(LOG_WARN, "live session: SetEvent: %s", text);
     }
     /* Stopping the kernel session ends ProcessTrace; closing the consumer handle ends it
@@ -610,7 +595,7 @@ void live_session_stop(struct live_session *session)
     DWORD waited = WaitForSingleObject(session->thread, INFINITE);
     if (waited != WAIT_OBJECT_0) {
         char text[160];
-        error_text(GetLastError(), text, sizeof text);
+        win_error_message(GetLastError(), text, sizeof text);
         log_msg(LOG_ERROR, "live session: joining the consumer thread: %s", text);
     }
     CloseHandle(session->thread);

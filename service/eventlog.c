@@ -11,30 +11,12 @@
 #include <string.h>
 
 #include "eventlog.h"
+#include "../collector/win_error.h"
 
 #define SOURCE_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\" \
                    EVENTLOG_SOURCE_NAME
 
 static HANDLE event_source;
-
-void win_error_text(unsigned long code, char *text, size_t size)
-{
-    wchar_t wide[256];
-    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-                             (DWORD)code, 0, wide, (DWORD)(sizeof wide / sizeof wide[0]), NULL);
-    while (n > 0 && (wide[n - 1] == L'\r' || wide[n - 1] == L'\n' || wide[n - 1] == L' ' ||
-                     wide[n - 1] == L'.'))
-        n--;
-    char message[200];
-    int written = n == 0 ? 0 : WideCharToMultiByte(CP_UTF8, 0, wide, (int)n, message,
-                                                   (int)sizeof message - 1, NULL, NULL);
-    if (written <= 0)
-        snprintf(text, size, "%lu", code);
-    else {
-        message[written] = '\0';
-        snprintf(text, size, "%lu (%s)", code, message);
-    }
-}
 
 static bool set_value(HKEY key, const wchar_t *name, DWORD type, const void *data, DWORD size,
                       char *err, size_t err_size)

@@ -22,7 +22,4 @@ void eventlog_close(void);
 /* A log_sink_fn: one ReportEventW per message. */
 void eventlog_sink(enum log_level level, const char *message);
 
-/* "code (text)" for a Windows error code, from FormatMessage, in UTF-8. */
-void win_error_text(unsigned long code, char *text, size_t size);
-
 #endif

@@ -17,6 +17,7 @@
 #include "app.h"
 #include "config.h"
 #include "eventlog.h"
+#include "../collector/win_error.h"
 #include "log.h"
 #include "scm.h"
 
