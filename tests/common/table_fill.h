@@ -1,6 +1,7 @@
 /* Made-up facts for tests and benchmarks (the exporter's now; any table test may use them),
  * applied through the table's own writer entry point (process_table_apply), as the
- * decoder's facts would be. Parent pid 4; the event type follows from op and family. */
+ * decoder's facts would be. Parent pid 4; the event type follows from op and family.
+ * A name of IMAGE_NAME_MAX bytes or more fills image_name with no NUL, as a raw event can. */
 #ifndef TCPIP_EXPORTER_TEST_TABLE_FILL_H
 #define TCPIP_EXPORTER_TEST_TABLE_FILL_H
 
