@@ -15,76 +15,16 @@
 #include "payload.h"
 #include "process_table.h"
 #include "process_table_index.h"
+#include "table_fill.h"
 
 #define T0 133000000000000000ull /* a 2022 trace timestamp, 100 ns units */
 #define SECOND 10000000ull
 
-/* ---- facts ---- */
-
-static enum event_type net_type(enum net_op op, enum ip_family family)
-{
-    static const enum event_type v4[] = {
-        EVT_TCP_SEND_V4, EVT_TCP_RECV_V4, EVT_TCP_CONNECT_V4, EVT_TCP_DISCONNECT_V4,
-        EVT_TCP_RETRANSMIT_V4, EVT_TCP_ACCEPT_V4, EVT_TCP_RECONNECT_V4, EVT_TCP_COPY_V4,
-        EVT_UDP_SEND_V4, EVT_UDP_RECV_V4,
-    };
-    static const enum event_type v6[] = {
-        EVT_TCP_SEND_V6, EVT_TCP_RECV_V6, EVT_TCP_CONNECT_V6, EVT_TCP_DISCONNECT_V6,
-        EVT_TCP_RETRANSMIT_V6, EVT_TCP_ACCEPT_V6, EVT_TCP_RECONNECT_V6, EVT_TCP_COPY_V6,
-        EVT_UDP_SEND_V6, EVT_UDP_RECV_V6,
-    };
-    return family == FAMILY_IPV4 ? v4[op] : v6[op];
-}
-
-static void net(struct process_table *t, enum net_op op, enum ip_family family, uint32_t pid,
-                uint32_t size, uint64_t ts)
-{
-    struct trace_fact f;
-    memset(&f, 0, sizeof f);
-    f.kind = FACT_NET;
-    f.type = net_type(op, family);
-    f.u.net.op = op;
-    f.u.net.family = family;
-    f.u.net.pid = pid;
-    f.u.net.size = size;
-    process_table_apply(t, &f, ts);
-}
+/* ---- facts (built by tests/common/table_fill.h; lost events only here) ---- */
 
 static void send4(struct process_table *t, uint32_t pid, uint32_t size, uint64_t ts)
 {
-    net(t, NET_TCP_SEND, FAMILY_IPV4, pid, size, ts);
-}
-
-static void proc(struct process_table *t, enum process_op op, uint32_t pid, uint64_t key,
-                 const char *name, uint64_t ts)
-{
-    static const enum event_type types[] = {
-        EVT_PROCESS_START, EVT_PROCESS_END, EVT_PROCESS_DCSTART, EVT_PROCESS_DCEND,
-        EVT_PROCESS_DEFUNCT,
-    };
-    struct trace_fact f;
-    memset(&f, 0, sizeof f);
-    f.kind = FACT_PROCESS;
-    f.type = types[op];
-    f.u.process.op = op;
-    f.u.process.pid = pid;
-    f.u.process.parent_pid = 4;
-    f.u.process.unique_key = key;
-    /* All 64 bytes copied from name, NUL or not: the table must bound what it reads. */
-    size_t len = strlen(name) + 1;
-    memcpy(f.u.process.image_name, name, len < IMAGE_NAME_MAX ? len : IMAGE_NAME_MAX);
-    process_table_apply(t, &f, ts);
-}
-
-static void conn_fail(struct process_table *t, uint16_t proto, uint16_t code)
-{
-    struct trace_fact f;
-    memset(&f, 0, sizeof f);
-    f.kind = FACT_FAIL;
-    f.type = EVT_TCP_FAIL;
-    f.u.fail.proto = proto;
-    f.u.fail.code = code;
-    process_table_apply(t, &f, T0);
+    fill_net(t, NET_TCP_SEND, FAMILY_IPV4, pid, size, ts);
 }
 
 static void lost(struct process_table *t, enum lost_op op)
@@ -206,10 +146,10 @@ static void test_counters_per_family_and_op(void **state)
 {
     (void)state;
     struct process_table *t = table_new(16, SECOND);
-    proc(t, PROC_DCSTART, 100, 0xA0, "app.exe", T0);
+    fill_process(t, PROC_DCSTART, 100, "app.exe", 0xA0, T0);
     for (int family = 0; family < FAMILY_COUNT; family++)
         for (int op = NET_TCP_SEND; op <= NET_UDP_RECV; op++)
-            net(t, (enum net_op)op, (enum ip_family)family, 100, 10 + op, T0 + 1);
+            fill_net(t, (enum net_op)op, (enum ip_family)family, 100, 10 + op, T0 + 1);
     const struct process_view *r = row_of(rows_of(t), 100, PROCESS_LIVE);
     assert_string_equal(r->name, "app.exe");
     assert_true(r->is_named);
@@ -243,9 +183,9 @@ static void test_pid_reuse_starts_new_instance(void **state)
 {
     (void)state;
     struct process_table *t = table_new(16, 60 * SECOND);
-    proc(t, PROC_START, 100, 0xA0, "old.exe", T0);
+    fill_process(t, PROC_START, 100, "old.exe", 0xA0, T0);
     send4(t, 100, 1000, T0 + 1);
-    proc(t, PROC_START, 100, 0xB0, "new.exe", T0 + 5);
+    fill_process(t, PROC_START, 100, "new.exe", 0xB0, T0 + 5);
     send4(t, 100, 7, T0 + 6);
 
     struct rows *rows = rows_of(t);
@@ -263,9 +203,9 @@ static void test_pid_reuse_starts_new_instance(void **state)
     assert_true(cur->instance_id != old->instance_id);
 
     /* A Start after a clean End is a new instance too; the End kept its exit time. */
-    proc(t, PROC_END, 100, 0xB0, "new.exe", T0 + 8);
-    proc(t, PROC_END, 100, 0xB0, "new.exe", T0 + 9);
-    proc(t, PROC_START, 100, 0xC0, "third.exe", T0 + 10);
+    fill_process(t, PROC_END, 100, "new.exe", 0xB0, T0 + 8);
+    fill_process(t, PROC_END, 100, "new.exe", 0xB0, T0 + 9);
+    fill_process(t, PROC_START, 100, "third.exe", 0xC0, T0 + 10);
     rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 100), 3);
     const struct process_view *third = row_of(rows, 100, PROCESS_LIVE);
@@ -282,12 +222,12 @@ static void test_dcstart_of_restarted_session_keeps_instance(void **state)
 {
     (void)state;
     struct process_table *t = table_new(16, 60 * SECOND);
-    proc(t, PROC_DCSTART, 200, 0xD0, "svc.exe", T0);
+    fill_process(t, PROC_DCSTART, 200, "svc.exe", 0xD0, T0);
     send4(t, 200, 500, T0 + 1);
     uint64_t id = row_of(rows_of(t), 200, PROCESS_LIVE)->instance_id;
 
     /* The session restarts without a stop rundown: the same process is listed again. */
-    proc(t, PROC_DCSTART, 200, 0xD0, "svc.exe", T0 + 2 * SECOND);
+    fill_process(t, PROC_DCSTART, 200, "svc.exe", 0xD0, T0 + 2 * SECOND);
     send4(t, 200, 1, T0 + 2 * SECOND);
     struct rows *rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 200), 1);
@@ -297,9 +237,9 @@ static void test_dcstart_of_restarted_session_keeps_instance(void **state)
     assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_BYTES], 501);
 
     /* Stop rundown (DCEnd) and a restart's rundown before retention: still one instance. */
-    proc(t, PROC_DCEND, 200, 0xD0, "svc.exe", T0 + 3 * SECOND);
+    fill_process(t, PROC_DCEND, 200, "svc.exe", 0xD0, T0 + 3 * SECOND);
     assert_int_equal(row_of(rows_of(t), 200, PROCESS_EXITED)->exit_time, T0 + 3 * SECOND);
-    proc(t, PROC_DCSTART, 200, 0xD0, "svc.exe", T0 + 4 * SECOND);
+    fill_process(t, PROC_DCSTART, 200, "svc.exe", 0xD0, T0 + 4 * SECOND);
     rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 200), 1);
     r = row_of(rows, 200, PROCESS_LIVE);
@@ -312,7 +252,7 @@ static void test_dcstart_of_restarted_session_keeps_instance(void **state)
     assert_int_equal(stats_of(t).rows_in_use, 1);
 
     /* The same pid with another key in a rundown is another process: the pid was reused. */
-    proc(t, PROC_DCSTART, 200, 0xE0, "other.exe", T0 + 1001 * SECOND);
+    fill_process(t, PROC_DCSTART, 200, "other.exe", 0xE0, T0 + 1001 * SECOND);
     rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 200), 2);
     assert_int_equal(row_of(rows, 200, PROCESS_EXITED)->instance_id, id);
@@ -324,15 +264,15 @@ static void test_events_after_exit_count_to_exited_instance(void **state)
 {
     (void)state;
     struct process_table *t = table_new(16, 60 * SECOND);
-    proc(t, PROC_START, 300, 0x30, "late.exe", T0);
-    proc(t, PROC_END, 300, 0x30, "late.exe", T0 + 1);
+    fill_process(t, PROC_START, 300, "late.exe", 0x30, T0);
+    fill_process(t, PROC_END, 300, "late.exe", 0x30, T0 + 1);
     send4(t, 300, 42, T0 + 2);
     struct rows *rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 300), 1);
     assert_int_equal(row_of(rows, 300, PROCESS_EXITED)->counters[FAMILY_IPV4][CTR_SENT_BYTES],
                      42);
     /* An End for a pid never seen counts nothing and takes no row. */
-    proc(t, PROC_END, 304, 0x34, "ghost.exe", T0 + 3);
+    fill_process(t, PROC_END, 304, "ghost.exe", 0x34, T0 + 3);
     assert_int_equal(rows_with_pid(rows_of(t), 304), 0);
     assert_int_equal(stats_of(t).events_by_type[EVT_PROCESS_END], 2);
     process_table_destroy(t);
@@ -345,9 +285,9 @@ static void test_retention_then_retirement(void **state)
     (void)state;
     const uint64_t retention = 300 * SECOND;
     struct process_table *t = table_new(16, retention);
-    proc(t, PROC_START, 400, 0x40, "brief.exe", T0);
+    fill_process(t, PROC_START, 400, "brief.exe", 0x40, T0);
     send4(t, 400, 10, T0 + 1);
-    proc(t, PROC_END, 400, 0x40, "brief.exe", T0 + SECOND);
+    fill_process(t, PROC_END, 400, "brief.exe", 0x40, T0 + SECOND);
     assert_int_equal(stats_of(t).rows_in_use, 1);
 
     process_table_housekeep(t, T0 + SECOND + retention - 1);
@@ -381,8 +321,8 @@ static void test_retirement_of_replaced_instance_keeps_new_one(void **state)
 {
     (void)state;
     struct process_table *t = table_new(16, SECOND);
-    proc(t, PROC_START, 500, 0x50, "a.exe", T0);
-    proc(t, PROC_START, 500, 0x51, "b.exe", T0 + 1);
+    fill_process(t, PROC_START, 500, "a.exe", 0x50, T0);
+    fill_process(t, PROC_START, 500, "b.exe", 0x51, T0 + 1);
     process_table_housekeep(t, T0 + 10 * SECOND);
     struct rows *rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 500), 1);
@@ -403,10 +343,10 @@ static void test_overflow_when_full_and_reuse_after_retirement(void **state)
     struct process_table *t = table_new(4, SECOND);
     assert_int_equal(stats_of(t).capacity, 4);
     for (uint32_t i = 0; i < 4; i++)
-        proc(t, PROC_START, 1000 + 4 * i, 0x100 + i, "fill.exe", T0);
+        fill_process(t, PROC_START, 1000 + 4 * i, "fill.exe", 0x100 + i, T0);
     assert_null(overflow_of(rows_of(t)));
 
-    proc(t, PROC_START, 2000, 0x200, "extra.exe", T0 + 1);
+    fill_process(t, PROC_START, 2000, "extra.exe", 0x200, T0 + 1);
     send4(t, 2000, 11, T0 + 2);
     send4(t, 2000, 11, T0 + 3);
     send4(t, 2004, 5, T0 + 4); /* an unnamed pid finds no row either */
@@ -422,20 +362,20 @@ static void test_overflow_when_full_and_reuse_after_retirement(void **state)
     assert_int_equal(s.dropped[DROP_TABLE_FULL], 3);
     assert_int_equal(s.rows_in_use, 4);
     /* A rundown of an overflowed pid adds nothing. */
-    proc(t, PROC_DCSTART, 2000, 0x200, "extra.exe", T0 + 5);
+    fill_process(t, PROC_DCSTART, 2000, "extra.exe", 0x200, T0 + 5);
     assert_int_equal(stats_of(t).processes_untracked, 2);
     const struct name_view *on = name_of(names_of(t), OVERFLOW_PROCESS_NAME);
     assert_non_null(on);
     assert_int_equal(sent(on), 27);
 
     /* Two exit and retire; a new process takes a freed row; the overflowed pid stays. */
-    proc(t, PROC_END, 1000, 0x100, "fill.exe", T0 + 6);
-    proc(t, PROC_END, 1004, 0x101, "fill.exe", T0 + 6);
-    proc(t, PROC_START, 3000, 0x300, "early.exe", T0 + 7);
+    fill_process(t, PROC_END, 1000, "fill.exe", 0x100, T0 + 6);
+    fill_process(t, PROC_END, 1004, "fill.exe", 0x101, T0 + 6);
+    fill_process(t, PROC_START, 3000, "early.exe", 0x300, T0 + 7);
     assert_int_equal(stats_of(t).processes_untracked, 3); /* exited rows are not reused early */
     process_table_housekeep(t, T0 + 6 + SECOND);
     assert_int_equal(stats_of(t).rows_in_use, 2);
-    proc(t, PROC_START, 3004, 0x301, "fresh.exe", T0 + 2 * SECOND);
+    fill_process(t, PROC_START, 3004, "fresh.exe", 0x301, T0 + 2 * SECOND);
     send4(t, 3004, 8, T0 + 2 * SECOND);
     send4(t, 2000, 1, T0 + 2 * SECOND);
     rows = rows_of(t);
@@ -447,8 +387,8 @@ static void test_overflow_when_full_and_reuse_after_retirement(void **state)
     assert_int_equal(s.rows_in_use, 3);
 
     /* The overflowed pid ends, and its pid's next process gets the last free row. */
-    proc(t, PROC_END, 2000, 0x200, "extra.exe", T0 + 3 * SECOND);
-    proc(t, PROC_START, 2000, 0x201, "again.exe", T0 + 3 * SECOND);
+    fill_process(t, PROC_END, 2000, "extra.exe", 0x200, T0 + 3 * SECOND);
+    fill_process(t, PROC_START, 2000, "again.exe", 0x201, T0 + 3 * SECOND);
     send4(t, 2000, 2, T0 + 3 * SECOND);
     rows = rows_of(t);
     assert_int_equal(row_of(rows, 2000, PROCESS_LIVE)->counters[FAMILY_IPV4][CTR_SENT_BYTES], 2);
@@ -463,13 +403,13 @@ static void test_totals_by_name_include_retired(void **state)
 {
     (void)state;
     struct process_table *t = table_new(16, SECOND);
-    proc(t, PROC_START, 600, 0x60, "web.exe", T0);
-    proc(t, PROC_START, 604, 0x61, "web.exe", T0);
-    proc(t, PROC_START, 608, 0x62, "db.exe", T0);
+    fill_process(t, PROC_START, 600, "web.exe", 0x60, T0);
+    fill_process(t, PROC_START, 604, "web.exe", 0x61, T0);
+    fill_process(t, PROC_START, 608, "db.exe", 0x62, T0);
     send4(t, 600, 100, T0 + 1);
     send4(t, 604, 20, T0 + 1);
     send4(t, 608, 3, T0 + 1);
-    net(t, NET_TCP_RECV, FAMILY_IPV6, 604, 50, T0 + 1);
+    fill_net(t, NET_TCP_RECV, FAMILY_IPV6, 604, 50, T0 + 1);
 
     struct names *names = names_of(t);
     const struct name_view *web = name_of(names, "web.exe");
@@ -478,7 +418,7 @@ static void test_totals_by_name_include_retired(void **state)
     assert_int_equal(web->live_instances, 2);
     assert_int_equal(sent(name_of(names, "db.exe")), 3);
 
-    proc(t, PROC_END, 600, 0x60, "web.exe", T0 + 2);
+    fill_process(t, PROC_END, 600, "web.exe", 0x60, T0 + 2);
     process_table_housekeep(t, T0 + 2 + SECOND);
     send4(t, 604, 1, T0 + 3 * SECOND);
     names = names_of(t);
@@ -487,7 +427,7 @@ static void test_totals_by_name_include_retired(void **state)
     assert_int_equal(web->counters[FAMILY_IPV4][CTR_SENT_EVENTS], 3);
     assert_int_equal(web->live_instances, 1);
 
-    proc(t, PROC_END, 604, 0x61, "web.exe", T0 + 4 * SECOND);
+    fill_process(t, PROC_END, 604, "web.exe", 0x61, T0 + 4 * SECOND);
     process_table_housekeep(t, T0 + 6 * SECOND);
     web = name_of(names_of(t), "web.exe");
     assert_int_equal(sent(web), 121);
@@ -513,7 +453,7 @@ static void test_rename_from_unknown_never_lowers_a_total(void **state)
     /* The rundown names it: the row keeps all its counters, <unknown> keeps its total,
      * and the new name counts from here on. */
     uint64_t id = r->instance_id;
-    proc(t, PROC_DCSTART, 700, 0x70, "named.exe", T0 + 1);
+    fill_process(t, PROC_DCSTART, 700, "named.exe", 0x70, T0 + 1);
     rows = rows_of(t);
     assert_int_equal(rows_with_pid(rows, 700), 1);
     r = row_of(rows, 700, PROCESS_LIVE);
@@ -534,16 +474,16 @@ static void test_rename_from_unknown_never_lowers_a_total(void **state)
     assert_int_equal(name_of(names, UNKNOWN_PROCESS_NAME)->live_instances, 1);
 
     /* Named by its End instead; a Start adopts an unnamed live row the same way. */
-    proc(t, PROC_END, 704, 0x74, "gone.exe", T0 + 3);
+    fill_process(t, PROC_END, 704, "gone.exe", 0x74, T0 + 3);
     r = row_of(rows_of(t), 704, PROCESS_EXITED);
     assert_string_equal(r->name, "gone.exe");
     assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_BYTES], 4);
     send4(t, 708, 6, T0 + 4);
-    proc(t, PROC_START, 708, 0x78, "adopted.exe", T0 + 5);
+    fill_process(t, PROC_START, 708, "adopted.exe", 0x78, T0 + 5);
     assert_int_equal(rows_with_pid(rows_of(t), 708), 1);
 
     /* Retiring renamed rows moves only what grew under the new name. */
-    proc(t, PROC_END, 700, 0x70, "named.exe", T0 + 6);
+    fill_process(t, PROC_END, 700, "named.exe", 0x70, T0 + 6);
     process_table_housekeep(t, T0 + 10 * SECOND);
     names = names_of(t);
     assert_int_equal(sent(name_of(names, UNKNOWN_PROCESS_NAME)), 40);
@@ -556,7 +496,7 @@ static void test_rename_from_unknown_never_lowers_a_total(void **state)
     assert_int_equal(all, 30 + 4 + 5 + 6);
 
     /* A rundown that renames a named instance moves its totals the same way. */
-    proc(t, PROC_DCSTART, 708, 0x78, "renamed.exe", T0 + 11 * SECOND);
+    fill_process(t, PROC_DCSTART, 708, "renamed.exe", 0x78, T0 + 11 * SECOND);
     names = names_of(t);
     assert_int_equal(sent(name_of(names, "adopted.exe")), 0);
     assert_int_equal(sent(name_of(names, "renamed.exe")), 0);
@@ -573,9 +513,9 @@ static void test_name_table_is_bounded(void **state)
     for (uint32_t i = 0; i < 400; i++) {
         char name[32];
         snprintf(name, sizeof name, "tool%03u.exe", i);
-        proc(t, PROC_START, 8 + 4 * i, 0x1000 + i, name, T0 + i);
+        fill_process(t, PROC_START, 8 + 4 * i, name, 0x1000 + i, T0 + i);
         send4(t, 8 + 4 * i, 1, T0 + i);
-        proc(t, PROC_END, 8 + 4 * i, 0x1000 + i, name, T0 + i);
+        fill_process(t, PROC_END, 8 + 4 * i, name, 0x1000 + i, T0 + i);
         process_table_housekeep(t, T0 + i + 1);
     }
     struct names *names = names_of(t);
@@ -588,7 +528,7 @@ static void test_name_table_is_bounded(void **state)
     assert_null(name_of(names, "tool399.exe"));
     assert_int_equal(sent(name_of(names, OVERFLOW_PROCESS_NAME)), 400 - 254);
     /* The row itself still tells the real name. */
-    proc(t, PROC_START, 9000, 0x9000, "tool999.exe", T0 + 500);
+    fill_process(t, PROC_START, 9000, "tool999.exe", 0x9000, T0 + 500);
     assert_string_equal(row_of(rows_of(t), 9000, PROCESS_LIVE)->name, "tool999.exe");
     process_table_destroy(t);
 }
@@ -600,11 +540,11 @@ static void test_long_and_empty_names(void **state)
     char longname[200];
     memset(longname, 'x', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    proc(t, PROC_START, 900, 0x90, longname, T0);
+    fill_process(t, PROC_START, 900, longname, 0x90, T0);
     const struct process_view *r = row_of(rows_of(t), 900, PROCESS_LIVE);
     assert_int_equal(strlen(r->name), IMAGE_NAME_MAX - 1);
     /* An empty image name names nothing: the row stays <unknown> but keeps its key. */
-    proc(t, PROC_START, 904, 0x94, "", T0);
+    fill_process(t, PROC_START, 904, "", 0x94, T0);
     r = row_of(rows_of(t), 904, PROCESS_LIVE);
     assert_false(r->is_named);
     assert_string_equal(r->name, UNKNOWN_PROCESS_NAME);
@@ -620,12 +560,12 @@ static void test_fail_counting(void **state)
     struct process_table *t = table_new(16, SECOND);
     for (uint16_t code = 1; code <= 6; code++)
         for (uint16_t n = 0; n < code; n++)
-            conn_fail(t, 2, code);
-    conn_fail(t, 23, 4);
-    conn_fail(t, 23, 0);
-    conn_fail(t, 23, 7);
-    conn_fail(t, 2, 999);
-    conn_fail(t, 5, 1); /* no such protocol family */
+            fill_fail(t, 2, code, T0);
+    fill_fail(t, 23, 4, T0);
+    fill_fail(t, 23, 0, T0);
+    fill_fail(t, 23, 7, T0);
+    fill_fail(t, 2, 999, T0);
+    fill_fail(t, 5, 1, T0); /* no such protocol family */
     struct table_stats s = stats_of(t);
     for (int code = 1; code <= 6; code++)
         assert_int_equal(s.fails[FAMILY_IPV4][code], code);
@@ -655,9 +595,9 @@ static void test_stats(void **state)
     process_table_count_drop(t, DROP_UNKNOWN);
     process_table_count_drop(t, DROP_UNKNOWN);
     send4(t, 8, 1, T0);
-    net(t, NET_UDP_RECV, FAMILY_IPV6, 8, 1, T0);
-    net(t, NET_UDP_RECV, FAMILY_IPV6, 12, 1, T0);
-    proc(t, PROC_DCSTART, 8, 1, "x.exe", T0);
+    fill_net(t, NET_UDP_RECV, FAMILY_IPV6, 8, 1, T0);
+    fill_net(t, NET_UDP_RECV, FAMILY_IPV6, 12, 1, T0);
+    fill_process(t, PROC_DCSTART, 8, "x.exe", 1, T0);
     s = stats_of(t);
     assert_int_equal(s.lost_events, 2);
     assert_int_equal(s.lost_buffers, 1);
@@ -713,10 +653,10 @@ static void test_pid_churn_matches_model(void **state)
         uint32_t action = (rnd >> 20) % 16;
         ts++;
         if (action == 0 && alive[i]) {
-            proc(t, PROC_END, pid, key, "churn.exe", ts);
+            fill_process(t, PROC_END, pid, "churn.exe", key, ts);
             alive[i] = false;
         } else if (action == 1 && !alive[i] && stats_of(t).rows_in_use < 128) {
-            proc(t, PROC_START, pid, ++key, "churn.exe", ts);
+            fill_process(t, PROC_START, pid, "churn.exe", ++key, ts);
             alive[i] = true;
             expect[i] = 0;
         } else if (alive[i]) {
@@ -846,21 +786,21 @@ static void test_reused_row_starts_from_zero(void **state)
     uint8_t buf[128];
     for (uint32_t i = 0; i < 4; i++) {
         uint32_t pid = 100 + 4 * i;
-        proc(t, PROC_START, pid, 0x500 + i, "old.exe", T0);
+        fill_process(t, PROC_START, pid, "old.exe", 0x500 + i, T0);
         struct payload_net pn = {.pid = pid, .size = 1000 + i};
         size_t len = payload_tcpip(buf, sizeof buf, 10, 8, &pn);
         feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len);
         len = payload_udpip(buf, sizeof buf, 11, 8, &pn);
         feed(t, TRACE_CLASS_UDPIP, 11, 2, buf, len);
         send4(t, pid, 7, T0);
-        proc(t, PROC_END, pid, 0x500 + i, "old.exe", T0 + 1);
+        fill_process(t, PROC_END, pid, "old.exe", 0x500 + i, T0 + 1);
     }
     process_table_housekeep(t, T0 + 1 + SECOND);
     assert_int_equal(stats_of(t).rows_in_use, 0);
 
     for (uint32_t i = 0; i < 4; i++) {
         uint32_t pid = 200 + 4 * i;
-        proc(t, PROC_START, pid, 0x600 + i, "new.exe", T0 + 2 * SECOND);
+        fill_process(t, PROC_START, pid, "new.exe", 0x600 + i, T0 + 2 * SECOND);
         struct payload_net pn = {.pid = pid, .size = 3};
         size_t len = payload_tcpip(buf, sizeof buf, 10, 8, &pn);
         feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len);
