@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "decimal.h"
 #include "label_text.h"
 #include "metric_names.h"
 #include "name_filter.h"
@@ -18,24 +19,6 @@ void process_query_init(struct process_query *query)
 {
     memset(query, 0, sizeof *query);
     query->sort = PROCESS_SORT_NONE;
-}
-
-/* Strict decimal: digits only, no sign, no spaces, at most max. */
-static bool parse_decimal(const char *text, uint64_t max, uint64_t *value)
-{
-    if (*text == '\0')
-        return false;
-    uint64_t v = 0;
-    for (const char *p = text; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned digit = (unsigned)(*p - '0');
-        if (v > (max - digit) / 10)
-            return false;
-        v = v * 10 + digit;
-    }
-    *value = v;
-    return true;
 }
 
 static bool set_sort(struct process_query *query, const char *value, char *err, size_t size)
@@ -87,7 +70,7 @@ bool process_query_set(struct process_query *query, const char *key, const char 
         query->name_glob = value;
         return true;
     case SEEN_PID:
-        if (!parse_decimal(value, UINT32_MAX, &number)) {
+        if (!decimal_parse(value, UINT32_MAX, &number)) {
             snprintf(err, err_size, "pid: expected a decimal number from 0 to 4294967295, "
                      "got '%.32s'", value);
             return false;
@@ -98,7 +81,7 @@ bool process_query_set(struct process_query *query, const char *key, const char 
     case SEEN_SORT:
         return set_sort(query, value, err, err_size);
     default:
-        if (!parse_decimal(value, PROCESS_QUERY_MAX_LIMIT, &number) || number == 0) {
+        if (!decimal_parse(value, PROCESS_QUERY_MAX_LIMIT, &number) || number == 0) {
             snprintf(err, err_size, "limit: expected a decimal number from 1 to %u, got "
                      "'%.32s'", PROCESS_QUERY_MAX_LIMIT, value);
             return false;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "../exporter/decimal.h"
 
 bool value_fail(char *why, size_t why_size, const char *format, ...)
 {
@@ -19,28 +20,11 @@ bool value_fail(char *why, size_t why_size, const char *format, ...)
     return false;
 }
 
-static bool parse_u64(const char *text, uint64_t *out)
-{
-    if (*text == '\0')
-        return false;
-    uint64_t value = 0;
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        unsigned digit = (unsigned)(*p - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return false;
-        value = value * 10 + digit;
-    }
-    *out = value;
-    return true;
-}
-
 bool value_whole_number(const char *value, uint64_t min, uint64_t max, uint32_t *out,
                          char *why, size_t why_size)
 {
     uint64_t n;
-    if (!parse_u64(value, &n))
+    if (!decimal_parse(value, UINT64_MAX, &n))
         return value_fail(why, why_size, "\"%s\" is not a whole number", value);
     if (n < min || n > max)
         return value_fail(why, why_size, "%s is out of range (%" PRIu64 " to %" PRIu64 ")",
@@ -168,7 +152,7 @@ static bool looks_like_ipv6_literal(const char *text, size_t len)
 static bool parse_port(const char *text, char *why, size_t why_size, const char *address)
 {
     uint64_t port;
-    if (!parse_u64(text, &port) || port < 1 || port > 65535)
+    if (!decimal_parse(text, UINT64_MAX, &port) || port < 1 || port > 65535)
         return value_fail(why, why_size, "\"%s\": the port must be a number from 1 to 65535",
                     address);
     return true;
