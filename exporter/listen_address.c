@@ -4,17 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decimal.h"
+
 static bool valid_port(const char *port)
 {
-    if (*port == '\0' || strlen(port) > 5)
-        return false;
-    unsigned value = 0;
-    for (const char *p = port; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        value = value * 10 + (unsigned)(*p - '0');
-    }
-    return value >= 1 && value <= 65535;
+    uint64_t value;
+    return strlen(port) <= 5 && decimal_parse(port, 65535, &value) && value >= 1;
 }
 
 static bool copy_part(const char *start, size_t length, char *out, size_t size)
