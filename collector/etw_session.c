@@ -148,6 +148,9 @@ static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES
     p->FlushTimer = 1;              /* seconds: the buffer callback fires even when quiet */
     p->EnableFlags = KERNEL_FLAGS;
     p->LogFileMode = EVENT_TRACE_REAL_TIME_MODE;
+    /* No log file: StartTrace wants offset 0 here (EVENT_TRACE_PROPERTIES docs); the room
+     * stays allocated for the name ControlTrace writes back. */
+    p->LogFileNameOffset = 0;
     if (kind == LIVE_SESSION_KERNEL_LOGGER) {
         p->Wnode.Guid = system_trace_control_guid;
     } else {

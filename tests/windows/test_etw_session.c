@@ -118,6 +118,7 @@ struct call {
     TRACEHANDLE handle;
     ULONG control;
     ULONG log_file_mode, enable_flags, buffer_size, min_buffers, max_buffers;
+    ULONG log_file_name_offset, wnode_flags;
     GUID guid;
 };
 
@@ -157,6 +158,8 @@ static ULONG WINAPI fake_start(PTRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_P
 {
     struct call *c = record_call('S', name, 0);
     c->log_file_mode = p->LogFileMode;
+    c->log_file_name_offset = p->LogFileNameOffset;
+    c->wnode_flags = p->Wnode.Flags;
     c->enable_flags = p->EnableFlags;
     c->buffer_size = p->BufferSize;
     c->min_buffers = p->MinimumBuffers;
@@ -460,6 +463,9 @@ static void test_events_reach_the_table(void **state)
     assert_int_equal(c->min_buffers, 64);
     assert_int_equal(c->max_buffers, 128);
     assert_false(IsEqualGUID(&c->guid, &system_trace_guid));
+    assert_true(c->wnode_flags & WNODE_FLAG_TRACED_GUID);
+    /* Real-time only: a non-zero offset would name a log file (an empty one here). */
+    assert_int_equal(c->log_file_name_offset, 0);
     assert_true(wcscmp(fake.logfile.LoggerName, L"tcpip_exporter") == 0);
 
     live_session_stop(s);
