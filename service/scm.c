@@ -425,6 +425,10 @@ static int service_command_line(wchar_t *command, size_t size, wchar_t *path, DW
     return 0;
 }
 
+/* What configure_service needs on the handle: SERVICE_START too, because
+ * ChangeServiceConfig2 with SC_ACTION_RESTART failure actions requires it. */
+#define INSTALL_ACCESS (SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG | SERVICE_START)
+
 /* Creates the service, or updates the command line of one installed before: installing
  * again is the simplest way to change the flags. NULL (after printing why) when there is
  * no service to configure; *failed when updating it went wrong. */
@@ -433,12 +437,12 @@ static SC_HANDLE create_or_update_service(SC_HANDLE manager, const wchar_t *comm
 {
     *failed = false;
     SC_HANDLE service = CreateServiceW(manager, SERVICE_NAME, SERVICE_DISPLAY_NAME,
-                                       SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG,
+                                       INSTALL_ACCESS,
                                        SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                                        SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL,
                                        NULL /* LocalSystem */, NULL);
     if (service == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
-        service = OpenServiceW(manager, SERVICE_NAME, SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG);
+        service = OpenServiceW(manager, SERVICE_NAME, INSTALL_ACCESS);
         if (service != NULL &&
             !ChangeServiceConfigW(service, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                                   SERVICE_ERROR_NORMAL, command, NULL, NULL, NULL, NULL, NULL,
