@@ -68,6 +68,7 @@ struct live_session {
     /* Shared with live_session_stop, under lock. */
     SRWLOCK lock;
     TRACEHANDLE session_handle;     /* 0 while no session of ours runs */
+    GUID session_guid;              /* its Wnode.Guid, which ControlTrace wants too */
     TRACEHANDLE consumer_handle;    /* 0 while not consuming */
     struct live_session_status status;
 };
@@ -136,6 +137,21 @@ static void properties_reset(EVENT_TRACE_PROPERTIES *p)
     p->LogFileNameOffset = (ULONG)(sizeof(EVENT_TRACE_PROPERTIES) + NAME_CHARS * sizeof(wchar_t));
 }
 
+static const GUID *guid_of_kind(const struct live_session *s, enum live_session_kind kind)
+{
+    return kind == LIVE_SESSION_KERNEL_LOGGER ? &system_trace_control_guid : &s->private_guid;
+}
+
+/* A zeroed block for ControlTrace(STOP/QUERY) naming the session's GUID: "you only need to
+ * set the Wnode.BufferSize, Wnode.Guid, LoggerNameOffset, and LogFileNameOffset members". */
+static EVENT_TRACE_PROPERTIES *control_properties(const GUID *guid)
+{
+    EVENT_TRACE_PROPERTIES *p = properties_alloc();
+    if (p != NULL)
+        p->Wnode.Guid = *guid;
+    return p;
+}
+
 static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES *p,
                             enum live_session_kind kind)
 {
@@ -151,12 +167,10 @@ static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES
     /* No log file: StartTrace wants offset 0 here (EVENT_TRACE_PROPERTIES docs); the room
      * stays allocated for the name ControlTrace writes back. */
     p->LogFileNameOffset = 0;
-    if (kind == LIVE_SESSION_KERNEL_LOGGER) {
-        p->Wnode.Guid = system_trace_control_guid;
-    } else {
+    p->Wnode.Guid = *guid_of_kind(s, kind);
+    if (kind != LIVE_SESSION_KERNEL_LOGGER) {
         /* Windows 8+: a private session that receives SystemTraceProvider events through
          * the EnableFlags above, coexisting with other tools and the NT Kernel Logger. */
-        p->Wnode.Guid = s->private_guid;
         p->LogFileMode |= EVENT_TRACE_SYSTEM_LOGGER_MODE;
     }
 }
@@ -164,9 +178,9 @@ static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES
 /* ---- starting the kernel session ---- */
 
 /* Stops a session by name (take-over) using a fresh properties block. */
-static ULONG stop_by_name(const wchar_t *name)
+static ULONG stop_by_name(const wchar_t *name, const GUID *guid)
 {
-    EVENT_TRACE_PROPERTIES *p = properties_alloc();
+    EVENT_TRACE_PROPERTIES *p = control_properties(guid);
     if (p == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
     ULONG status = etw_seam.control_trace(0, name, p, EVENT_TRACE_CONTROL_STOP);
@@ -209,7 +223,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
             free(p);
             return status;
         }
-        ULONG stopped = stop_by_name(name);
+        ULONG stopped = stop_by_name(name, guid_of_kind(s, kind));
         if (stopped != ERROR_SUCCESS && stopped != ERROR_WMI_INSTANCE_NOT_FOUND) {
             win_error_message(stopped, text, sizeof text);
             log_msg(LOG_ERROR, "live session: stopping the existing %s failed: %lu (%s)",
@@ -230,6 +244,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
     s->active_kind = kind;
     AcquireSRWLockExclusive(&s->lock);
     s->session_handle = handle;
+    s->session_guid = *guid_of_kind(s, kind);
     ReleaseSRWLockExclusive(&s->lock);
     log_msg(LOG_INFO, "live session: %s%s%s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
             " buffers)%s%s", kind_text(kind), kind == LIVE_SESSION_KERNEL_LOGGER ? "" : " ",
@@ -278,12 +293,13 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
 {
     AcquireSRWLockExclusive(&s->lock);
     TRACEHANDLE handle = s->session_handle;
+    GUID guid = s->session_guid;
     s->session_handle = 0;
     ReleaseSRWLockExclusive(&s->lock);
     if (handle == 0)
         return;
 
-    EVENT_TRACE_PROPERTIES *p = properties_alloc();
+    EVENT_TRACE_PROPERTIES *p = control_properties(&guid);
     if (p == NULL)
         return;
     ULONG status = etw_seam.control_trace(handle, NULL, p, EVENT_TRACE_CONTROL_STOP);
@@ -326,10 +342,12 @@ static void poll_session(struct live_session *s)
 {
     AcquireSRWLockShared(&s->lock);
     TRACEHANDLE handle = s->session_handle;
+    GUID guid = s->session_guid;
     ReleaseSRWLockShared(&s->lock);
     if (handle == 0 || s->query_properties == NULL)
         return;
     properties_reset(s->query_properties);
+    s->query_properties->Wnode.Guid = guid;
     ULONG status = etw_seam.control_trace(handle, NULL, s->query_properties,
                                           EVENT_TRACE_CONTROL_QUERY);
     if (status != ERROR_SUCCESS) {

@@ -180,6 +180,7 @@ static ULONG WINAPI fake_control(TRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_
 {
     struct call *c = record_call('C', name, handle);
     c->control = control;
+    c->guid = p->Wnode.Guid;
     if (fake.run_count > 0) {
         p->EventsLost = fake.runs[fake.current_run].lost_events;
         p->RealTimeBuffersLost = fake.runs[fake.current_run].lost_buffers;
@@ -473,8 +474,11 @@ static void test_events_reach_the_table(void **state)
     int stops = 0;
     for (int i = 0; i < fake.call_count; i++)
         if (fake.calls[i].what == 'C' && fake.calls[i].control == EVENT_TRACE_CONTROL_STOP &&
-            fake.calls[i].handle == FAKE_SESSION_HANDLE)
+            fake.calls[i].handle == FAKE_SESSION_HANDLE) {
             stops++;
+            /* ControlTrace is given the session's GUID, as StartTrace was. */
+            assert_true(IsEqualGUID(&fake.calls[i].guid, &c->guid));
+        }
     assert_int_equal(stops, 1);
     assert_int_equal(count_calls('X', NULL, 0), 1);
     process_table_destroy(table);
@@ -538,6 +542,9 @@ static void test_foreign_kernel_logger_taken_over_when_asked(void **state)
     wait_delivered(1);
     assert_int_equal(count_calls('C', L"NT Kernel Logger", EVENT_TRACE_CONTROL_STOP), 1);
     assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 2);
+    for (int i = 0; i < fake.call_count; i++)
+        if (fake.calls[i].what == 'C')
+            assert_true(IsEqualGUID(&fake.calls[i].guid, &system_trace_guid));
     struct live_session_status st;
     live_session_status(s, &st);
     assert_true(st.up);
