@@ -26,20 +26,23 @@ enum trace_class etw_class_of(const GUID *provider)
     return TRACE_CLASS_OTHER;
 }
 
-void etw_record_map(const EVENT_RECORD *event, struct trace_record *record)
+void etw_record_map(const EVENT_RECORD *event, uint32_t header_pointer_size,
+                    struct trace_record *record)
 {
     const EVENT_HEADER *header = &event->EventHeader;
 
     record->event_class = etw_class_of(&header->ProviderId);
     record->opcode = header->EventDescriptor.Opcode;
     record->version = header->EventDescriptor.Version;
-    /* The recording kernel's pointer size, from the header flags; neither flag set is
-     * left as 0 so the decoder counts pointer-bearing layouts as malformed rather than
-     * guessing from this build. */
+    /* The recording kernel's pointer size, from the header flags. Without either flag,
+     * the session's logfile header says it; failing that it stays 0, so the decoder
+     * counts pointer-bearing layouts as malformed rather than guessing from this build. */
     if (header->Flags & EVENT_HEADER_FLAG_64_BIT_HEADER)
         record->pointer_size = 8;
     else if (header->Flags & EVENT_HEADER_FLAG_32_BIT_HEADER)
         record->pointer_size = 4;
+    else if (header_pointer_size == 4 || header_pointer_size == 8)
+        record->pointer_size = (uint8_t)header_pointer_size;
     else
         record->pointer_size = 0;
     /* Real-time consumers get FILETIME-scale system time unless they asked for raw

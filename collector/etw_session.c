@@ -59,6 +59,7 @@ struct live_session {
     bool system_logger_missing;     /* AUTO fell back to the NT Kernel Logger for good */
     enum live_session_kind active_kind;
     bool seen_callback;             /* this run delivered something: the session was up */
+    uint32_t header_pointer_size;   /* this run's TRACE_LOGFILE_HEADER.PointerSize, or 0 */
     ULONGLONG last_poll_ms;
     ULONGLONG last_housekeep_ms;
     uint64_t lost_events_run, lost_buffers_run;   /* as polled from the running session */
@@ -365,7 +366,7 @@ static VOID WINAPI on_event(PEVENT_RECORD event)
 {
     struct live_session *s = event->UserContext;
     struct trace_record record;
-    etw_record_map(event, &record);
+    etw_record_map(event, s->header_pointer_size, &record);
     process_table_feed(s->table, &record);
     mark_up(s);
 }
@@ -414,6 +415,8 @@ static bool consume(struct live_session *s)
                    (unsigned long)error, text);
         return false;
     }
+    /* OpenTrace fills the logfile header; it is read before ProcessTrace calls back. */
+    s->header_pointer_size = logfile.LogfileHeader.PointerSize;
     AcquireSRWLockExclusive(&s->lock);
     s->consumer_handle = consumer;
     ReleaseSRWLockExclusive(&s->lock);

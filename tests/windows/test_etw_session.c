@@ -370,7 +370,7 @@ static void test_record_map(void **state)
     struct trace_record r;
 
     make_net(&e, &tcpip_guid, 10, 8, 1234, 1500);
-    etw_record_map(&e.record, &r);
+    etw_record_map(&e.record, 0, &r);
     assert_int_equal(r.event_class, TRACE_CLASS_TCPIP);
     assert_int_equal(r.opcode, 10);
     assert_int_equal(r.version, 2);
@@ -380,30 +380,39 @@ static void test_record_map(void **state)
     assert_true(r.timestamp == (uint64_t)e.record.EventHeader.TimeStamp.QuadPart);
 
     make_net(&e, &udpip_guid, 11, 4, 99, 12);
-    etw_record_map(&e.record, &r);
+    etw_record_map(&e.record, 0, &r);
     assert_int_equal(r.event_class, TRACE_CLASS_UDPIP);
     assert_int_equal(r.pointer_size, 4);
 
     make_process(&e, 3, 4, 77, 0x81234560u, "x86app.exe");
-    etw_record_map(&e.record, &r);
+    etw_record_map(&e.record, 0, &r);
     assert_int_equal(r.event_class, TRACE_CLASS_PROCESS);
     assert_int_equal(r.opcode, 3);
     assert_int_equal(r.version, 4);
 
     make_event(&e, &lost_guid, 32, 0, 8, 0);
-    etw_record_map(&e.record, &r);
+    etw_record_map(&e.record, 0, &r);
     assert_int_equal(r.event_class, TRACE_CLASS_LOST_EVENT);
     assert_int_equal(r.opcode, 32);
 
     make_event(&e, &header_guid, 0, 2, 8, 16);
-    etw_record_map(&e.record, &r);
+    etw_record_map(&e.record, 0, &r);
     assert_int_equal(r.event_class, TRACE_CLASS_OTHER);
 
-    /* Neither pointer-size flag: not guessed from this build. */
+    /* Neither pointer-size flag: the session's logfile header decides; without it, it
+     * is not guessed from this build. */
     make_event(&e, &tcpip_guid, 10, 2, 8, 40);
     e.record.EventHeader.Flags &= (USHORT)~EVENT_HEADER_FLAG_64_BIT_HEADER;
-    etw_record_map(&e.record, &r);
+    etw_record_map(&e.record, 0, &r);
     assert_int_equal(r.pointer_size, 0);
+    etw_record_map(&e.record, 4, &r);
+    assert_int_equal(r.pointer_size, 4);
+    etw_record_map(&e.record, 7, &r);
+    assert_int_equal(r.pointer_size, 0);
+    /* A flag wins over the header. */
+    e.record.EventHeader.Flags |= EVENT_HEADER_FLAG_64_BIT_HEADER;
+    etw_record_map(&e.record, 4, &r);
+    assert_int_equal(r.pointer_size, 8);
 }
 
 /* ---- sessions ---- */
