@@ -1,6 +1,20 @@
 /* The real trace API, as the default contents of the seam. */
 #include "etw_seam.h"
 
+/* VersionHelpers.h's IsWindows8OrGreater, which mingw's header offers only to C++ and
+ * GNU C. VerifyVersionInfo answers truthfully up to Windows 8 without a manifest. */
+static BOOL is_windows_8_or_later(void)
+{
+    OSVERSIONINFOEXW wanted;
+    ZeroMemory(&wanted, sizeof wanted);
+    wanted.dwOSVersionInfoSize = sizeof wanted;
+    wanted.dwMajorVersion = 6;
+    wanted.dwMinorVersion = 2;
+    DWORDLONG mask = VerSetConditionMask(0, VER_MAJORVERSION, VER_GREATER_EQUAL);
+    mask = VerSetConditionMask(mask, VER_MINORVERSION, VER_GREATER_EQUAL);
+    return VerifyVersionInfoW(&wanted, VER_MAJORVERSION | VER_MINORVERSION, mask);
+}
+
 /* StartTraceW and friends are declared with WMIAPI (= WINAPI): the pointers match.
  * A macro because C has no constant of struct type to initialise both tables from. */
 #define REAL_SEAM {                     \
@@ -9,6 +23,7 @@
         .open_trace = OpenTraceW,       \
         .process_trace = ProcessTrace,  \
         .close_trace = CloseTrace,      \
+        .system_logger_available = is_windows_8_or_later, \
         .wait_for = WaitForSingleObject, \
     }
 

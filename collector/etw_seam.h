@@ -18,6 +18,8 @@ struct etw_seam {
     ULONG (WINAPI *process_trace)(PTRACEHANDLE handles, ULONG count, LPFILETIME start,
                                   LPFILETIME end);
     ULONG (WINAPI *close_trace)(TRACEHANDLE handle);
+    /* Whether the OS has the system logger mode (Windows 8 and later). */
+    BOOL (*system_logger_available)(void);
     /* Sleep that the session's back-off uses: fakes make restarts instant in tests. */
     DWORD (WINAPI *wait_for)(HANDLE handle, DWORD milliseconds);
 };

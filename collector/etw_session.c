@@ -539,6 +539,10 @@ struct live_session *live_session_start(struct process_table *table,
     }
     s->table = table;
     s->requested_kind = config->kind;
+    /* Before Windows 8 the system logger mode does not exist, and StartTrace is not
+     * documented to refuse the unknown mode bit: AUTO must not rely on an error to fall
+     * back. */
+    s->system_logger_missing = !etw_seam.system_logger_available();
     s->take_over_foreign = config->take_over_foreign;
     s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb : DEFAULT_BUFFER_KB;
     s->min_buffers = config->min_buffers ? config->min_buffers : DEFAULT_MIN_BUFFERS;

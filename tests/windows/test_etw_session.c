@@ -126,6 +126,7 @@ static struct {
     ULONG start_results[16];      /* consumed in order; past the end: ERROR_SUCCESS */
     int start_result_count, starts;
     DWORD open_error;             /* non-zero: OpenTrace fails with it */
+    BOOL before_windows_8;        /* the OS has no system logger mode */
     struct fake_run runs[MAX_RUNS];
     int run_count, runs_done;
     int current_run;              /* the run whose lost counters QUERY/STOP report */
@@ -247,6 +248,11 @@ static DWORD WINAPI fake_wait(HANDLE handle, DWORD ms)
     return WaitForSingleObject(handle, 0);
 }
 
+static BOOL fake_windows_8(void)
+{
+    return !fake.before_windows_8;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -261,6 +267,7 @@ static int setup(void **state)
     etw_seam.process_trace = fake_process;
     etw_seam.close_trace = fake_close;
     etw_seam.wait_for = fake_wait;
+    etw_seam.system_logger_available = fake_windows_8;
     return 0;
 }
 
@@ -561,6 +568,24 @@ static void test_foreign_kernel_logger_taken_over_when_asked(void **state)
     process_table_destroy(table);
 }
 
+/* Before Windows 8 AUTO goes straight to the NT Kernel Logger: the unknown mode bit is
+ * not documented to be refused, so an error cannot be relied on. */
+static void test_auto_uses_kernel_logger_before_windows_8(void **state)
+{
+    (void)state;
+    fake.before_windows_8 = TRUE;
+    one_run_after_start_result(ERROR_SUCCESS);
+
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_AUTO, false);
+    wait_delivered(1);
+    assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 0);
+    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 1);
+    assert_true(wcscmp(fake.logfile.LoggerName, L"NT Kernel Logger") == 0);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
 static void test_auto_falls_back_to_kernel_logger(void **state)
 {
     (void)state;
@@ -678,6 +703,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_kernel_logger_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_kernel_logger_taken_over_when_asked, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_auto_uses_kernel_logger_before_windows_8,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto_falls_back_to_kernel_logger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_when_stopped_underneath, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_trace_denied_like_wine, setup, teardown),
