@@ -60,6 +60,7 @@ struct live_session {
     enum live_session_kind active_kind;
     bool seen_callback;             /* this run delivered something: the session was up */
     uint32_t header_pointer_size;   /* this run's TRACE_LOGFILE_HEADER.PointerSize, or 0 */
+    bool session_ended_elsewhere;   /* this run's session was stopped by someone else */
     ULONGLONG last_poll_ms;
     ULONGLONG last_housekeep_ms;
     uint64_t lost_events_run, lost_buffers_run;   /* as polled from the running session */
@@ -290,6 +291,14 @@ static ULONG start_session(struct live_session *s)
 
 /* Stops the session this run started, by its handle so that we never stop a session
  * someone else started under the same name after ours went away. */
+/* The session is gone already: drop its handle without calling the kernel. */
+static void forget_own_session(struct live_session *s)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    s->session_handle = 0;
+    ReleaseSRWLockExclusive(&s->lock);
+}
+
 static void stop_own_session(struct live_session *s, bool consumer_side)
 {
     AcquireSRWLockExclusive(&s->lock);
@@ -430,6 +439,11 @@ static bool consume(struct live_session *s)
     }
 
     ULONG status = etw_seam.process_trace(&consumer, 1, NULL, NULL);
+    /* ProcessTrace returns ERROR_SUCCESS to a real-time consumer when the controller
+     * stopped the session: then the session handle is stale, and stopping by it could stop
+     * a session another tool has started since (the NT Kernel Logger's handle is always
+     * the same), which we must never do unasked. */
+    s->session_ended_elsewhere = status == ERROR_SUCCESS && !is_stopping(s);
 
     AcquireSRWLockExclusive(&s->lock);
     TRACEHANDLE to_close = s->consumer_handle;   /* 0 when live_session_stop closed it */
@@ -486,8 +500,12 @@ static DWORD WINAPI consumer_thread(LPVOID context)
         bool was_up = false;
         ULONGLONG began = GetTickCount64();
         if (start_session(s) == ERROR_SUCCESS) {
+            s->session_ended_elsewhere = false;
             was_up = consume(s);
-            stop_own_session(s, true);
+            if (s->session_ended_elsewhere)
+                forget_own_session(s);
+            else
+                stop_own_session(s, true);
             /* Fold this run's lost counters into the totals: they survive restarts. */
             s->lost_events_base += s->lost_events_run;
             s->lost_buffers_base += s->lost_buffers_run;

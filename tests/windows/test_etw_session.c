@@ -637,6 +637,10 @@ static void test_restart_when_stopped_underneath(void **state)
     /* Lost counters of finished runs are kept: 3 + 4 + 1 (run 3 polled once). */
     assert_true(st.events_lost == 8);
 
+    /* Sessions that another tool stopped are not stopped again by their stale handle,
+     * which could name a session that tool started since. */
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+
     struct found curl = row_of(table, 1234);
     assert_int_equal(curl.rows, 1);   /* one instance, not one per rundown */
     assert_string_equal(curl.view.name, "curl.exe");
