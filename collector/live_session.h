@@ -1,11 +1,12 @@
 /* The live kernel trace session: a consumer thread that is the table's single writer.
- * Implemented by etw_session.c on Windows; elsewhere live_session_unsupported.c refuses
+ * Implemented by live_session_win.c on Windows; elsewhere live_session_posix.c refuses
  * with a clear reason so the rest of the program stays the same on every OS. */
 #ifndef TCPIP_EXPORTER_LIVE_SESSION_H
 #define TCPIP_EXPORTER_LIVE_SESSION_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "collector_log.h"
 #include "process_table.h"
 
 enum live_session_kind {
@@ -21,6 +22,7 @@ struct live_session_config {
     uint32_t buffer_size_kb;    /* 0 = default (256) */
     uint32_t min_buffers;       /* 0 = default (64) */
     uint32_t max_buffers;       /* 0 = default (128) */
+    struct collector_log log;   /* where the session reports starts, stops and failures */
 };
 
 /* Readable from any thread at any time. */

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "http_server.h"
+#include "render_types.h"
 
 #define PROCESS_QUERY_MAX_LIMIT 1000000u
 #define PROCESS_SORT_TOTAL_BYTES "total_bytes"   /* sum of TCP and UDP bytes both ways */

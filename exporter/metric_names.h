@@ -4,7 +4,7 @@
 #define TCPIP_EXPORTER_METRIC_NAMES_H
 
 #include "../collector/process_table.h"
-#include "http_server.h"
+#include "render_types.h"
 
 struct counter_name {
     const char *metric;    /* Prometheus family name without the _total suffix */

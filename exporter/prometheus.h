@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "http_server.h"
+#include "render_types.h"
 #include "text_buffer.h"
 
 enum metrics_format { METRICS_FORMAT_TEXT, METRICS_FORMAT_OPENMETRICS };

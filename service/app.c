@@ -20,7 +20,19 @@
 #include "../collector/live_session.h"
 #include "../collector/process_table.h"
 #include "../exporter/http_server.h"
+#include "exit_code.h"
 #include "log.h"
+
+/* The collector's log lines go to the service's sinks (stderr or the Event Log). */
+_Static_assert(COLLECTOR_LOG_ERROR == (int)LOG_ERROR && COLLECTOR_LOG_WARN == (int)LOG_WARN &&
+                   COLLECTOR_LOG_INFO == (int)LOG_INFO && COLLECTOR_LOG_DEBUG == (int)LOG_DEBUG,
+               "collector and service log levels must line up");
+
+static void collector_to_log(void *context, enum collector_log_level level, const char *message)
+{
+    (void)context;
+    log_msg((enum log_level)level, "%s", message);
+}
 
 struct app {
     struct config config;            /* shallow copy: strings stay the caller's */
@@ -205,7 +217,9 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
 
     if (!app->is_replay) {
         char why[sizeof app->live_refusal];
-        app->live = live_session_start(app->table, &config->session, why, sizeof why);
+        struct live_session_config session = config->session;
+        session.log = (struct collector_log){ .fn = collector_to_log };
+        app->live = live_session_start(app->table, &session, why, sizeof why);
         if (app->live == NULL)
             snprintf(app->live_refusal, sizeof app->live_refusal, "%s", why);
     }
@@ -242,16 +256,16 @@ int app_stop(struct app *app)
     /* readers first: after this no scrape touches the table or the source */
     http_server_stop(app->http);
 
-    int exit_code = 0;
+    int exit_code = EXIT_OK;
     if (app->live != NULL)
         live_session_stop(app->live);
     if (app->replay_thread_started) {
         /* a replay cannot be interrupted: stopping waits for it to reach the end */
         pthread_join(app->replay_thread, NULL);
         if (app->replay_status == ETL_REPLAY_DAMAGED)
-            exit_code = 1;
+            exit_code = EXIT_DAMAGED_TRACE;
         else if (app->replay_status != ETL_REPLAY_OK)
-            exit_code = 2;
+            exit_code = EXIT_BAD_TRACE;
     }
     free_app(app);
     return exit_code;

@@ -1,5 +1,5 @@
 /* Levelled logging: stderr in the console, the Windows Event Log when running as a
- * service (scm.c installs that sink). */
+ * service (scm_win.c installs that sink). */
 #ifndef TCPIP_EXPORTER_LOG_H
 #define TCPIP_EXPORTER_LOG_H
 

@@ -5,10 +5,7 @@
 #include <string.h>
 
 #ifdef _WIN32
-#include <io.h>
-#include "scm.h"
-#else
-#include <unistd.h>
+#include "scm_win.h"
 #endif
 
 #include "../collector/etl_replay.h"
@@ -16,25 +13,12 @@
 #include "../exporter/summary.h"
 #include "app.h"
 #include "config.h"
+#include "console.h"
+#include "exit_code.h"
 #include "log.h"
 #include "stop_signal.h"
 
 #define PROGRAM_NAME "tcpip_exporter"
-
-enum exit_code {
-    EXIT_OK = 0,
-    EXIT_FAILED = 1,     /* start-up failed, or a replayed file was damaged */
-    EXIT_BAD_INPUT = 2,  /* bad flag or config; a file that is not a usable ETL trace */
-};
-
-static bool stderr_is_terminal(void)
-{
-#ifdef _WIN32
-    return _isatty(_fileno(stderr)) != 0;
-#else
-    return isatty(fileno(stderr)) != 0;
-#endif
-}
 
 /* --etl FILE... --summary: replay into a table, print it, exit. */
 static int run_summary(const struct config *config)
@@ -50,11 +34,11 @@ static int run_summary(const struct config *config)
     if (table == NULL) {
         fprintf(stderr, PROGRAM_NAME ": cannot allocate a table of %u rows\n",
                 (unsigned)config->capacity);
-        return EXIT_FAILED;
+        return EXIT_SYSTEM_ERROR;
     }
     struct etl_replay_report report;
     memset(&report, 0, sizeof report);
-    FILE *progress = stderr_is_terminal() ? stderr : NULL;
+    FILE *progress = console_stderr_is_terminal() ? stderr : NULL;
     enum etl_replay_status status =
         etl_replay_files(table, config->etl_files, config->etl_count, progress, &report);
 
@@ -68,12 +52,12 @@ static int run_summary(const struct config *config)
         summary_print(stdout, table, &report);
         fflush(stdout);
         fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
-        code = EXIT_FAILED;
+        code = EXIT_DAMAGED_TRACE;
         break;
     case ETL_REPLAY_NOT_ETL:
     case ETL_REPLAY_IO_ERROR:
         fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
-        code = EXIT_BAD_INPUT;
+        code = EXIT_BAD_TRACE;
         break;
     }
     process_table_destroy(table);
@@ -101,7 +85,7 @@ static int run_server(const struct config *config)
     struct app *app = app_start(config, err, sizeof err);
     if (app == NULL) {
         fprintf(stderr, PROGRAM_NAME ": %s\n", err);
-        return EXIT_FAILED;
+        return EXIT_START_FAILED;
     }
     log_urls(config);
     stop_signal_wait();
@@ -127,7 +111,7 @@ int main(int argc, char **argv)
     case CONFIG_ERROR:
         fprintf(stderr, PROGRAM_NAME ": %s\n", err);
         config_free(&config);
-        return EXIT_BAD_INPUT;
+        return EXIT_BAD_CONFIG;
     case CONFIG_RUN:
         break;
     }

@@ -127,7 +127,7 @@ static void damaged_and_not_etl(void)
     const char *files[] = { "test_etl_cli_truncated.etl" };
     struct run r;
     run_exporter(&r, files, 1);
-    expect_status("truncated", r.status, 1);
+    expect_status("truncated", r.status, 5); /* EXIT_DAMAGED_TRACE */
     char want[512];
     snprintf(want, sizeof want, "tcpip_exporter: test_etl_cli_truncated.etl: offset %zu: "
              "buffer of 1024 bytes is truncated: the file ends 924 bytes into it\n",
@@ -144,7 +144,7 @@ static void damaged_and_not_etl(void)
         exit(1);
     files[0] = "test_etl_cli_text.etl";
     run_exporter(&r, files, 1);
-    expect_status("not ETL", r.status, 2);
+    expect_status("not ETL", r.status, 4); /* EXIT_BAD_TRACE */
     expect_text("not ETL: stderr", r.err, "tcpip_exporter: test_etl_cli_text.etl: not an ETL "
                 "file (no logfile header at the start)\n");
     expect_text("not ETL: stdout", r.out, "");

@@ -198,7 +198,7 @@ time.sleep(30)' > "$SCRATCH/holder" &
     PORT=$(head -n1 "$SCRATCH/holder")
     [ -n "$PORT" ] || fail "the port holder did not start"
     run --web.listen-address "127.0.0.1:$PORT"
-    [ "$RC" -ne 0 ] || fail "exit code 0 although the port is taken"
+    [ "$RC" -eq 3 ] || fail "exit code $RC although the port is taken, expected 3 (start-up failed)"
     [ "$(line_count "$ERR")" -eq 1 ] || fail "stderr has $(line_count "$ERR") lines, expected 1"
     grep -q "$PORT" "$ERR" || fail "the error line does not name the port"
     kill -KILL "$HOLDER_PID"
@@ -222,7 +222,7 @@ no-source)
     grep -q "needs Windows" "$ERR" || fail "the reason was not logged"
     ;;
 serve-damaged)
-    # a damaged replay still serves what it read, says so, and ends with exit code 1
+    # a damaged replay still serves what it read, says so, and ends with exit code 5
     need_etl
     head -c 100000 "$X64" > "$SCRATCH/cut.etl"
     start --etl "$SCRATCH/cut.etl"
@@ -232,7 +232,7 @@ serve-damaged)
         fail "source_up is not 1 for the data read before the damage"
     grep -q 'reason="[^"]*cut.etl: offset [0-9]' "$SCRATCH/body" || fail "the reason does not name file and offset"
     stop
-    [ "$RC" -eq 1 ] || fail "exit code $RC after SIGTERM, expected 1 (damaged)"
+    [ "$RC" -eq 5 ] || fail "exit code $RC after SIGTERM, expected 5 (damaged trace)"
     ;;
 serve-not-etl)
     printf 'this is not a trace\n%.0s' $(seq 1 200) > "$SCRATCH/not.etl"
@@ -241,11 +241,11 @@ serve-not-etl)
     grep -q '^tcpip_exporter_source_up{kind="etl"} 0$' "$SCRATCH/body" || fail "source_up is not 0"
     grep -q 'not an ETL file' "$SCRATCH/body" || fail "/metrics does not say why"
     stop
-    [ "$RC" -eq 2 ] || fail "exit code $RC after SIGTERM, expected 2 (not ETL)"
+    [ "$RC" -eq 4 ] || fail "exit code $RC after SIGTERM, expected 4 (not an ETL trace)"
     ;;
 missing-etl)
     run --etl "$SCRATCH/does-not-exist.etl" --web.listen-address 127.0.0.1:1
-    expect_one_line_error 1 "does-not-exist.etl: cannot open"
+    expect_one_line_error 3 "does-not-exist.etl: cannot open"
     ;;
 summary)
     need_etl
@@ -258,14 +258,14 @@ summary)
 summary-not-etl)
     printf 'this is not a trace\n%.0s' $(seq 1 200) > "$SCRATCH/not.etl"
     run --etl "$SCRATCH/not.etl" --summary
-    expect_one_line_error 2 "not.etl"
+    expect_one_line_error 4 "not.etl"
     ;;
 summary-damaged)
     need_etl
     # the first 100000 bytes: whole buffers, then one cut short
     head -c 100000 "$X64" > "$SCRATCH/cut.etl"
     run --etl "$SCRATCH/cut.etl" --summary
-    [ "$RC" -eq 1 ] || fail "exit code $RC, expected 1 (damaged)"
+    [ "$RC" -eq 5 ] || fail "exit code $RC, expected 5 (damaged trace)"
     [ "$(line_count "$ERR")" -eq 1 ] || fail "stderr has $(line_count "$ERR") lines, expected 1"
     grep -q "cut.etl" "$ERR" && grep -qi "offset" "$ERR" || fail "the error does not name file and offset"
     [ -s "$OUT" ] || fail "no summary of what was read before the damage"

@@ -1,5 +1,5 @@
 /* The Windows Event Log as a log sink, and the registration of our event source.
- * Windows only (scm.c is its only user). */
+ * Windows only (scm_win.c is its only user). */
 #ifndef TCPIP_EXPORTER_EVENTLOG_H
 #define TCPIP_EXPORTER_EVENTLOG_H
 

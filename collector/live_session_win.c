@@ -14,11 +14,11 @@
 #include <string.h>
 #include <wchar.h>
 
-#include "etw_seam.h"
-#include "etw_record_map.h"
+#include "etw_seam_win.h"
+#include "etw_record_map_win.h"
 #include "live_session.h"
-#include "win_error.h"
-#include "../service/log.h"
+#include "win_error_win.h"
+#include "collector_log.h"
 
 #define DEFAULT_SESSION_NAME "tcpip_exporter"
 #define DEFAULT_BUFFER_KB 256u
@@ -46,6 +46,7 @@ struct live_session {
     struct process_table *table;
     enum live_session_kind requested_kind;
     bool take_over_foreign;
+    struct collector_log log;
     uint32_t buffer_size_kb, min_buffers, max_buffers;
     wchar_t private_name[128];
     char private_name_utf8[128];
@@ -76,6 +77,8 @@ struct live_session {
 };
 
 /* ---- small helpers ---- */
+
+#define session_log(s, level, ...) collector_log(&(s)->log, level, __VA_ARGS__)
 
 static bool is_stopping(const struct live_session *s)
 {
@@ -196,7 +199,6 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
 {
     const wchar_t *name = kind == LIVE_SESSION_KERNEL_LOGGER ? KERNEL_LOGGER_NAMEW
                                                              : s->private_name;
-    char text[160];
     char how[200] = "";
     EVENT_TRACE_PROPERTIES *p = properties_alloc();
     if (p == NULL)
@@ -209,16 +211,16 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
         if (kind != LIVE_SESSION_KERNEL_LOGGER) {
             /* Our private name: only an earlier run of ours (killed before it could stop
              * its session) uses it. Take it over rather than fail forever. */
-            log_msg(LOG_WARN, "live session: a stale session named %s exists (an earlier "
+            session_log(s, COLLECTOR_LOG_WARN, "live session: a stale session named %s exists (an earlier "
                     "run that did not stop?); stopping it and starting ours",
                     s->private_name_utf8);
             snprintf(how, sizeof how, "took over a stale session of ours");
         } else if (s->take_over_foreign) {
-            log_msg(LOG_WARN, "live session: the NT Kernel Logger is held by another tool; "
+            session_log(s, COLLECTOR_LOG_WARN, "live session: the NT Kernel Logger is held by another tool; "
                     "stopping it as configured (take over foreign)");
             snprintf(how, sizeof how, "took over the NT Kernel Logger from another tool");
         } else {
-            log_msg(LOG_ERROR, "live session: the NT Kernel Logger is held by another tool; "
+            session_log(s, COLLECTOR_LOG_ERROR, "live session: the NT Kernel Logger is held by another tool; "
                     "not stopping it (--session.take-over-foreign does); will retry");
             set_status(s, false, "NT Kernel Logger is in use by another tool; not taking it "
                        "over (see --session.take-over-foreign)");
@@ -227,11 +229,10 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
         }
         ULONG stopped = stop_by_name(name, guid_of_kind(s, kind));
         if (stopped != ERROR_SUCCESS && stopped != ERROR_WMI_INSTANCE_NOT_FOUND) {
-            win_error_message(stopped, text, sizeof text);
-            log_msg(LOG_ERROR, "live session: stopping the existing %s failed: %lu (%s)",
-                    kind_text(kind), (unsigned long)stopped, text);
-            set_status(s, false, "existing %s could not be stopped: %lu (%s)",
-                       kind_text(kind), (unsigned long)stopped, text);
+            struct win_error_text why = win_error_describe(stopped);
+            session_log(s, COLLECTOR_LOG_ERROR, "live session: stopping the existing %s "
+                        "failed: %s", kind_text(kind), why.text);
+            set_status(s, false, "existing %s could not be stopped: %s", kind_text(kind), why.text);
             free(p);
             return stopped;
         }
@@ -248,7 +249,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
     s->session_handle = handle;
     s->session_guid = *guid_of_kind(s, kind);
     ReleaseSRWLockExclusive(&s->lock);
-    log_msg(LOG_INFO, "live session: %s%s%s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
+    session_log(s, COLLECTOR_LOG_INFO, "live session: %s%s%s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
             " buffers)%s%s", kind_text(kind), kind == LIVE_SESSION_KERNEL_LOGGER ? "" : " ",
             kind == LIVE_SESSION_KERNEL_LOGGER ? "" : s->private_name_utf8, s->buffer_size_kb, s->min_buffers,
             s->max_buffers, how[0] ? "; " : "", how);
@@ -259,7 +260,6 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
 
 static ULONG start_session(struct live_session *s)
 {
-    char text[160];
     enum live_session_kind kind = s->requested_kind;
     if (kind == LIVE_SESSION_AUTO)
         kind = s->system_logger_missing ? LIVE_SESSION_KERNEL_LOGGER : LIVE_SESSION_SYSTEM_LOGGER;
@@ -269,21 +269,20 @@ static ULONG start_session(struct live_session *s)
         kind == LIVE_SESSION_SYSTEM_LOGGER &&
         (status == ERROR_INVALID_PARAMETER || status == ERROR_NOT_SUPPORTED)) {
         /* Before Windows 8 the system logger mode is unknown and StartTrace rejects it. */
-        win_error_message(status, text, sizeof text);
-        log_msg(LOG_WARN, "live session: private system logger session refused (%lu: %s); "
-                "falling back to the NT Kernel Logger", (unsigned long)status, text);
+        session_log(s, COLLECTOR_LOG_WARN, "live session: private system logger session "
+                    "refused (%s); falling back to the NT Kernel Logger",
+                    win_error_describe(status).text);
         s->system_logger_missing = true;
         status = start_kind(s, LIVE_SESSION_KERNEL_LOGGER);
         kind = LIVE_SESSION_KERNEL_LOGGER;
     }
     if (status != ERROR_SUCCESS && status != ERROR_ALREADY_EXISTS) {
-        win_error_message(status, text, sizeof text);
-        log_msg(LOG_ERROR, "live session: starting the %s failed: %lu (%s)%s",
-                kind_text(kind), (unsigned long)status, text,
-                status == ERROR_ACCESS_DENIED ? "; the kernel session needs administrator "
-                                                "rights (or LocalSystem)" : "");
-        set_status(s, false, "starting the %s failed: %lu (%s)%s", kind_text(kind),
-                   (unsigned long)status, text,
+        struct win_error_text why = win_error_describe(status);
+        session_log(s, COLLECTOR_LOG_ERROR, "live session: starting the %s failed: %s%s",
+                    kind_text(kind), why.text,
+                    status == ERROR_ACCESS_DENIED ? "; the kernel session needs administrator "
+                                                    "rights (or LocalSystem)" : "");
+        set_status(s, false, "starting the %s failed: %s%s", kind_text(kind), why.text,
                    status == ERROR_ACCESS_DENIED ? "; needs administrator rights" : "");
     }
     return status;
@@ -321,10 +320,8 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
             s->lost_buffers_run = p->RealTimeBuffersLost;
         }
     } else if (status != ERROR_WMI_INSTANCE_NOT_FOUND) {
-        char text[160];
-        win_error_message(status, text, sizeof text);
-        log_msg(LOG_WARN, "live session: stopping the session failed: %lu (%s)",
-                (unsigned long)status, text);
+        session_log(s, COLLECTOR_LOG_WARN, "live session: stopping the session failed: %s",
+                    win_error_describe(status).text);
     }
     free(p);
 }
@@ -345,7 +342,7 @@ static void mark_up(struct live_session *s)
         return;
     s->seen_callback = true;
     set_status(s, true, "%s running, events flowing", kind_text(s->active_kind));
-    log_msg(LOG_INFO, "live session: events flowing from the %s", kind_text(s->active_kind));
+    session_log(s, COLLECTOR_LOG_INFO, "live session: events flowing from the %s", kind_text(s->active_kind));
 }
 
 static void poll_session(struct live_session *s)
@@ -361,9 +358,8 @@ static void poll_session(struct live_session *s)
     ULONG status = etw_seam.control_trace(handle, NULL, s->query_properties,
                                           EVENT_TRACE_CONTROL_QUERY);
     if (status != ERROR_SUCCESS) {
-        char text[160];
-        win_error_message(status, text, sizeof text);
-        log_msg(LOG_DEBUG, "live session: query failed: %lu (%s)", (unsigned long)status, text);
+        session_log(s, COLLECTOR_LOG_DEBUG, "live session: query failed: %s",
+                    win_error_describe(status).text);
         return;
     }
     s->lost_events_run = s->query_properties->EventsLost;
@@ -402,7 +398,6 @@ static ULONG WINAPI on_buffer(PEVENT_TRACE_LOGFILEW logfile)
  * Returns true when the session had been up (delivered something) before it ended. */
 static bool consume(struct live_session *s)
 {
-    char text[160];
     EVENT_TRACE_LOGFILEW logfile;
     memset(&logfile, 0, sizeof logfile);
     logfile.LoggerName = (LPWSTR)active_name(s);
@@ -416,12 +411,10 @@ static bool consume(struct live_session *s)
     s->last_housekeep_ms = 0;
     TRACEHANDLE consumer = etw_seam.open_trace(&logfile);
     if (consumer == INVALID_PROCESSTRACE_HANDLE) {
-        DWORD error = GetLastError();
-        win_error_message(error, text, sizeof text);
-        log_msg(LOG_ERROR, "live session: opening the real-time consumer failed: %lu (%s)",
-                (unsigned long)error, text);
-        set_status(s, false, "opening the real-time consumer failed: %lu (%s)",
-                   (unsigned long)error, text);
+        struct win_error_text why = win_error_describe(GetLastError());
+        session_log(s, COLLECTOR_LOG_ERROR, "live session: opening the real-time consumer "
+                    "failed: %s", why.text);
+        set_status(s, false, "opening the real-time consumer failed: %s", why.text);
         return false;
     }
     /* OpenTrace fills the logfile header; it is read before ProcessTrace calls back. */
@@ -452,24 +445,23 @@ static bool consume(struct live_session *s)
     if (to_close != 0) {
         ULONG closed = etw_seam.close_trace(to_close);
         if (closed != ERROR_SUCCESS && closed != ERROR_CTX_CLOSE_PENDING) {
-            win_error_message(closed, text, sizeof text);
-            log_msg(LOG_DEBUG, "live session: CloseTrace: %lu (%s)", (unsigned long)closed, text);
+            session_log(s, COLLECTOR_LOG_DEBUG, "live session: CloseTrace: %s",
+                        win_error_describe(closed).text);
         }
     }
     if (is_stopping(s))
         return s->seen_callback;
 
-    win_error_message(status, text, sizeof text);
+    struct win_error_text why = win_error_describe(status);
     if (s->seen_callback) {
-        log_msg(LOG_WARN, "live session: the session stopped underneath us (ProcessTrace "
-                "returned %lu: %s)", (unsigned long)status, text);
-        set_status(s, false, "session stopped underneath us (ProcessTrace returned %lu: %s); "
-                   "restarting", (unsigned long)status, text);
+        session_log(s, COLLECTOR_LOG_WARN, "live session: the session stopped underneath us "
+                    "(ProcessTrace returned %s)", why.text);
+        set_status(s, false, "session stopped underneath us (ProcessTrace returned %s); "
+                   "restarting", why.text);
     } else {
-        log_msg(LOG_ERROR, "live session: the real-time consumer failed before any event "
-                "(ProcessTrace returned %lu: %s)", (unsigned long)status, text);
-        set_status(s, false, "real-time consumer failed: ProcessTrace returned %lu (%s)",
-                   (unsigned long)status, text);
+        session_log(s, COLLECTOR_LOG_ERROR, "live session: the real-time consumer failed "
+                    "before any event (ProcessTrace returned %s)", why.text);
+        set_status(s, false, "real-time consumer failed: ProcessTrace returned %s", why.text);
     }
     return s->seen_callback;
 }
@@ -562,6 +554,7 @@ struct live_session *live_session_start(struct process_table *table,
      * back. */
     s->system_logger_missing = !etw_seam.system_logger_available();
     s->take_over_foreign = config->take_over_foreign;
+    s->log = config->log;
     s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb : DEFAULT_BUFFER_KB;
     s->min_buffers = config->min_buffers ? config->min_buffers : DEFAULT_MIN_BUFFERS;
     s->max_buffers = config->max_buffers ? config->max_buffers : DEFAULT_MAX_BUFFERS;
@@ -589,20 +582,16 @@ struct live_session *live_session_start(struct process_table *table,
     }
     s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (s->stop_event == NULL) {
-        char text[160];
-        win_error_message(GetLastError(), text, sizeof text);
-        snprintf(err, err_size, "live session: cannot create its stop event: %s", text);
+        snprintf(err, err_size, "live session: cannot create its stop event: %s",
+                 win_error_describe(GetLastError()).text);
         free(s->query_properties);
         free(s);
         return NULL;
     }
     s->thread = CreateThread(NULL, 0, consumer_thread, s, 0, NULL);
     if (s->thread == NULL) {
-        char text[160];
-        DWORD error = GetLastError();
-        win_error_message(error, text, sizeof text);
-        snprintf(err, err_size, "live session: cannot create the consumer thread: %lu (%s)",
-                 (unsigned long)error, text);
+        snprintf(err, err_size, "live session: cannot create the consumer thread: %s",
+                 win_error_describe(GetLastError()).text);
         CloseHandle(s->stop_event);
         free(s->query_properties);
         free(s);
@@ -624,9 +613,8 @@ void live_session_stop(struct live_session *session)
         return;
     InterlockedExchange(&session->stopping, 1);
     if (!SetEvent(session->stop_event)) {
-        char text[160];
-        win_error_message(GetLastError(), text, sizeof text);
-        log_msg(LOG_WARN, "live session: SetEvent: %s", text);
+        session_log(session, COLLECTOR_LOG_WARN, "live session: SetEvent: %s",
+                    win_error_describe(GetLastError()).text);
     }
     /* Stopping the kernel session ends ProcessTrace; closing the consumer handle ends it
      * even when the stop did not reach the kernel (a session someone else stopped). */
@@ -640,13 +628,12 @@ void live_session_stop(struct live_session *session)
 
     DWORD waited = WaitForSingleObject(session->thread, INFINITE);
     if (waited != WAIT_OBJECT_0) {
-        char text[160];
-        win_error_message(GetLastError(), text, sizeof text);
-        log_msg(LOG_ERROR, "live session: joining the consumer thread: %s", text);
+        session_log(session, COLLECTOR_LOG_ERROR, "live session: joining the consumer thread: %s",
+                    win_error_describe(GetLastError()).text);
     }
     CloseHandle(session->thread);
     CloseHandle(session->stop_event);
-    log_msg(LOG_INFO, "live session: stopped (%" PRIu64 " restarts, %" PRIu64 " events lost, %"
+    session_log(session, COLLECTOR_LOG_INFO, "live session: stopped (%" PRIu64 " restarts, %" PRIu64 " events lost, %"
             PRIu64 " buffers lost)", session->status.restarts, session->status.events_lost,
             session->status.buffers_lost);
     free(session->query_properties);

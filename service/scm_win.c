@@ -16,23 +16,17 @@
 
 #include "app.h"
 #include "config.h"
-#include "eventlog.h"
-#include "../collector/win_error.h"
+#include "eventlog_win.h"
+#include "exit_code.h"
+#include "../collector/win_error_win.h"
 #include "log.h"
-#include "scm.h"
+#include "scm_win.h"
 
 #define SERVICE_NAME L"tcpip_exporter"
 #define SERVICE_DISPLAY_NAME L"tcpip_exporter"
 #define SERVICE_DESCRIPTION_TEXT L"Per-process TCP/IP traffic counters from the kernel's " \
     L"trace events, served to Prometheus (/metrics) and as JSON (/api/v1/processes)."
 
-/* Service-specific exit codes (dwServiceSpecificExitCode), documented in the README.
- * 1 is app_stop's "a replayed file was damaged". */
-enum {
-    SCM_EXIT_BAD_CONFIG = 2,     /* the command line or the config file was refused */
-    SCM_EXIT_START_FAILED = 3,   /* app_start failed: port in use, unreadable file... */
-    SCM_EXIT_INTERNAL = 4,       /* out of memory, no thread, no event */
-};
 
 #define START_WAIT_HINT_MS 10000u
 #define STOP_WAIT_HINT_MS 20000u
@@ -56,9 +50,8 @@ static int service_exit_code;
 static void report_locked(void)
 {
     if (!SetServiceStatus(status_handle, &service_status)) {
-        char text[240];
-        win_error_text(GetLastError(), text, sizeof text);
-        log_msg(LOG_ERROR, "service: SetServiceStatus failed: %s", text);
+        log_msg(LOG_ERROR, "service: SetServiceStatus failed: %s",
+                win_error_describe(GetLastError()).text);
     }
 }
 
@@ -120,9 +113,8 @@ static void pacer_start(void)
         return;
     pacer_thread = CreateThread(NULL, 0, pace, NULL, 0, NULL);
     if (pacer_thread == NULL) {
-        char text[240];
-        win_error_text(GetLastError(), text, sizeof text);
-        log_msg(LOG_WARN, "service: no pacer thread (%s); relying on the wait hint", text);
+        log_msg(LOG_WARN, "service: no pacer thread (%s); relying on the wait hint",
+                win_error_describe(GetLastError()).text);
     }
 }
 
@@ -200,7 +192,7 @@ static int run_service(DWORD argc, LPWSTR *argv)
     char **arguments = service_arguments(argc, argv, &count);
     if (arguments == NULL) {
         log_msg(LOG_ERROR, "service: out of memory");
-        return SCM_EXIT_INTERNAL;
+        return EXIT_SYSTEM_ERROR;
     }
 
     memset(&config, 0, sizeof config);
@@ -212,7 +204,7 @@ static int run_service(DWORD argc, LPWSTR *argv)
             log_msg(LOG_ERROR, "service: --help/--version make no sense in a service");
         config_free(&config);
         free_service_arguments(arguments, count);
-        return SCM_EXIT_BAD_CONFIG;
+        return EXIT_BAD_CONFIG;
     }
     log_set_level(config.log_level);
     report(SERVICE_START_PENDING, START_WAIT_HINT_MS);
@@ -222,16 +214,15 @@ static int run_service(DWORD argc, LPWSTR *argv)
         log_msg(LOG_ERROR, "service: start-up failed: %s", err);
         config_free(&config);
         free_service_arguments(arguments, count);
-        return SCM_EXIT_START_FAILED;
+        return EXIT_START_FAILED;
     }
     pacer_stop();
     report(SERVICE_RUNNING, 0);
     log_msg(LOG_INFO, "service: running");
 
     if (WaitForSingleObject(stop_requested, INFINITE) != WAIT_OBJECT_0) {
-        char text[240];
-        win_error_text(GetLastError(), text, sizeof text);
-        log_msg(LOG_ERROR, "service: waiting for a stop request failed: %s; stopping", text);
+        log_msg(LOG_ERROR, "service: waiting for a stop request failed: %s; stopping",
+                win_error_describe(GetLastError()).text);
     }
     log_msg(LOG_INFO, "service: stopping");
     report(SERVICE_STOP_PENDING, STOP_WAIT_HINT_MS);
@@ -247,10 +238,9 @@ static VOID WINAPI service_main(DWORD argc, LPWSTR *argv)
 {
     status_handle = RegisterServiceCtrlHandlerExW(SERVICE_NAME, control_handler, NULL);
     if (status_handle == NULL) {
-        char text[240];
-        win_error_text(GetLastError(), text, sizeof text);
-        log_msg(LOG_ERROR, "service: RegisterServiceCtrlHandlerEx failed: %s", text);
-        service_exit_code = SCM_EXIT_INTERNAL;
+        log_msg(LOG_ERROR, "service: RegisterServiceCtrlHandlerEx failed: %s",
+                win_error_describe(GetLastError()).text);
+        service_exit_code = EXIT_SYSTEM_ERROR;
         return;
     }
     /* Log to the Event Log from here on; a failure leaves stderr, which goes nowhere in a
@@ -264,10 +254,9 @@ static VOID WINAPI service_main(DWORD argc, LPWSTR *argv)
     stop_requested = CreateEventW(NULL, TRUE, FALSE, NULL);
     pacer_done = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (stop_requested == NULL || pacer_done == NULL) {
-        char text[240];
-        win_error_text(GetLastError(), text, sizeof text);
-        log_msg(LOG_ERROR, "service: CreateEvent failed: %s", text);
-        service_exit_code = SCM_EXIT_INTERNAL;
+        log_msg(LOG_ERROR, "service: CreateEvent failed: %s",
+                win_error_describe(GetLastError()).text);
+        service_exit_code = EXIT_SYSTEM_ERROR;
     } else {
         pacer_start();
         service_exit_code = run_service(argc, argv);
@@ -324,9 +313,7 @@ static bool append_quoted(wchar_t *line, size_t size, const wchar_t *arg)
 
 static void print_error(const char *what, DWORD code)
 {
-    char text[240];
-    win_error_text(code, text, sizeof text);
-    fprintf(stderr, "tcpip_exporter: %s failed: %s%s\n", what, text,
+    fprintf(stderr, "tcpip_exporter: %s failed: %s%s\n", what, win_error_describe(code).text,
             code == ERROR_ACCESS_DENIED ? " (run this from an elevated prompt)" : "");
 }
 
@@ -405,13 +392,13 @@ static int service_command_line(wchar_t *command, size_t size, wchar_t *path, DW
     DWORD length = GetModuleFileNameW(NULL, path, path_size);
     if (length == 0 || length >= path_size) {
         print_error("GetModuleFileName", GetLastError());
-        return 1;
+        return EXIT_SYSTEM_ERROR;
     }
     int wargc = 0;
     LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
     if (wargv == NULL) {
         print_error("CommandLineToArgvW", GetLastError());
-        return 1;
+        return EXIT_SYSTEM_ERROR;
     }
     command[0] = L'\0';
     bool fits = append_quoted(command, size, path);
@@ -420,9 +407,9 @@ static int service_command_line(wchar_t *command, size_t size, wchar_t *path, DW
     LocalFree(wargv);
     if (!fits) {
         fprintf(stderr, "tcpip_exporter: install: the command line is too long\n");
-        return 2;
+        return EXIT_BAD_CONFIG;
     }
-    return 0;
+    return EXIT_OK;
 }
 
 /* What configure_service needs on the handle: SERVICE_START too, because
@@ -468,10 +455,10 @@ static int install(int argc, char **argv)
     config_free(&config);
     if (parsed == CONFIG_ERROR) {
         fprintf(stderr, "tcpip_exporter: install: %s\n", err);
-        return 2;
+        return EXIT_BAD_CONFIG;
     }
     if (parsed == CONFIG_EXIT_OK)
-        return 0;
+        return EXIT_OK;
 
     wchar_t path[MAX_PATH * 2];
     static wchar_t command[32768];
@@ -483,23 +470,23 @@ static int install(int argc, char **argv)
     SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
     if (manager == NULL) {
         print_error("opening the service control manager", GetLastError());
-        return 1;
+        return EXIT_SYSTEM_ERROR;
     }
     bool failed;
     SC_HANDLE service = create_or_update_service(manager, command, &failed);
     if (service == NULL) {
         CloseServiceHandle(manager);
-        return 1;
+        return EXIT_SYSTEM_ERROR;
     }
     if (!failed && !configure_service(service))
         failed = true;
     CloseServiceHandle(service);
     CloseServiceHandle(manager);
-    result = failed ? 1 : 0;
+    result = failed ? EXIT_SYSTEM_ERROR : EXIT_OK;
 
     if (!eventlog_install_source(path, err, sizeof err)) {
         fprintf(stderr, "tcpip_exporter: install: %s\n", err);
-        result = 1;
+        result = EXIT_SYSTEM_ERROR;
     }
     if (result == 0) {
         printf("tcpip_exporter: installed service %ls (LocalSystem, delayed auto-start)\n"
@@ -527,11 +514,11 @@ static bool wait_until_stopped(SC_HANDLE service)
 static int uninstall(void)
 {
     char err[512];
-    int result = 0;
+    int result = EXIT_OK;
     SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     if (manager == NULL) {
         print_error("opening the service control manager", GetLastError());
-        return 1;
+        return EXIT_SYSTEM_ERROR;
     }
     SC_HANDLE service = OpenServiceW(manager, SERVICE_NAME,
                                      SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
@@ -541,7 +528,7 @@ static int uninstall(void)
             printf("tcpip_exporter: service %ls is not installed\n", SERVICE_NAME);
         } else {
             print_error("opening the service", error);
-            result = 1;
+            result = EXIT_SYSTEM_ERROR;
         }
     } else {
         SERVICE_STATUS status;
@@ -550,15 +537,15 @@ static int uninstall(void)
             if (!wait_until_stopped(service)) {
                 fprintf(stderr, "tcpip_exporter: the service did not stop within %u s\n",
                         UNINSTALL_STOP_WAIT_MS / 1000u);
-                result = 1;
+                result = EXIT_SYSTEM_ERROR;
             }
         } else if (GetLastError() != ERROR_SERVICE_NOT_ACTIVE) {
             print_error("stopping the service", GetLastError());
-            result = 1;
+            result = EXIT_SYSTEM_ERROR;
         }
         if (!DeleteService(service) && GetLastError() != ERROR_SERVICE_MARKED_FOR_DELETE) {
             print_error("deleting the service", GetLastError());
-            result = 1;
+            result = EXIT_SYSTEM_ERROR;
         } else {
             printf("tcpip_exporter: service %ls removed\n", SERVICE_NAME);
         }
@@ -567,7 +554,7 @@ static int uninstall(void)
     CloseServiceHandle(manager);
     if (!eventlog_remove_source(err, sizeof err)) {
         fprintf(stderr, "tcpip_exporter: uninstall: %s\n", err);
-        result = 1;
+        result = EXIT_SYSTEM_ERROR;
     }
     return result;
 }
@@ -599,5 +586,5 @@ int scm_main(int argc, char **argv)
     if (error == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT)
         return -1;   /* started from a console, not by the SCM */
     print_error("StartServiceCtrlDispatcher", error);
-    return 1;
+    return EXIT_SYSTEM_ERROR;
 }

@@ -1,4 +1,4 @@
-/* The live kernel session driven through its seam (collector/etw_seam.h), as a Windows
+/* The live kernel session driven through its seam (collector/etw_seam_win.h), as a Windows
  * executable run under Wine: fakes of StartTrace/ControlTrace/OpenTrace/ProcessTrace/
  * CloseTrace deliver EVENT_RECORDs built with the real Windows headers, fail with
  * ERROR_ALREADY_EXISTS, or return from ProcessTrace as if another tool had stopped the
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "etw_record_map.h"
-#include "etw_seam.h"
+#include "etw_record_map_win.h"
+#include "etw_seam_win.h"
 #include "live_session.h"
 #include "process_table.h"
 #include "payload.h"

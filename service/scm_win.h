@@ -1,5 +1,5 @@
 /* Windows service control manager integration. Declared without Windows types so the
- * portable main can call it; implemented only in the Windows build (scm.c). */
+ * portable main can call it; implemented only in the Windows build (scm_win.c). */
 #ifndef TCPIP_EXPORTER_SCM_H
 #define TCPIP_EXPORTER_SCM_H
 

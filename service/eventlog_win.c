@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "eventlog.h"
-#include "../collector/win_error.h"
+#include "eventlog_win.h"
+#include "../collector/win_error_win.h"
 
 #define SOURCE_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\" \
                    EVENTLOG_SOURCE_NAME
@@ -23,9 +23,8 @@ static bool set_value(HKEY key, const wchar_t *name, DWORD type, const void *dat
 {
     LSTATUS status = RegSetValueExW(key, name, 0, type, data, size);
     if (status != ERROR_SUCCESS) {
-        char text[240];
-        win_error_text((unsigned long)status, text, sizeof text);
-        snprintf(err, err_size, "setting the event source's %ls failed: %s", name, text);
+        snprintf(err, err_size, "setting the event source's %ls failed: %s", name,
+                 win_error_describe((unsigned long)status).text);
         return false;
     }
     return true;
@@ -37,9 +36,8 @@ bool eventlog_install_source(const wchar_t *executable_path, char *err, size_t e
     LSTATUS status = RegCreateKeyExW(HKEY_LOCAL_MACHINE, SOURCE_KEY, 0, NULL,
                                      REG_OPTION_NON_VOLATILE, KEY_SET_VALUE, NULL, &key, NULL);
     if (status != ERROR_SUCCESS) {
-        char text[240];
-        win_error_text((unsigned long)status, text, sizeof text);
-        snprintf(err, err_size, "registering the event source failed: %s", text);
+        snprintf(err, err_size, "registering the event source failed: %s",
+                 win_error_describe((unsigned long)status).text);
         return false;
     }
     DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE;
@@ -55,9 +53,8 @@ bool eventlog_remove_source(char *err, size_t err_size)
 {
     LSTATUS status = RegDeleteKeyW(HKEY_LOCAL_MACHINE, SOURCE_KEY);
     if (status != ERROR_SUCCESS && status != ERROR_FILE_NOT_FOUND) {
-        char text[240];
-        win_error_text((unsigned long)status, text, sizeof text);
-        snprintf(err, err_size, "removing the event source failed: %s", text);
+        snprintf(err, err_size, "removing the event source failed: %s",
+                 win_error_describe((unsigned long)status).text);
         return false;
     }
     return true;

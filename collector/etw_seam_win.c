@@ -1,5 +1,5 @@
 /* The real trace API, as the default contents of the seam. */
-#include "etw_seam.h"
+#include "etw_seam_win.h"
 
 /* VersionHelpers.h's IsWindows8OrGreater, which mingw's header offers only to C++ and
  * GNU C. VerifyVersionInfo answers truthfully up to Windows 8 without a manifest. */

@@ -1,4 +1,4 @@
-#include "etw_record_map.h"
+#include "etw_record_map_win.h"
 
 #include <string.h>
 

@@ -1,0 +1,10 @@
+/* service/console.h on POSIX systems. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "console.h"
+
+bool console_stderr_is_terminal(void)
+{
+    return isatty(fileno(stderr)) != 0;
+}
