@@ -20,22 +20,7 @@
 
 #include "decode_net.h"
 
-/* ---- little-endian loads ---------------------------------------------------------- */
-
-static inline uint16_t load_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline uint32_t load_le32(const uint8_t *p)
-{
-    return decode_load_le32(p);
-}
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
-}
+/* ---- pointer-sized loads ---------------------------------------------------------- */
 
 static inline uint64_t load_ptr(const uint8_t *p, unsigned pointer_size)
 {

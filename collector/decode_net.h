@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "decode.h"
 
 /* One row per opcode: what the event is and how long its layout is with 4-byte pointers
@@ -35,17 +36,6 @@ struct net_head {
     uint32_t pid;   /* from the payload, never the record header */
     uint32_t size;
 };
-
-static inline uint32_t decode_load_le32(const uint8_t *p)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-#else
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-#endif
-}
 
 /* The layout entry of a record, or NULL for classes other than TcpIp and UdpIp. */
 static inline const struct net_desc *decode_net_desc(const struct trace_record *r)
@@ -74,8 +64,8 @@ static inline enum decode_status decode_net_head(const struct trace_record *r,
     h->type = d->type;
     h->op = d->op;
     h->family = d->family;
-    h->pid = decode_load_le32(r->payload);
-    h->size = decode_load_le32(r->payload + 4);
+    h->pid = load_le32(r->payload);
+    h->size = load_le32(r->payload + 4);
     return DECODE_OK;
 }
 

@@ -7,16 +7,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bytes.h"
 #include "etl_format.h"
 #include "etl_records.h"
 #include "xca_lz77.h"
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 /* 64-bit offsets: the Windows C runtime spells them differently. */
 static int seek_to(FILE *fp, uint64_t offset)
@@ -179,10 +174,10 @@ static bool check_buffer_header(struct etl_file *f, uint64_t offset, const uint8
                                 struct etl_buffer_ref *b)
 {
     b->offset = offset;
-    b->size = le32(h + ETL_BUF_OFF_BUFFER_SIZE);
-    b->filled = le32(h + ETL_BUF_OFF_FILLED_BYTES);
-    b->flags = le16(h + ETL_BUF_OFF_FLAGS);
-    b->processor = le16(h + ETL_BUF_OFF_PROCESSOR);
+    b->size = load_le32(h + ETL_BUF_OFF_BUFFER_SIZE);
+    b->filled = load_le32(h + ETL_BUF_OFF_FILLED_BYTES);
+    b->flags = load_le16(h + ETL_BUF_OFF_FLAGS);
+    b->processor = load_le16(h + ETL_BUF_OFF_PROCESSOR);
     bool compressed = (b->flags & ETL_BUFFER_FLAG_COMPRESSED) != 0;
     if (b->size < ETL_BUFFER_HEADER_SIZE || b->size > ETL_MAX_BUFFER_SIZE) {
         etl_file_set_damage(f, offset, "buffer size %" PRIu32 " is out of range (%u to %u)",
@@ -221,7 +216,7 @@ static bool index_buffers(struct etl_file *f)
             etl_file_set_damage(f, offset, "cannot read a buffer header");
             break;
         }
-        if (le32(h) == 0 && rest_is_zero(f, offset))
+        if (load_le32(h) == 0 && rest_is_zero(f, offset))
             break;
         struct etl_buffer_ref b;
         if (!check_buffer_header(f, offset, h, &b))
@@ -245,9 +240,9 @@ static enum etl_open_status not_etl(char *error, size_t error_size, const char *
 /* The first buffer must begin with a system header (type 1 or 2) of HookId 0. */
 static bool looks_like_etl(const uint8_t *first, uint64_t file_size)
 {
-    uint32_t size = le32(first + ETL_BUF_OFF_BUFFER_SIZE);
-    uint32_t filled = le32(first + ETL_BUF_OFF_FILLED_BYTES);
-    bool compressed = (le16(first + ETL_BUF_OFF_FLAGS) & ETL_BUFFER_FLAG_COMPRESSED) != 0;
+    uint32_t size = load_le32(first + ETL_BUF_OFF_BUFFER_SIZE);
+    uint32_t filled = load_le32(first + ETL_BUF_OFF_FILLED_BYTES);
+    bool compressed = (load_le16(first + ETL_BUF_OFF_FLAGS) & ETL_BUFFER_FLAG_COMPRESSED) != 0;
     if (size < ETL_BUFFER_HEADER_SIZE + ETL_SYSTEM_HEADER_SIZE || size > ETL_MAX_BUFFER_SIZE)
         return false;
     if (filled < ETL_BUFFER_HEADER_SIZE + ETL_SYSTEM_HEADER_SIZE || filled > ETL_MAX_BUFFER_SIZE)
@@ -257,11 +252,11 @@ static bool looks_like_etl(const uint8_t *first, uint64_t file_size)
     if (filled > size)
         return false;
     const uint8_t *r = first + ETL_BUFFER_HEADER_SIZE;
-    uint32_t marker = le32(r);
+    uint32_t marker = load_le32(r);
     uint8_t type = (uint8_t)ETL_MARKER_TYPE(marker);
     return (marker & ETL_MARKER_FLAGS_MASK) == ETL_MARKER_FLAGS_MASK
         && (type == ETL_HDR_SYSTEM32 || type == ETL_HDR_SYSTEM64)
-        && le16(r + ETL_SYS_OFF_HOOK_ID) == 0;
+        && load_le16(r + ETL_SYS_OFF_HOOK_ID) == 0;
 }
 
 static void parse_logfile_header(struct etl_file *f, const struct etl_record *r)
@@ -272,22 +267,22 @@ static void parse_logfile_header(struct etl_file *f, const struct etl_record *r)
     info->header_timestamp = r->rec.timestamp;
     info->pointer_size = r->rec.pointer_size;
     if (n >= ETL_LOG_OFF_POINTER_SIZE + 4) {
-        uint32_t ptr = le32(p + ETL_LOG_OFF_POINTER_SIZE);
+        uint32_t ptr = load_le32(p + ETL_LOG_OFF_POINTER_SIZE);
         if (ptr == 4 || ptr == 8)
             info->pointer_size = ptr;
     }
     if (n >= ETL_LOG_OFF_CPU_SPEED_MHZ + 4) {
-        info->buffer_size = le32(p + ETL_LOG_OFF_BUFFER_SIZE);
-        info->num_processors = le32(p + ETL_LOG_OFF_NUM_PROCESSORS);
-        info->events_lost = le32(p + ETL_LOG_OFF_EVENTS_LOST);
-        info->cpu_mhz = le32(p + ETL_LOG_OFF_CPU_SPEED_MHZ);
+        info->buffer_size = load_le32(p + ETL_LOG_OFF_BUFFER_SIZE);
+        info->num_processors = load_le32(p + ETL_LOG_OFF_NUM_PROCESSORS);
+        info->events_lost = load_le32(p + ETL_LOG_OFF_EVENTS_LOST);
+        info->cpu_mhz = load_le32(p + ETL_LOG_OFF_CPU_SPEED_MHZ);
     }
     uint32_t ptr = info->pointer_size;
     if (n >= ETL_LOG_FIXED_SIZE(ptr)) {
-        info->perf_freq = le64(p + ETL_LOG_OFF_PERF_FREQ(ptr));
-        info->start_time = le64(p + ETL_LOG_OFF_START_TIME(ptr));
-        info->clock_type = le32(p + ETL_LOG_OFF_CLOCK_TYPE(ptr));
-        info->buffers_lost = le32(p + ETL_LOG_OFF_BUFFERS_LOST(ptr));
+        info->perf_freq = load_le64(p + ETL_LOG_OFF_PERF_FREQ(ptr));
+        info->start_time = load_le64(p + ETL_LOG_OFF_START_TIME(ptr));
+        info->clock_type = load_le32(p + ETL_LOG_OFF_CLOCK_TYPE(ptr));
+        info->buffers_lost = load_le32(p + ETL_LOG_OFF_BUFFERS_LOST(ptr));
     }
 }
 

@@ -5,14 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "bytes.h"
 #include "etl_format.h"
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 /* GUIDs as their bytes appear in a file: Data1, Data2, Data3 little-endian, Data4 as is. */
 static const uint8_t GUID_TCPIP[16] = { /* {9a280ac0-c8e0-11d1-84e2-00c04fb998a2} */
@@ -84,15 +79,15 @@ static enum etl_walk_status damaged(struct etl_walker *w, uint32_t at, const cha
 static void parse_system(const uint8_t *r, uint8_t type, uint32_t marker, struct etl_record *out)
 {
     uint32_t header_size;
-    out->hook_id = le16(r + ETL_SYS_OFF_HOOK_ID);
+    out->hook_id = load_le16(r + ETL_SYS_OFF_HOOK_ID);
     if (type == ETL_HDR_PERFINFO32 || type == ETL_HDR_PERFINFO64) {
         header_size = ETL_PERFINFO_HEADER_SIZE;
-        out->rec.timestamp = le64(r + ETL_PERFINFO_OFF_TIMESTAMP);
+        out->rec.timestamp = load_le64(r + ETL_PERFINFO_OFF_TIMESTAMP);
     } else {
         header_size = type <= ETL_HDR_SYSTEM64 ? ETL_SYSTEM_HEADER_SIZE : ETL_COMPACT_HEADER_SIZE;
-        out->thread_id = le32(r + ETL_SYS_OFF_THREAD_ID);
-        out->process_id = le32(r + ETL_SYS_OFF_PROCESS_ID);
-        out->rec.timestamp = le64(r + ETL_SYS_OFF_TIMESTAMP);
+        out->thread_id = load_le32(r + ETL_SYS_OFF_THREAD_ID);
+        out->process_id = load_le32(r + ETL_SYS_OFF_PROCESS_ID);
+        out->rec.timestamp = load_le64(r + ETL_SYS_OFF_TIMESTAMP);
     }
     out->rec.event_class = class_of_hook(out->hook_id);
     out->rec.opcode = (uint8_t)(out->hook_id & 0xFF);
@@ -118,12 +113,12 @@ static uint32_t header_size_of(uint8_t type)
 /* EVENT_TRACE_HEADER and its instance form: a GUID names the class. */
 static void parse_trace(const uint8_t *r, uint8_t type, struct etl_record *out)
 {
-    out->thread_id = le32(r + ETL_TRACE_OFF_THREAD_ID);
-    out->process_id = le32(r + ETL_TRACE_OFF_PROCESS_ID);
-    out->rec.timestamp = le64(r + ETL_TRACE_OFF_TIMESTAMP);
+    out->thread_id = load_le32(r + ETL_TRACE_OFF_THREAD_ID);
+    out->process_id = load_le32(r + ETL_TRACE_OFF_PROCESS_ID);
+    out->rec.timestamp = load_le64(r + ETL_TRACE_OFF_TIMESTAMP);
     out->rec.event_class = etl_class_of_guid(r + ETL_TRACE_OFF_GUID);
     out->rec.opcode = r[ETL_TRACE_OFF_TYPE];
-    out->rec.version = (uint8_t)le16(r + ETL_TRACE_OFF_VERSION);
+    out->rec.version = (uint8_t)load_le16(r + ETL_TRACE_OFF_VERSION);
     out->rec.pointer_size = (type == ETL_HDR_FULL32 || type == ETL_HDR_INSTANCE32) ? 4 : 8;
     out->rec.payload = r + header_size_of(type);
 }
@@ -133,22 +128,22 @@ static enum etl_walk_status parse_event(struct etl_walker *w, const uint8_t *r, 
                                         uint32_t size, struct etl_record *out)
 {
     uint32_t at = ETL_EVENT_HEADER_SIZE;
-    out->thread_id = le32(r + ETL_EVT_OFF_THREAD_ID);
-    out->process_id = le32(r + ETL_EVT_OFF_PROCESS_ID);
-    out->rec.timestamp = le64(r + ETL_EVT_OFF_TIMESTAMP);
+    out->thread_id = load_le32(r + ETL_EVT_OFF_THREAD_ID);
+    out->process_id = load_le32(r + ETL_EVT_OFF_PROCESS_ID);
+    out->rec.timestamp = load_le64(r + ETL_EVT_OFF_TIMESTAMP);
     out->rec.event_class = etl_class_of_guid(r + ETL_EVT_OFF_PROVIDER);
     out->rec.opcode = r[ETL_EVT_OFF_OPCODE];
     out->rec.version = r[ETL_EVT_OFF_VERSION];
     out->rec.pointer_size = type == ETL_HDR_EVENT32 ? 4 : 8;
-    if (le16(r + ETL_EVT_OFF_FLAGS) & ETL_EVT_FLAG_EXTENDED_INFO) {
+    if (load_le16(r + ETL_EVT_OFF_FLAGS) & ETL_EVT_FLAG_EXTENDED_INFO) {
         for (;;) {
             /* at may pass size: the previous item's end rounded up to the alignment */
             if (at > size || size - at < ETL_EXT_ITEM_HEADER_SIZE)
                 return damaged(w, out->offset + at,
                                "extended data item header at record byte %u overruns the "
                                "record of %u bytes", at, size);
-            uint16_t linkage = le16(r + at + ETL_EXT_OFF_LINKAGE);
-            uint32_t item_end = at + ETL_EXT_ITEM_HEADER_SIZE + le16(r + at + ETL_EXT_OFF_DATA_SIZE);
+            uint16_t linkage = load_le16(r + at + ETL_EXT_OFF_LINKAGE);
+            uint32_t item_end = at + ETL_EXT_ITEM_HEADER_SIZE + load_le16(r + at + ETL_EXT_OFF_DATA_SIZE);
             if (item_end > size)
                 return damaged(w, out->offset + at,
                                "extended data item ending at record byte %u overruns the "
@@ -171,7 +166,7 @@ enum etl_walk_status etl_walk_next(struct etl_walker *w, struct etl_record *out)
         return ETL_WALK_END;
     const uint8_t *r = w->data + w->pos;
     uint32_t avail = w->size - w->pos;
-    uint32_t marker = le32(r);
+    uint32_t marker = load_le32(r);
     if (marker == ETL_PADDING_MARKER)
         return ETL_WALK_END;
     if (!(marker & ETL_MARKER_TRACE_HEADER))
@@ -193,7 +188,7 @@ enum etl_walk_status etl_walk_next(struct etl_walker *w, struct etl_record *out)
         if (avail < 8)
             return damaged(w, w->pos, "record header of %u bytes cut off at the end of valid "
                            "data (%u bytes left)", header_size_of(type), avail);
-        size = le16(r + ETL_SYS_OFF_SIZE);
+        size = load_le16(r + ETL_SYS_OFF_SIZE);
     } else {
         size = marker & 0xFFFFu;
     }

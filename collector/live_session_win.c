@@ -15,6 +15,7 @@
 #include <wchar.h>
 
 #include "etw_seam_win.h"
+#include "bytes.h"
 #include "etw_record_map_win.h"
 #include "live_session.h"
 #include "win_error_win.h"
@@ -564,11 +565,11 @@ struct live_session *live_session_start(struct process_table *table,
     set_status(s, false, "starting");
 
     int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1, s->private_name,
-                                    (int)(sizeof s->private_name / sizeof s->private_name[0]));
+                                    (int)ARRAY_SIZE(s->private_name));
     if (chars <= 0) {
         snprintf(err, err_size, "live session: session name \"%s\" is not valid UTF-8 or "
                  "longer than %u characters", name,
-                 (unsigned)(sizeof s->private_name / sizeof s->private_name[0] - 1));
+                 (unsigned)(ARRAY_SIZE(s->private_name) - 1));
         free(s);
         return NULL;
     }

@@ -22,6 +22,7 @@
  * and only stores the sums, so readers copying rows cost it store-buffer time, not the
  * round trip of a cache line. */
 #include "process_table.h"
+#include "bytes.h"
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -502,7 +503,7 @@ static const struct net_counters NET_COUNTERS[] = {
     [NET_UDP_SEND] = {CTR_UDP_SENT_BYTES, CTR_UDP_SENT_DATAGRAMS, 4},
     [NET_UDP_RECV] = {CTR_UDP_RECV_BYTES, CTR_UDP_RECV_DATAGRAMS, 6},
 };
-#define NET_OP_COUNT (sizeof NET_COUNTERS / sizeof NET_COUNTERS[0])
+#define NET_OP_COUNT ARRAY_SIZE(NET_COUNTERS)
 
 /* A network event of a pid no row has: it begins a new unnamed instance. */
 NOINLINE static uint32_t row_of_new_pid(struct process_table *t, uint32_t pid,

@@ -5,13 +5,14 @@
 #include <stdio.h>
 
 #include "win_error_win.h"
+#include "bytes.h"
 
 /* The system's message for code without its trailing period and line break, or false. */
 static bool system_message(unsigned long code, char *text, size_t size)
 {
     wchar_t wide[WIN_ERROR_TEXT_SIZE];
     DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-                             (DWORD)code, 0, wide, (DWORD)(sizeof wide / sizeof wide[0]), NULL);
+                             (DWORD)code, 0, wide, (DWORD)ARRAY_SIZE(wide), NULL);
     while (n > 0 && (wide[n - 1] == L'\r' || wide[n - 1] == L'\n' || wide[n - 1] == L' ' ||
                      wide[n - 1] == L'.'))
         n--;

@@ -1,6 +1,7 @@
 /* JSON documents of the API. Each builds a cJSON tree and prints it unformatted; the
  * caller frees the string with free() (cJSON's default allocator). */
 #include "json.h"
+#include "../collector/bytes.h"
 
 #include <cJSON.h>
 #include <inttypes.h>
@@ -44,7 +45,7 @@ bool process_query_set(struct process_query *query, const char *key, const char 
         { "name", SEEN_NAME }, { "pid", SEEN_PID }, { "sort", SEEN_SORT }, { "limit", SEEN_LIMIT },
     };
     unsigned bit = 0;
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
         if (strcmp(key, known[i].key) == 0)
             bit = known[i].bit;
     }

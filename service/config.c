@@ -4,6 +4,7 @@
  * flags and only fills options no flag set. Every error is a single line that names the
  * flag (or the file and key) and says what was wrong; parsing never exits the process. */
 #include "config.h"
+#include "../collector/bytes.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -84,7 +85,7 @@ static bool apply_telemetry_path(struct config *c, const char *v, char *why, siz
         if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == 0x7f)
             return value_fail(why, n, "\"%s\" must not contain spaces, control characters, ? or #", v);
     }
-    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(taken); i++) {
         if (strcmp(v, taken[i]) == 0)
             return value_fail(why, n, "\"%s\" is already another endpoint", v);
     }

@@ -2,6 +2,7 @@
  * config file. Each parser writes why a value was refused as one phrase without the flag's
  * name: config.c puts "--flag: " or "FILE: \"key\": " in front. */
 #include "config_values.h"
+#include "../collector/bytes.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -58,7 +59,7 @@ static bool parse_duration_ms(const char *text, uint64_t *out_ms)
             return false;
         size_t unit_len = 0;
         uint64_t scale = 0;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
             size_t len = strlen(units[i].unit);
             /* "ms" before "m", and "m" must not swallow the "m" of "ms" */
             if (strncmp(p, units[i].unit, len) == 0 && len > unit_len) {
@@ -193,7 +194,7 @@ void value_format_duration_ms(uint64_t ms, char *out, size_t size)
     static const struct { const char *unit; uint64_t ms; } units[] = {
         { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 },
     };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
         if (ms != 0 && ms % units[i].ms == 0) {
             snprintf(out, size, "%" PRIu64 "%s", ms / units[i].ms, units[i].unit);
             return;

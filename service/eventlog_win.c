@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eventlog_win.h"
+#include "../collector/bytes.h"
 #include "../collector/win_error_win.h"
 
 #define SOURCE_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\" \
@@ -87,12 +88,12 @@ void eventlog_sink(enum log_level level, const char *message)
         return;
     /* Log lines are UTF-8; a line that is not is shown in the ANSI code page. */
     if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, message, -1, wide,
-                            (int)(sizeof wide / sizeof wide[0])) <= 0 &&
+                            (int)ARRAY_SIZE(wide)) <= 0 &&
         MultiByteToWideChar(CP_ACP, 0, message, -1, wide,
-                            (int)(sizeof wide / sizeof wide[0])) <= 0) {
+                            (int)ARRAY_SIZE(wide)) <= 0) {
         wcscpy(wide, L"(log line could not be converted)");
     }
-    wide[sizeof wide / sizeof wide[0] - 1] = L'\0';
+    wide[ARRAY_SIZE(wide) - 1] = L'\0';
     const wchar_t *strings[1] = {wide};
     /* A failed report has nowhere to go: the Event Log is the last resort. */
     (void)ReportEventW(event_source, types[level], 0, (DWORD)level + 1u, NULL, 1, 0,

@@ -3,6 +3,7 @@
  * log: each message is formatted into a local buffer and written with one call so lines
  * from different threads never interleave. */
 #include "log.h"
+#include "../collector/bytes.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,7 +30,7 @@ void log_set_sink(log_sink_fn sink)
 
 int log_level_parse(const char *text)
 {
-    for (int i = 0; i < (int)(sizeof level_names / sizeof level_names[0]); i++) {
+    for (int i = 0; i < (int)ARRAY_SIZE(level_names); i++) {
         if (strcmp(text, level_names[i]) == 0)
             return i;
     }

@@ -15,6 +15,7 @@
 #include <wchar.h>
 
 #include "app.h"
+#include "../collector/bytes.h"
 #include "config.h"
 #include "eventlog_win.h"
 #include "exit_code.h"
@@ -462,8 +463,8 @@ static int install(int argc, char **argv)
 
     wchar_t path[MAX_PATH * 2];
     static wchar_t command[32768];
-    int result = service_command_line(command, sizeof command / sizeof command[0], path,
-                                      (DWORD)(sizeof path / sizeof path[0]));
+    int result = service_command_line(command, ARRAY_SIZE(command), path,
+                                      (DWORD)ARRAY_SIZE(path));
     if (result != 0)
         return result;
 

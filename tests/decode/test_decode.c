@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "decode.h"
+#include "bytes.h"
 #include "payload.h"
 
 static const uint8_t pointer_sizes[] = { 4, 8 };
@@ -73,7 +74,6 @@ static const struct net_case udp_cases[] = {
     { 27, EVT_UDP_RECV_V6, NET_UDP_RECV, FAMILY_IPV6, 52, 56 },
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Distinct non-zero values in every field, so a field read from the wrong offset shows. */
 static struct payload_net sample_net(uint8_t opcode, uint8_t pointer_size)
@@ -126,7 +126,7 @@ static void check_net_cases(int is_udp, const struct net_case *cases, size_t n)
 {
     enum trace_class cls = is_udp ? TRACE_CLASS_UDPIP : TRACE_CLASS_TCPIP;
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
             uint8_t ps = pointer_sizes[k];
             struct payload_net in = sample_net(cases[i].opcode, ps);
             uint8_t buf[128];
@@ -142,13 +142,13 @@ static void check_net_cases(int is_udp, const struct net_case *cases, size_t n)
 static void test_tcp_every_type_both_pointer_sizes(void **state)
 {
     (void)state;
-    check_net_cases(0, tcp_cases, COUNT(tcp_cases));
+    check_net_cases(0, tcp_cases, ARRAY_SIZE(tcp_cases));
 }
 
 static void test_udp_every_type_both_pointer_sizes(void **state)
 {
     (void)state;
-    check_net_cases(1, udp_cases, COUNT(udp_cases));
+    check_net_cases(1, udp_cases, ARRAY_SIZE(udp_cases));
 }
 
 /* Every length shorter than the layout is malformed, down to an empty payload. */
@@ -156,7 +156,7 @@ static void check_net_truncations(int is_udp, const struct net_case *cases, size
 {
     enum trace_class cls = is_udp ? TRACE_CLASS_UDPIP : TRACE_CLASS_TCPIP;
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
             uint8_t ps = pointer_sizes[k];
             struct payload_net in = sample_net(cases[i].opcode, ps);
             uint8_t buf[128];
@@ -174,8 +174,8 @@ static void check_net_truncations(int is_udp, const struct net_case *cases, size
 static void test_net_truncated_at_every_length(void **state)
 {
     (void)state;
-    check_net_truncations(0, tcp_cases, COUNT(tcp_cases));
-    check_net_truncations(1, udp_cases, COUNT(udp_cases));
+    check_net_truncations(0, tcp_cases, ARRAY_SIZE(tcp_cases));
+    check_net_truncations(1, udp_cases, ARRAY_SIZE(udp_cases));
 }
 
 /* Newer versions append fields: a longer payload decodes the same. */
@@ -185,10 +185,10 @@ static void test_net_oversized_is_ok(void **state)
     static const size_t extra[] = { 1, 3, 8, 100 };
     for (int is_udp = 0; is_udp < 2; is_udp++) {
         const struct net_case *cases = is_udp ? udp_cases : tcp_cases;
-        size_t n = is_udp ? COUNT(udp_cases) : COUNT(tcp_cases);
+        size_t n = is_udp ? ARRAY_SIZE(udp_cases) : ARRAY_SIZE(tcp_cases);
         for (size_t i = 0; i < n; i++) {
-            for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
-                for (size_t e = 0; e < COUNT(extra); e++) {
+            for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
+                for (size_t e = 0; e < ARRAY_SIZE(extra); e++) {
                     uint8_t ps = pointer_sizes[k];
                     struct payload_net in = sample_net(cases[i].opcode, ps);
                     uint8_t buf[256];
@@ -211,9 +211,9 @@ static void test_tcp_fail_codes(void **state)
     (void)state;
     static const uint16_t protos[] = { 2, 23 };
     static const uint16_t codes[] = { 0, 1, 2, 3, 4, 5, 6, 7, 0xFFFF };
-    for (size_t k = 0; k < COUNT(pointer_sizes); k++)
-        for (size_t p = 0; p < COUNT(protos); p++)
-            for (size_t c = 0; c < COUNT(codes); c++) {
+    for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++)
+        for (size_t p = 0; p < ARRAY_SIZE(protos); p++)
+            for (size_t c = 0; c < ARRAY_SIZE(codes); c++) {
                 struct payload_net in;
                 memset(&in, 0, sizeof in);
                 in.fail_proto = protos[p];
@@ -313,12 +313,12 @@ static void test_bad_pointer_sizes_are_malformed(void **state)
     uint8_t proc[128];
     size_t plen = payload_process(proc, sizeof proc, 4, 8, &pf);
     assert_true(plen > 0);
-    for (size_t b = 0; b < COUNT(bad); b++) {
+    for (size_t b = 0; b < ARRAY_SIZE(bad); b++) {
         struct trace_fact fact;
-        for (size_t i = 0; i < COUNT(tcp_cases); i++)
+        for (size_t i = 0; i < ARRAY_SIZE(tcp_cases); i++)
             assert_int_equal(decode_exact(TRACE_CLASS_TCPIP, tcp_cases[i].opcode, 2, bad[b], big,
                                           sizeof big, &fact), DECODE_MALFORMED);
-        for (size_t i = 0; i < COUNT(udp_cases); i++)
+        for (size_t i = 0; i < ARRAY_SIZE(udp_cases); i++)
             assert_int_equal(decode_exact(TRACE_CLASS_UDPIP, udp_cases[i].opcode, 2, bad[b], big,
                                           sizeof big, &fact), DECODE_MALFORMED);
         assert_int_equal(decode_exact(TRACE_CLASS_TCPIP, 17, 2, bad[b], big, 4, &fact),
@@ -357,14 +357,14 @@ static void test_unknown_classes_and_opcodes(void **state)
     for (unsigned op = 0; op < 256; op++) {
         uint8_t o = (uint8_t)op;
         enum decode_status want;
-        want = in_list(o, tcp_known, COUNT(tcp_known)) ? DECODE_OK : DECODE_UNKNOWN;
+        want = in_list(o, tcp_known, ARRAY_SIZE(tcp_known)) ? DECODE_OK : DECODE_UNKNOWN;
         assert_int_equal(decode_exact(TRACE_CLASS_TCPIP, o, 2, 8, big, sizeof big, &fact), want);
-        want = in_list(o, udp_known, COUNT(udp_known)) ? DECODE_OK : DECODE_UNKNOWN;
+        want = in_list(o, udp_known, ARRAY_SIZE(udp_known)) ? DECODE_OK : DECODE_UNKNOWN;
         assert_int_equal(decode_exact(TRACE_CLASS_UDPIP, o, 2, 8, big, sizeof big, &fact), want);
         /* all-zero bytes: no SID, empty name, empty strings: a valid v4 process payload */
-        want = in_list(o, proc_known, COUNT(proc_known)) ? DECODE_OK : DECODE_UNKNOWN;
+        want = in_list(o, proc_known, ARRAY_SIZE(proc_known)) ? DECODE_OK : DECODE_UNKNOWN;
         assert_int_equal(decode_exact(TRACE_CLASS_PROCESS, o, 4, 8, big, sizeof big, &fact), want);
-        want = in_list(o, lost_known, COUNT(lost_known)) ? DECODE_OK : DECODE_UNKNOWN;
+        want = in_list(o, lost_known, ARRAY_SIZE(lost_known)) ? DECODE_OK : DECODE_UNKNOWN;
         assert_int_equal(decode_exact(TRACE_CLASS_LOST_EVENT, o, 2, 8, big, sizeof big, &fact),
                          want);
         assert_int_equal(decode_exact(TRACE_CLASS_OTHER, o, 2, 8, big, sizeof big, &fact),
@@ -442,10 +442,10 @@ static void check_process_fact(const struct trace_fact *fact, const struct proc_
 static void test_process_every_version_opcode_sid(void **state)
 {
     (void)state;
-    for (size_t v = 0; v < COUNT(versions); v++)
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++)
-            for (size_t s = 0; s < COUNT(sid_counts); s++)
-                for (size_t o = 0; o < COUNT(proc_ops); o++) {
+    for (size_t v = 0; v < ARRAY_SIZE(versions); v++)
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++)
+            for (size_t s = 0; s < ARRAY_SIZE(sid_counts); s++)
+                for (size_t o = 0; o < ARRAY_SIZE(proc_ops); o++) {
                     uint8_t ps = pointer_sizes[k];
                     struct payload_process in = sample_process(ps, sid_counts[s]);
                     uint8_t buf[512];
@@ -462,7 +462,7 @@ static void test_process_every_version_opcode_sid(void **state)
 static void test_process_sid_offsets(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+    for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
         uint8_t ps = pointer_sizes[k];
         struct payload_process none = sample_process(ps, -1), one = sample_process(ps, 1),
                                five = sample_process(ps, 5);
@@ -476,9 +476,9 @@ static void test_process_sid_offsets(void **state)
 static void test_process_truncated_at_every_length(void **state)
 {
     (void)state;
-    for (size_t v = 0; v < COUNT(versions); v++)
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++)
-            for (size_t s = 0; s < COUNT(sid_counts); s++) {
+    for (size_t v = 0; v < ARRAY_SIZE(versions); v++)
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++)
+            for (size_t s = 0; s < ARRAY_SIZE(sid_counts); s++) {
                 uint8_t ps = pointer_sizes[k];
                 struct payload_process in = sample_process(ps, sid_counts[s]);
                 uint8_t buf[512];
@@ -500,8 +500,8 @@ static void test_process_truncated_at_every_length(void **state)
 static void test_process_oversized_is_ok(void **state)
 {
     (void)state;
-    for (size_t v = 0; v < COUNT(versions); v++)
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+    for (size_t v = 0; v < ARRAY_SIZE(versions); v++)
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
             uint8_t ps = pointer_sizes[k];
             struct payload_process in = sample_process(ps, 2);
             uint8_t buf[512];
@@ -519,8 +519,8 @@ static void test_process_long_names_truncated(void **state)
     (void)state;
     char name[200];
     static const size_t lengths[] = { 0, 1, 62, 63, 64, 65, 199 };
-    for (size_t l = 0; l < COUNT(lengths); l++)
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+    for (size_t l = 0; l < ARRAY_SIZE(lengths); l++)
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
             for (size_t i = 0; i < lengths[l]; i++)
                 name[i] = (char)('a' + i % 26);
             name[lengths[l]] = '\0';
@@ -544,8 +544,8 @@ static void test_process_long_names_truncated(void **state)
 static void test_process_name_without_nul_is_malformed(void **state)
 {
     (void)state;
-    for (size_t v = 0; v < COUNT(versions); v++)
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+    for (size_t v = 0; v < ARRAY_SIZE(versions); v++)
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
             uint8_t ps = pointer_sizes[k];
             struct payload_process in = sample_process(ps, 3);
             uint8_t buf[512];
@@ -591,7 +591,7 @@ static void test_process_lengths_match_real_trace(void **state)
         { "Test.x64.exe", "Test.x64.exe", 5, 123, 3676, UINT64_C(0xfffffa8300cfb380) },
         { "LogonUI.exe", "", 1, 82, 988, UINT64_C(0xfffffa8303096940) },
     };
-    for (size_t i = 0; i < COUNT(real); i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(real); i++) {
         struct payload_process in;
         memset(&in, 0, sizeof in);
         in.pid = real[i].pid;
@@ -621,8 +621,8 @@ static void test_lost_events(void **state)
         { 34, LOST_FILE, EVT_LOST_FILE },
     };
     uint8_t some[8] = { 0 };
-    for (size_t i = 0; i < COUNT(cases); i++)
-        for (size_t k = 0; k < COUNT(pointer_sizes); k++) {
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+        for (size_t k = 0; k < ARRAY_SIZE(pointer_sizes); k++) {
             struct trace_fact fact;
             assert_int_equal(decode_exact(TRACE_CLASS_LOST_EVENT, cases[i].opcode, 2,
                                           pointer_sizes[k], NULL, 0, &fact), DECODE_OK);

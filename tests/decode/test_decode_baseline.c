@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "bytes.h"
 #include "payload.h"
 
 static int failures;
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
         return 77;
     }
     fclose(probe);
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
         snprintf(path, sizeof path, "%s/%s", argv[1], files[i]);
         check_file(path);
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "bytes.h"
 #include "etl_file.h"
 #include "etl_reader.h"
 #include "etl_replay.h"
@@ -58,7 +59,7 @@ static const struct type_name TYPES[] = {
     { TRACE_CLASS_PROCESS, "Process", "PerfCtrRundown", 33 },
     { TRACE_CLASS_PROCESS, "Process", "Defunct", 39 },
 };
-#define TYPE_COUNT (sizeof TYPES / sizeof TYPES[0])
+#define TYPE_COUNT ARRAY_SIZE(TYPES)
 
 static int type_index(enum trace_class c, uint8_t opcode)
 {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "etl_format.h"
+#include "bytes.h"
 #include "etl_reader.h"
 #include "etl_records.h"
 #include "etl_writer.h"
@@ -63,7 +64,7 @@ static const uint8_t KINDS[] = {
     ETL_HDR_PERFINFO32, ETL_HDR_PERFINFO64, ETL_HDR_FULL32, ETL_HDR_FULL64,
     ETL_HDR_INSTANCE32, ETL_HDR_INSTANCE64, ETL_HDR_EVENT32, ETL_HDR_EVENT64,
 };
-#define KIND_COUNT (sizeof KINDS / sizeof KINDS[0])
+#define KIND_COUNT ARRAY_SIZE(KINDS)
 
 static uint8_t pointer_size_of(uint8_t kind)
 {

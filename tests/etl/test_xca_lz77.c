@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "lz77_compress.h"
+#include "bytes.h"
 #include "xca_lz77.h"
 
 /* Decompress from an exactly-sized heap copy of in. */
@@ -84,7 +85,7 @@ static void round_trips_every_length_encoding(void **state)
     static const size_t runs[] = { 3, 4, 9, 10, 11, 24, 25, 26, 40, 279, 280, 281, 300,
                                    1000, 65538, 65539, 70000, 12, 13 };
     uint32_t seed = 12345;
-    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+    for (size_t r = 0; r < ARRAY_SIZE(runs); r++) {
         for (int k = 0; k < 5; k++) { /* a few random literals between runs */
             seed = seed * 1103515245u + 12345u;
             data[n++] = (uint8_t)(seed >> 16);

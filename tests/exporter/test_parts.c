@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "bytes.h"
 #include "label_text.h"
 #include "listen_socket.h"
 #include "name_filter.h"
@@ -117,7 +118,7 @@ static void listen_addresses(void **state)
     assert_false(listen_host_is_literal(":80"));
     const char *bad[] = { "9731", "::1:80", "[::1]80", "[]:80", "host:", "host:0",
                           "host:65536", "host:-1", "host:80x", "[::1:80" };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         err[0] = '\0';
         assert_false(listen_address_split(bad[i], host, sizeof host, port, sizeof port, err,
                                           sizeof err));
@@ -150,7 +151,7 @@ static void query_parameters(void **state)
         { "pid", " 1", "pid" }, { "limit", "0", "limit" }, { "limit", "1000001", "limit" },
         { "sort", "bytes", "sort" }, { "colour", "red", "colour" }, { "name", "", "name" },
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         process_query_init(&q);
         assert_false(process_query_set(&q, bad[i].key, bad[i].value, err, sizeof err));
         assert_non_null(strstr(err, bad[i].says));

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "http_server.h"
+#include "bytes.h"
 #include "table_fill.h"
 
 #define MAX_LISTEN 8
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
         /* quote, backslash, newline, Latin-1, UTF-8, and a name that only differs in case */
         const char *names[] = { "say \"hi\".exe", "back\\slash.exe", "new\nline.exe",
                                 "caf\xe9.exe", "\xe6\x97\xa5\xe6\x9c\xac.exe", "PROC0.EXE" };
-        for (uint32_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        for (uint32_t i = 0; i < ARRAY_SIZE(names); i++) {
             fill_start(table, 30000 + 4 * i, names[i], 30000 + i, FILL_T0);
             fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 30000 + 4 * i, 10 + i, FILL_T0);
         }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "bytes.h"
 #include "redirect.h"
 
 static const char *scratch_dir = ".";
@@ -227,7 +228,7 @@ static void test_listen_address_forms(void **state)
         ":9731", "127.0.0.1:1", "0.0.0.0:65535", "[::1]:9731", "[::]:80",
         "[fe80::1:2:3:4]:8080", "[::ffff:127.0.0.1]:9000", "10.20.30.40:9999",
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
         struct config c;
         PARSE_OK(&c, "--web.listen-address", good[i]);
         assert_int_equal(c.listen_count, 1);
@@ -273,7 +274,7 @@ static void test_durations(void **state)
         { "30s", 30 }, { "5m", 300 }, { "1h", 3600 }, { "1h30m", 5400 }, { "2d", 172800 },
         { "1s", 1 }, { "90s", 90 }, { "1m30s", 90 }, { "365d", 365 * 86400 },
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
         struct config c;
         PARSE_OK(&c, "--collector.retention", good[i].text);
         assert_true(c.retention == SECONDS(good[i].seconds));
@@ -383,7 +384,7 @@ static void test_bad_durations(void **state)
     (void)state;
     static const char *const bad[] = { "5", "5x", "m", "1h30", "-5m", "5 m", "5M", "1.5h",
                                        "99999999999999999999s", "" };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         char expected[256];
         snprintf(expected, sizeof expected,
                  "--collector.retention: \"%s\" is not a duration; write a number and a unit "
@@ -448,7 +449,7 @@ static void test_help_and_version(void **state)
         "--session.min-buffers N", "--session.max-buffers N", "--log.level LEVEL",
         "--console", "--help", "--version", "9731",
     };
-    for (size_t i = 0; i < sizeof every_flag / sizeof every_flag[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(every_flag); i++) {
         if (strstr(text, every_flag[i]) == NULL)
             fail_msg("--help does not mention %s", every_flag[i]);
     }

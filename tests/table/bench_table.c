@@ -31,6 +31,7 @@
 #endif
 
 #include "decode.h"
+#include "bytes.h"
 #include "payload.h"
 #include "process_table.h"
 
@@ -89,7 +90,7 @@ static const struct kind kinds[] = {
 static const struct kind *pick_kind(void)
 {
     int total = 0;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+    for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
         total += kinds[i].weight;
     int x = (int)(rnd() % (uint32_t)total);
     for (size_t i = 0;; i++) {
