@@ -28,9 +28,6 @@
 #include "version.h"
 
 #define MAX_DAEMONS 16
-#define DEFAULT_CONNECTION_TIMEOUT_S 30
-#define DEFAULT_MAX_CONNECTIONS 1024
-#define DEFAULT_MAX_IN_FLIGHT 16
 #define THREADS_PER_DAEMON 4
 #define POOLED_RENDERERS_KEPT 4      /* more concurrent scrapes allocate and free their own */
 #define SHUTDOWN_GRACE_S 10
@@ -478,8 +475,7 @@ static bool copy_options(struct http_server *server, const struct http_server_op
     server->table = options->table;
     server->source_info = options->source_info;
     server->source_context = options->source_context;
-    server->max_in_flight = options->max_in_flight ? options->max_in_flight
-                                                   : DEFAULT_MAX_IN_FLIGHT;
+    server->max_in_flight = options->max_in_flight;
     return true;
 }
 
@@ -505,10 +501,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
                                        const struct http_server_options *options,
                                        listen_socket_t socket)
 {
-    unsigned timeout = options->connection_timeout_s ? options->connection_timeout_s
-                                                     : DEFAULT_CONNECTION_TIMEOUT_S;
-    unsigned limit = options->max_connections ? options->max_connections
-                                              : DEFAULT_MAX_CONNECTIONS;
+    unsigned timeout = options->connection_timeout_s;
+    unsigned limit = options->max_connections;
     /* libmicrohttpd splits the connection limit between the pool's threads and refuses to
      * start when there are more threads than connections. */
     unsigned threads = limit < THREADS_PER_DAEMON ? limit : THREADS_PER_DAEMON;
@@ -552,6 +546,14 @@ struct http_server *http_server_start(const struct http_server_options *options,
     }
     if (options->table == NULL) {
         snprintf(err, err_size, "http server: no process table");
+        return NULL;
+    }
+    /* The defaults live in the option table (service/config.c), not here: a caller that
+     * leaves a limit at 0 has forgotten it, and 0 would mean "no timeout" or "no request". */
+    if (options->connection_timeout_s == 0 || options->max_connections == 0 ||
+        options->max_in_flight == 0) {
+        snprintf(err, err_size, "http server: connection timeout, connection limit and "
+                 "requests in flight must all be set");
         return NULL;
     }
     if (options->telemetry_path != NULL && options->telemetry_path[0] != '/') {

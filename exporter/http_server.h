@@ -14,7 +14,7 @@ struct http_server_options {
     size_t listen_count;
     const char *telemetry_path;      /* "/metrics" */
     struct render_options render;
-    unsigned connection_timeout_s;
+    unsigned connection_timeout_s;   /* every limit must be set: the defaults are the flags' */
     unsigned max_connections;
     unsigned max_connections_per_ip;
     unsigned max_in_flight;          /* requests being answered at once; 503 beyond */

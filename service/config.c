@@ -9,29 +9,19 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_values.h"
+#include "exit_code.h"
 #include "version.h"
 
 #define PROGRAM_NAME "tcpip_exporter"
 
-/* Defaults the help text quotes; keep them next to each other. */
-#define DEFAULT_LISTEN ":9731"
-#define DEFAULT_TELEMETRY_PATH "/metrics"
-#define DEFAULT_RETENTION_MS (300ull * 1000ull)
-#define DEFAULT_CONNECTION_TIMEOUT_S 10u
-#define DEFAULT_MAX_CONNECTIONS 1024u
-#define DEFAULT_MAX_CONNECTIONS_PER_IP 0u /* no per-client cap unless asked: see README */
-#define DEFAULT_MAX_IN_FLIGHT 16u
-/* live_session.h documents these as what 0 means; the cross-check of min and max needs
- * them, and config_to_json writes them out */
-#define SESSION_DEFAULT_NAME "tcpip_exporter"
-#define SESSION_DEFAULT_BUFFER_KB 256u
-#define SESSION_DEFAULT_MIN_BUFFERS 64u
-#define SESSION_DEFAULT_MAX_BUFFERS 128u
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 #define CAPACITY_MIN 16u
 #define CAPACITY_MAX (1u << 18)
@@ -40,32 +30,14 @@
 #define MAX_GLOB_LEN 255u
 #define MAX_SESSION_NAME_LEN 1023u /* ETW logger names are at most 1024 characters */
 
-/* ---- one option --------------------------------------------------------------------- */
+/* ---- checks of single values beyond their kind --------------------------------------- */
 
-/* Validates value and stores it; on failure writes why (no flag name, no newline). */
-typedef bool (*apply_fn)(struct config *config, const char *value, char *why, size_t why_size);
+/* Extra rules for a text or list value; config is there for rules across values of one
+ * list (no address twice). On failure writes why (no flag name, no newline). */
+typedef bool (*check_fn)(const struct config *config, const char *value, char *why,
+                         size_t why_size);
 
-struct option {
-    const char *name;      /* without "--"; also the config file key */
-    const char *metavar;   /* NULL: a switch (--flag, --flag=true, --flag=false) */
-    bool repeatable;       /* a list: each use adds one value */
-    bool file_key;         /* may appear in the config file */
-    apply_fn apply;
-    const char *help;
-};
-
-/* ---- how each option stores its value ------------------------------------------------ */
-
-static bool add_to_list(const char **list, size_t *count, size_t max, const char *value,
-                        const char *what, char *why, size_t why_size)
-{
-    if (*count >= max)
-        return value_fail(why, why_size, "at most %zu %s", max, what);
-    list[(*count)++] = value;
-    return true;
-}
-
-static bool apply_listen(struct config *c, const char *v, char *why, size_t n)
+static bool check_listen(const struct config *c, const char *v, char *why, size_t n)
 {
     if (!value_listen_address(v, why, n))
         return false;
@@ -73,12 +45,13 @@ static bool apply_listen(struct config *c, const char *v, char *why, size_t n)
         if (strcmp(c->listen[i], v) == 0)
             return value_fail(why, n, "\"%s\" is given twice", v);
     }
-    return add_to_list(c->listen, &c->listen_count, CONFIG_MAX_LISTEN, v, "addresses", why, n);
+    return true;
 }
 
-static bool apply_telemetry_path(struct config *c, const char *v, char *why, size_t n)
+static bool check_telemetry_path(const struct config *c, const char *v, char *why, size_t n)
 {
     static const char *const taken[] = { "/", "/health", "/api/v1/processes", "/api/v1/status" };
+    (void)c;
     if (v[0] != '/')
         return value_fail(why, n, "\"%s\" must start with /", v);
     for (const char *p = v; *p != '\0'; p++) {
@@ -89,37 +62,18 @@ static bool apply_telemetry_path(struct config *c, const char *v, char *why, siz
         if (strcmp(v, taken[i]) == 0)
             return value_fail(why, n, "\"%s\" is already another endpoint", v);
     }
-    c->telemetry_path = v;
     return true;
 }
 
-static bool apply_config_file(struct config *c, const char *v, char *why, size_t n)
+static bool check_file_name(const struct config *c, const char *v, char *why, size_t n)
 {
-    if (v[0] == '\0')
-        return value_fail(why, n, "the file name is empty");
-    c->config_file = v;
-    return true;
+    (void)c;
+    return v[0] != '\0' || value_fail(why, n, "the file name is empty");
 }
 
-static bool apply_etl(struct config *c, const char *v, char *why, size_t n)
+static bool check_glob(const struct config *c, const char *v, char *why, size_t n)
 {
-    if (v[0] == '\0')
-        return value_fail(why, n, "the file name is empty");
-    return add_to_list(c->etl_files, &c->etl_count, CONFIG_MAX_ETL, v, "files", why, n);
-}
-
-static bool apply_summary(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_switch(v, &c->summary, why, n);
-}
-
-static bool apply_aggregate(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_switch(v, &c->aggregate_by_name, why, n);
-}
-
-static bool check_glob(const char *v, char *why, size_t n)
-{
+    (void)c;
     if (v[0] == '\0')
         return value_fail(why, n, "the pattern is empty");
     if (strlen(v) > MAX_GLOB_LEN)
@@ -127,213 +81,235 @@ static bool check_glob(const char *v, char *why, size_t n)
     return true;
 }
 
-static bool apply_include(struct config *c, const char *v, char *why, size_t n)
+static bool check_session_name(const struct config *c, const char *v, char *why, size_t n)
 {
-    return check_glob(v, why, n)
-        && add_to_list(c->include, &c->include_count, CONFIG_MAX_FILTERS, v, "patterns", why, n);
-}
-
-static bool apply_exclude(struct config *c, const char *v, char *why, size_t n)
-{
-    return check_glob(v, why, n)
-        && add_to_list(c->exclude, &c->exclude_count, CONFIG_MAX_FILTERS, v, "patterns", why, n);
-}
-
-static bool apply_retention(struct config *c, const char *v, char *why, size_t n)
-{
-    uint64_t ms;
-    if (!value_duration(v, 1000, 365ull * 86400000, &ms, why, n))
-        return false;
-    c->retention = ms * TICKS_PER_MS;
-    c->retention_given = true;
-    return true;
-}
-
-static bool apply_capacity(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_whole_number(v, CAPACITY_MIN, CAPACITY_MAX, &c->capacity, why, n);
-}
-
-static bool apply_session_kind(struct config *c, const char *v, char *why, size_t n)
-{
-    if (strcmp(v, "auto") == 0)
-        c->session.kind = LIVE_SESSION_AUTO;
-    else if (strcmp(v, "system-logger") == 0)
-        c->session.kind = LIVE_SESSION_SYSTEM_LOGGER;
-    else if (strcmp(v, "kernel-logger") == 0)
-        c->session.kind = LIVE_SESSION_KERNEL_LOGGER;
-    else
-        return value_fail(why, n, "\"%s\" is not one of auto, system-logger, kernel-logger", v);
-    return true;
-}
-
-static bool apply_session_name(struct config *c, const char *v, char *why, size_t n)
-{
+    (void)c;
     if (v[0] == '\0')
         return value_fail(why, n, "the name is empty");
     if (strlen(v) > MAX_SESSION_NAME_LEN)
         return value_fail(why, n, "the name is longer than %u characters", MAX_SESSION_NAME_LEN);
-    c->session.session_name = v;
     return true;
 }
 
-static bool apply_take_over(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_switch(v, &c->session.take_over_foreign, why, n);
-}
+/* ---- the option table ----------------------------------------------------------------- */
 
-static bool apply_buffer_size(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_whole_number(v, 4, 16384, &c->session.buffer_size_kb, why, n);
-}
-
-static bool apply_min_buffers(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_whole_number(v, 2, 65536, &c->session.min_buffers, why, n);
-}
-
-static bool apply_max_buffers(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_whole_number(v, 2, 65536, &c->session.max_buffers, why, n);
-}
-
-static bool apply_log_level(struct config *c, const char *v, char *why, size_t n)
-{
-    int level = log_level_parse(v);
-    if (level < 0)
-        return value_fail(why, n, "\"%s\" is not one of error, warn, info, debug", v);
-    c->log_level = (enum log_level)level;
-    return true;
-}
-
-static bool apply_console(struct config *c, const char *v, char *why, size_t n)
-{
-    return value_switch(v, &c->console, why, n);
-}
-
-static bool apply_connection_timeout(struct config *c, const char *v, char *why, size_t n)
-{
-    uint64_t ms;
-    if (!value_duration(v, 1000, 86400000, &ms, why, n))
-        return false;
-    if (ms % 1000 != 0)
-        return value_fail(why, n, "%s is not a whole number of seconds", v);
-    c->connection_timeout_s = (unsigned)(ms / 1000);
-    return true;
-}
-
-static bool apply_max_connections(struct config *c, const char *v, char *why, size_t n)
-{
-    uint32_t value;
-    if (!value_whole_number(v, 1, 65536, &value, why, n))
-        return false;
-    c->max_connections = value;
-    return true;
-}
-
-static bool apply_max_per_ip(struct config *c, const char *v, char *why, size_t n)
-{
-    uint32_t value;
-    if (!value_whole_number(v, 0, 65536, &value, why, n))
-        return false;
-    c->max_connections_per_ip = value;
-    return true;
-}
-
-static bool apply_max_in_flight(struct config *c, const char *v, char *why, size_t n)
-{
-    uint32_t value;
-    if (!value_whole_number(v, 1, 4096, &value, why, n))
-        return false;
-    c->max_in_flight = value;
-    return true;
-}
-
-/* --help and --version are handled before anything else; these only refuse a value. */
-static bool apply_nothing(struct config *c, const char *v, char *why, size_t n)
-{
-    (void)c;
-    (void)v;
-    return value_fail(why, n, "takes no value");
-}
-
-enum option_id {
-    OPT_LISTEN, OPT_TELEMETRY_PATH, OPT_CONNECTION_TIMEOUT, OPT_MAX_CONNECTIONS,
-    OPT_MAX_PER_IP, OPT_MAX_IN_FLIGHT,
-    OPT_CONFIG_FILE, OPT_ETL, OPT_SUMMARY,
-    OPT_AGGREGATE, OPT_INCLUDE, OPT_EXCLUDE, OPT_RETENTION, OPT_CAPACITY,
-    OPT_SESSION_KIND, OPT_SESSION_NAME, OPT_TAKE_OVER, OPT_BUFFER_SIZE, OPT_MIN_BUFFERS,
-    OPT_MAX_BUFFERS,
-    OPT_LOG_LEVEL, OPT_CONSOLE, OPT_HELP, OPT_VERSION,
-    OPT_COUNT
+/* How a value is read and where it is kept. Every kind reads its value as text, so flags,
+ * config-file keys and the defaults below all go through the same parser. */
+enum option_kind {
+    KIND_SWITCH,            /* bool: --flag, --flag=true, --flag=false */
+    KIND_NUMBER,            /* uint32_t within [min, max] */
+    KIND_DURATION_TICKS,    /* uint64_t in 100 ns ticks; min and max in milliseconds */
+    KIND_DURATION_SECONDS,  /* unsigned whole seconds; min and max in milliseconds */
+    KIND_CHOICE,            /* an enum: the index of the value in choices */
+    KIND_TEXT,              /* const char *, checked by check */
+    KIND_LIST,              /* const char *[max]: each use adds one; checked by check */
+    KIND_ACTION,            /* --help, --version: answered before anything else */
 };
 
-static const struct option options[OPT_COUNT] = {
-    [OPT_LISTEN] = { "web.listen-address", "ADDRESS", true, true, apply_listen,
-        "Address to serve on: IP:PORT, [IPv6]:PORT or :PORT (every interface). "
-        "Repeatable. Default " DEFAULT_LISTEN "." },
-    [OPT_TELEMETRY_PATH] = { "web.telemetry-path", "PATH", false, true, apply_telemetry_path,
-        "Path of the metrics. Default " DEFAULT_TELEMETRY_PATH "." },
-    [OPT_CONNECTION_TIMEOUT] = { "web.connection-timeout", "DURATION", false, true,
-        apply_connection_timeout,
-        "Close a connection idle this long (whole seconds). Default 10s." },
-    [OPT_MAX_CONNECTIONS] = { "web.max-connections", "N", false, true, apply_max_connections,
-        "Connections open at once, in total. Default 1024." },
-    [OPT_MAX_PER_IP] = { "web.max-connections-per-ip", "N", false, true, apply_max_per_ip,
-        "Connections open at once from one client address; 0 = no per-client cap. "
-        "Default 0." },
-    [OPT_MAX_IN_FLIGHT] = { "web.max-requests-in-flight", "N", false, true,
-        apply_max_in_flight,
-        "Requests answered at once; more get 503. Default 16." },
-    [OPT_CONFIG_FILE] = { "config.file", "FILE", false, false, apply_config_file,
-        "JSON file with any of these options, keyed by flag name without \"--\". "
-        "Flags win over the file." },
-    [OPT_ETL] = { "etl", "FILE", true, true, apply_etl,
-        "Replay this recorded ETL trace instead of the live kernel session. Repeatable." },
-    [OPT_SUMMARY] = { "summary", NULL, false, true, apply_summary,
-        "With --etl: print a per-process table after the replay and exit; do not serve." },
-    [OPT_AGGREGATE] = { "collector.aggregate-by-name", NULL, false, true, apply_aggregate,
-        "One series per image name (no pid label); totals of exited instances stay in." },
-    [OPT_INCLUDE] = { "collector.include", "GLOB", true, true, apply_include,
-        "Only export image names matching this pattern (* and ?, case-insensitive). "
-        "Repeatable." },
-    [OPT_EXCLUDE] = { "collector.exclude", "GLOB", true, true, apply_exclude,
-        "Do not export image names matching this pattern. Repeatable." },
-    [OPT_RETENTION] = { "collector.retention", "DURATION", false, true, apply_retention,
-        "How long an exited process stays exported, e.g. 30s, 5m, 1h. Default 5m." },
-    [OPT_CAPACITY] = { "collector.capacity", "ROWS", false, true, apply_capacity,
-        "Process instances the table holds (rounded up to a power of two), 16 to 262144. "
-        "Default 4096." },
-    [OPT_SESSION_KIND] = { "session.kind", "KIND", false, true, apply_session_kind,
-        "Windows live session: auto, system-logger (Windows 8+, private) or kernel-logger "
-        "(\"NT Kernel Logger\"). Default auto." },
-    [OPT_SESSION_NAME] = { "session.name", "NAME", false, true, apply_session_name,
-        "Name of the private session. Default tcpip_exporter." },
-    [OPT_TAKE_OVER] = { "session.take-over-foreign", NULL, false, true, apply_take_over,
-        "Stop another tool's \"NT Kernel Logger\" session to take its place." },
-    [OPT_BUFFER_SIZE] = { "session.buffer-size-kb", "KB", false, true, apply_buffer_size,
-        "Size of each trace buffer, 4 to 16384. Default 256." },
-    [OPT_MIN_BUFFERS] = { "session.min-buffers", "N", false, true, apply_min_buffers,
-        "Trace buffers allocated at start. Default 64." },
-    [OPT_MAX_BUFFERS] = { "session.max-buffers", "N", false, true, apply_max_buffers,
-        "Trace buffers at most. Default 128." },
-    [OPT_LOG_LEVEL] = { "log.level", "LEVEL", false, true, apply_log_level,
-        "error, warn, info or debug. Default info." },
-    [OPT_CONSOLE] = { "console", NULL, false, true, apply_console,
-        "Run in the console even when started by the Windows service manager." },
-    [OPT_HELP] = { "help", NULL, false, false, apply_nothing,
-        "Show this help and exit." },
-    [OPT_VERSION] = { "version", NULL, false, false, apply_nothing,
-        "Show the version and exit." },
+struct option {
+    const char *name;          /* without "--"; also the config-file key */
+    const char *metavar;       /* what --help shows for the value; NULL: takes none */
+    enum option_kind kind;
+    size_t offset;             /* of the value in struct config */
+    size_t count_offset;       /* KIND_LIST: of its size_t count */
+    size_t max_count;          /* KIND_LIST: capacity of the array */
+    const char *list_noun;     /* KIND_LIST: "at most 8 addresses" */
+    uint64_t min, max;         /* KIND_NUMBER bounds; durations: bounds in milliseconds */
+    const char *const *choices; /* KIND_CHOICE: NULL-terminated, in enum order */
+    check_fn check;            /* KIND_TEXT, KIND_LIST: NULL = any text */
+    const char *default_text;  /* the value when neither a flag nor the file set one */
+    bool file_key;             /* may appear in the config file */
+    const char *help;          /* one sentence or two; --help adds the default */
 };
+
+/* Choices are stored as the index of the text, so they must follow the enums' order. */
+static const char *const session_kinds[] = { "auto", "system-logger", "kernel-logger", NULL };
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+_Static_assert(LIVE_SESSION_AUTO == 0 && LIVE_SESSION_SYSTEM_LOGGER == 1 &&
+                   LIVE_SESSION_KERNEL_LOGGER == 2, "session_kinds follows live_session_kind");
+_Static_assert(LOG_ERROR == 0 && LOG_WARN == 1 && LOG_INFO == 2 && LOG_DEBUG == 3,
+               "log_levels follows log_level");
+_Static_assert(sizeof(enum live_session_kind) == sizeof(int) &&
+                   sizeof(enum log_level) == sizeof(int),
+               "choices are stored as int");
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "numbers are stored as uint32_t");
+
+#define AT(field) offsetof(struct config, field)
+#define SWITCH(name_, field, help_)                                                        \
+    { .name = name_, .kind = KIND_SWITCH, .offset = AT(field), .default_text = "false",   \
+      .file_key = true, .help = help_ }
+#define NUMBER(name_, metavar_, field, min_, max_, default_, help_)                        \
+    { .name = name_, .metavar = metavar_, .kind = KIND_NUMBER, .offset = AT(field),        \
+      .min = min_, .max = max_, .default_text = default_, .file_key = true, .help = help_ }
+#define DURATION(name_, kind_, field, min_ms, max_ms, default_, help_)                     \
+    { .name = name_, .metavar = "DURATION", .kind = kind_, .offset = AT(field),            \
+      .min = min_ms, .max = max_ms, .default_text = default_, .file_key = true,            \
+      .help = help_ }
+#define CHOICE(name_, metavar_, field, choices_, default_, help_)                          \
+    { .name = name_, .metavar = metavar_, .kind = KIND_CHOICE, .offset = AT(field),        \
+      .choices = choices_, .default_text = default_, .file_key = true, .help = help_ }
+#define TEXT(name_, metavar_, field, check_, default_, help_)                              \
+    { .name = name_, .metavar = metavar_, .kind = KIND_TEXT, .offset = AT(field),          \
+      .check = check_, .default_text = default_, .file_key = true, .help = help_ }
+#define LIST(name_, metavar_, field, count, noun, check_, default_, help_)                 \
+    { .name = name_, .metavar = metavar_, .kind = KIND_LIST, .offset = AT(field),          \
+      .count_offset = AT(count), .max_count = ARRAY_SIZE(((struct config *)0)->field), \
+      .list_noun = noun, .check = check_, .default_text = default_, .file_key = true,      \
+      .help = help_ }
+#define ACTION(name_, help_) { .name = name_, .kind = KIND_ACTION, .help = help_ }
+
+/* Every option, once. Order is the order of --help and of the config in /api/v1/status. */
+static const struct option options[] = {
+    LIST("web.listen-address", "ADDRESS", listen, listen_count, "addresses", check_listen,
+         ":" STRINGIFY(CONFIG_DEFAULT_PORT),
+         "Address to serve on: IP:PORT, [IPv6]:PORT or :PORT (every interface). Repeatable."),
+    TEXT("web.telemetry-path", "PATH", telemetry_path, check_telemetry_path, "/metrics",
+         "Path of the metrics."),
+    DURATION("web.connection-timeout", KIND_DURATION_SECONDS, connection_timeout_s, 1000,
+             86400000, "10s", "Close a connection idle this long (whole seconds)."),
+    NUMBER("web.max-connections", "N", max_connections, 1, 65536, "1024",
+           "Connections open at once, in total."),
+    NUMBER("web.max-connections-per-ip", "N", max_connections_per_ip, 0, 65536, "0",
+           "Connections open at once from one client address; 0 = no per-client cap."),
+    NUMBER("web.max-requests-in-flight", "N", max_in_flight, 1, 4096, "16",
+           "Requests answered at once; more get 503."),
+    { .name = "config.file", .metavar = "FILE", .kind = KIND_TEXT, .offset = AT(config_file),
+      .check = check_file_name, .file_key = false,
+      .help = "JSON file with any of these options, keyed by flag name without \"--\". "
+              "Flags win over the file." },
+    LIST("etl", "FILE", etl_files, etl_count, "files", check_file_name, NULL,
+         "Replay this recorded ETL trace instead of the live kernel session. Repeatable."),
+    SWITCH("summary", summary,
+           "With --etl: print a per-process table after the replay and exit; do not serve."),
+    SWITCH("collector.aggregate-by-name", aggregate_by_name,
+           "One series per image name (no pid label); totals of exited instances stay in."),
+    LIST("collector.include", "GLOB", include, include_count, "patterns", check_glob, NULL,
+         "Only export image names matching this pattern (* and ?, case-insensitive). "
+         "Repeatable."),
+    LIST("collector.exclude", "GLOB", exclude, exclude_count, "patterns", check_glob, NULL,
+         "Do not export image names matching this pattern. Repeatable."),
+    DURATION("collector.retention", KIND_DURATION_TICKS, retention, 1000, 365ull * 86400000,
+             "5m", "How long an exited process stays exported, e.g. 30s, 5m, 1h."),
+    NUMBER("collector.capacity", "ROWS", capacity, CAPACITY_MIN, CAPACITY_MAX, "4096",
+           "Process instances the table holds (rounded up to a power of two), 16 to 262144."),
+    CHOICE("session.kind", "KIND", session.kind, session_kinds, "auto",
+           "Windows live session: auto, system-logger (Windows 8+, private) or kernel-logger "
+           "(\"NT Kernel Logger\")."),
+    TEXT("session.name", "NAME", session.session_name, check_session_name, "tcpip_exporter",
+         "Name of the private session."),
+    SWITCH("session.take-over-foreign", session.take_over_foreign,
+           "Stop another tool's \"NT Kernel Logger\" session to take its place."),
+    NUMBER("session.buffer-size-kb", "KB", session.buffer_size_kb, 4, 16384, "256",
+           "Size of each trace buffer, 4 to 16384."),
+    NUMBER("session.min-buffers", "N", session.min_buffers, 2, 65536, "64",
+           "Trace buffers allocated at start."),
+    NUMBER("session.max-buffers", "N", session.max_buffers, 2, 65536, "128",
+           "Trace buffers at most."),
+    CHOICE("log.level", "LEVEL", log_level, log_levels, "info", "error, warn, info or debug."),
+    SWITCH("console", console,
+           "Run in the console even when started by the Windows service manager."),
+    ACTION("help", "Show this help and exit."),
+    ACTION("version", "Show the version and exit."),
+};
+#define OPTION_COUNT ARRAY_SIZE(options)
 
 static const struct option *find_option(const char *name, size_t len)
 {
-    for (size_t i = 0; i < OPT_COUNT; i++) {
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
         if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
             return &options[i];
     }
     return NULL;
+}
+
+static const struct option *option_named(const char *name)
+{
+    return find_option(name, strlen(name));
+}
+
+/* ---- reading one value into its place --------------------------------------------------- */
+
+static void *place(struct config *config, const struct option *option)
+{
+    return (char *)config + option->offset;
+}
+
+static const void *place_of(const struct config *config, const struct option *option)
+{
+    return (const char *)config + option->offset;
+}
+
+static bool apply_choice(const struct option *o, int *out, const char *v, char *why, size_t n)
+{
+    for (int i = 0; o->choices[i] != NULL; i++) {
+        if (strcmp(v, o->choices[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    char list[128] = "";
+    for (int i = 0; o->choices[i] != NULL; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 o->choices[i]);
+    return value_fail(why, n, "\"%s\" is not one of %s", v, list);
+}
+
+static bool apply_duration(const struct option *o, void *at, const char *v, char *why, size_t n)
+{
+    uint64_t ms;
+    if (!value_duration(v, o->min, o->max, &ms, why, n))
+        return false;
+    if (o->kind == KIND_DURATION_TICKS) {
+        uint64_t ticks = ms * TICKS_PER_MS;
+        memcpy(at, &ticks, sizeof ticks);
+        return true;
+    }
+    if (ms % 1000 != 0)
+        return value_fail(why, n, "%s is not a whole number of seconds", v);
+    unsigned seconds = (unsigned)(ms / 1000);
+    memcpy(at, &seconds, sizeof seconds);
+    return true;
+}
+
+static bool apply_list(struct config *c, const struct option *o, const char *v, char *why,
+                       size_t n)
+{
+    if (o->check != NULL && !o->check(c, v, why, n))
+        return false;
+    size_t *count = (size_t *)((char *)c + o->count_offset);
+    if (*count >= o->max_count)
+        return value_fail(why, n, "at most %zu %s", o->max_count, o->list_noun);
+    ((const char **)place(c, o))[(*count)++] = v;
+    return true;
+}
+
+/* Validates value and stores it; on failure writes why (no flag name, no newline). value
+ * must outlive the config (argv, a literal, or a string the config owns). */
+static bool apply_value(struct config *c, const struct option *o, const char *v, char *why,
+                        size_t n)
+{
+    void *at = place(c, o);
+    switch (o->kind) {
+    case KIND_SWITCH:
+        return value_switch(v, (bool *)at, why, n);
+    case KIND_NUMBER:
+        return value_whole_number(v, o->min, o->max, (uint32_t *)at, why, n);
+    case KIND_DURATION_TICKS:
+    case KIND_DURATION_SECONDS:
+        return apply_duration(o, at, v, why, n);
+    case KIND_CHOICE:
+        return apply_choice(o, (int *)at, v, why, n);
+    case KIND_TEXT:
+        if (o->check != NULL && !o->check(c, v, why, n))
+            return false;
+        *(const char **)at = v;
+        return true;
+    case KIND_LIST:
+        return apply_list(c, o, v, why, n);
+    case KIND_ACTION:
+        break;
+    }
+    return value_fail(why, n, "takes no value");
 }
 
 /* ---- help and version --------------------------------------------------------------- */
@@ -376,23 +352,27 @@ static void print_help(FILE *out)
             "Usage: " PROGRAM_NAME " [FLAGS]\n"
             "\n"
             "Per-process TCP/IP counters from the Windows kernel's trace events, served to\n"
-            "Prometheus on http://HOST:%d/metrics. With --etl, replays recorded traces\n"
+            "Prometheus on http://HOST:PORT/metrics. With --etl, replays recorded traces\n"
             "instead (any OS). Values: --flag VALUE or --flag=VALUE.\n"
             "\n"
-            "Flags:\n",
-            CONFIG_DEFAULT_PORT);
-    for (size_t i = 0; i < OPT_COUNT; i++) {
+            "Flags:\n");
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option *o = &options[i];
         char left[64];
-        if (options[i].metavar != NULL)
-            snprintf(left, sizeof left, "--%s %s", options[i].name, options[i].metavar);
+        char help[512];
+        if (o->metavar != NULL)
+            snprintf(left, sizeof left, "--%s %s", o->name, o->metavar);
         else
-            snprintf(left, sizeof left, "--%s", options[i].name);
-        print_wrapped(out, left, options[i].help);
+            snprintf(left, sizeof left, "--%s", o->name);
+        if (o->default_text != NULL)
+            snprintf(help, sizeof help, "%s [default: %s]", o->help, o->default_text);
+        else
+            snprintf(help, sizeof help, "%s", o->help);
+        print_wrapped(out, left, help);
     }
-    fprintf(out,
-            "\n"
-            "Exit codes: 0 stopped cleanly; 1 start-up failed, or a replayed file was\n"
-            "damaged; 2 bad flag or configuration, or a file that is not a usable ETL trace.\n");
+    fprintf(out, "\nExit codes:\n");
+    for (const struct exit_code_row *row = exit_code_table; row->meaning != NULL; row++)
+        fprintf(out, "  %d  %s\n", (int)row->code, row->meaning);
 #ifdef _WIN32
     fprintf(out,
             "\n"
@@ -437,8 +417,8 @@ void config_free(struct config *config)
 
 struct parse_state {
     struct config *config;
-    unsigned set_by_flag[OPT_COUNT];
-    unsigned set_by_file[OPT_COUNT];
+    unsigned set_by_flag[OPTION_COUNT];
+    unsigned set_by_file[OPTION_COUNT];
     char *err;
     size_t err_size;
 };
@@ -492,7 +472,7 @@ static void where_in_text(const char *text, const char *at, int *line, int *colu
 static bool json_scalar_text(const cJSON *item, const struct option *option, char *buf,
                              size_t buf_size, const char **text, char *why, size_t why_size)
 {
-    if (option->metavar == NULL) {
+    if (option->kind == KIND_SWITCH) {
         if (!cJSON_IsBool(item))
             return value_fail(why, why_size, "must be true or false");
         *text = cJSON_IsTrue(item) ? "true" : "false";
@@ -511,7 +491,7 @@ static bool json_scalar_text(const cJSON *item, const struct option *option, cha
         return true;
     }
     return value_fail(why, why_size, "must be a string%s",
-                option->repeatable ? " or an array of strings" : " or a number");
+                option->kind == KIND_LIST ? " or an array of strings" : " or a number");
 }
 
 static bool apply_file_value(struct parse_state *st, const struct option *option,
@@ -525,7 +505,7 @@ static bool apply_file_value(struct parse_state *st, const struct option *option
     const char *owned = own_string(st->config, text);
     if (owned == NULL)
         return value_fail(why, why_size, "out of memory");
-    return option->apply(st->config, owned, why, why_size);
+    return apply_value(st->config, option, owned, why, why_size);
 }
 
 static bool apply_file_key(struct parse_state *st, const char *path, const cJSON *item)
@@ -547,7 +527,7 @@ static bool apply_file_key(struct parse_state *st, const char *path, const cJSON
         return false;
     }
     bool ok = true;
-    if (option->repeatable && cJSON_IsArray(item)) {
+    if (option->kind == KIND_LIST && cJSON_IsArray(item)) {
         const cJSON *element;
         cJSON_ArrayForEach(element, item) {
             if (!cJSON_IsString(element)) {
@@ -605,18 +585,22 @@ static bool load_config_file(struct parse_state *st, const char *path)
 
 /* ---- the command line --------------------------------------------------------------- */
 
-static void set_defaults(struct config *config)
+/* Options that neither a flag nor the file set take their default, through the same
+ * parser, so a default is as valid as anything a user could write. */
+static bool apply_defaults(struct parse_state *st)
 {
-    memset(config, 0, sizeof *config);
-    config->telemetry_path = DEFAULT_TELEMETRY_PATH;
-    config->retention = DEFAULT_RETENTION_MS * TICKS_PER_MS;
-    config->capacity = PROCESS_TABLE_DEFAULT_CAPACITY;
-    config->session.kind = LIVE_SESSION_AUTO;
-    config->log_level = LOG_INFO;
-    config->connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
-    config->max_connections = DEFAULT_MAX_CONNECTIONS;
-    config->max_connections_per_ip = DEFAULT_MAX_CONNECTIONS_PER_IP;
-    config->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+    char why[384];
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        const struct option *o = &options[i];
+        if (o->default_text == NULL || st->set_by_flag[i] > 0 || st->set_by_file[i] > 0)
+            continue;
+        if (!apply_value(st->config, o, o->default_text, why, sizeof why)) {
+            snprintf(st->err, st->err_size, "--%s: the default \"%s\" is refused: %s", o->name,
+                     o->default_text, why);
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool parse_flags(struct parse_state *st, int argc, char **argv)
@@ -641,7 +625,7 @@ static bool parse_flags(struct parse_state *st, int argc, char **argv)
         const char *value;
         if (equals != NULL) {
             value = equals + 1;
-        } else if (option->metavar == NULL) {
+        } else if (option->kind == KIND_SWITCH || option->kind == KIND_ACTION) {
             value = "true";
         } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
             value = argv[++i];
@@ -651,12 +635,12 @@ static bool parse_flags(struct parse_state *st, int argc, char **argv)
             return false;
         }
         size_t id = (size_t)(option - options);
-        if (!option->repeatable && st->set_by_flag[id] > 0) {
+        if (option->kind != KIND_LIST && st->set_by_flag[id] > 0) {
             snprintf(st->err, st->err_size, "--%s: given more than once", option->name);
             return false;
         }
         st->set_by_flag[id]++;
-        if (!option->apply(st->config, value, why, sizeof why)) {
+        if (!apply_value(st->config, option, value, why, sizeof why)) {
             snprintf(st->err, st->err_size, "--%s: %s", option->name, why);
             return false;
         }
@@ -672,8 +656,8 @@ static bool check_combination(struct parse_state *st)
         snprintf(st->err, st->err_size, "--summary: needs at least one --etl FILE to replay");
         return false;
     }
-    uint32_t min = c->session.min_buffers ? c->session.min_buffers : SESSION_DEFAULT_MIN_BUFFERS;
-    uint32_t max = c->session.max_buffers ? c->session.max_buffers : SESSION_DEFAULT_MAX_BUFFERS;
+    uint32_t min = c->session.min_buffers;
+    uint32_t max = c->session.max_buffers;
     if (min > max) {
         snprintf(st->err, st->err_size,
                  "--session.min-buffers: %" PRIu32 " is more than --session.max-buffers (%"
@@ -686,7 +670,7 @@ static bool check_combination(struct parse_state *st)
 enum config_result config_parse(struct config *config, int argc, char **argv, char *err,
                                 size_t err_size)
 {
-    set_defaults(config);
+    memset(config, 0, sizeof *config);
     if (err_size > 0)
         err[0] = '\0';
     /* --help and --version answer even when other flags are wrong, as people expect */
@@ -705,74 +689,68 @@ enum config_result config_parse(struct config *config, int argc, char **argv, ch
     if (ok && config->config_file != NULL)
         ok = load_config_file(&st, config->config_file);
     if (ok)
+        ok = apply_defaults(&st);
+    if (ok)
         ok = check_combination(&st);
     if (!ok) {
         config_free(config);
         return CONFIG_ERROR;
     }
-    if (config->listen_count == 0)
-        config->listen[config->listen_count++] = DEFAULT_LISTEN;
+    size_t retention = (size_t)(option_named("collector.retention") - options);
+    config->retention_given = st.set_by_flag[retention] > 0 || st.set_by_file[retention] > 0;
     return CONFIG_RUN;
 }
 
 /* ---- the config in effect, as JSON ---------------------------------------------------- */
 
-static void add_list(cJSON *object, const char *key, const char *const *list, size_t count)
+static void add_value(cJSON *root, const struct config *c, const struct option *o)
 {
-    cJSON *array = cJSON_AddArrayToObject(object, key);
-    for (size_t i = 0; array != NULL && i < count; i++)
-        cJSON_AddItemToArray(array, cJSON_CreateString(list[i]));
-}
-
-static const char *session_kind_name(enum live_session_kind kind)
-{
-    switch (kind) {
-    case LIVE_SESSION_SYSTEM_LOGGER: return "system-logger";
-    case LIVE_SESSION_KERNEL_LOGGER: return "kernel-logger";
-    case LIVE_SESSION_AUTO: break;
+    const void *at = place_of(c, o);
+    char text[32];
+    switch (o->kind) {
+    case KIND_SWITCH:
+        cJSON_AddBoolToObject(root, o->name, *(const bool *)at);
+        break;
+    case KIND_NUMBER:
+        cJSON_AddNumberToObject(root, o->name, *(const uint32_t *)at);
+        break;
+    case KIND_DURATION_TICKS:
+        value_format_duration_ms(*(const uint64_t *)at / TICKS_PER_MS, text, sizeof text);
+        cJSON_AddStringToObject(root, o->name, text);
+        break;
+    case KIND_DURATION_SECONDS:
+        value_format_duration_ms((uint64_t)*(const unsigned *)at * 1000, text, sizeof text);
+        cJSON_AddStringToObject(root, o->name, text);
+        break;
+    case KIND_CHOICE:
+        cJSON_AddStringToObject(root, o->name, o->choices[*(const int *)at]);
+        break;
+    case KIND_TEXT:
+        if (*(const char *const *)at != NULL)
+            cJSON_AddStringToObject(root, o->name, *(const char *const *)at);
+        break;
+    case KIND_LIST: {
+        const char *const *list = at;
+        size_t count = *(const size_t *)((const char *)c + o->count_offset);
+        cJSON *array = cJSON_AddArrayToObject(root, o->name);
+        for (size_t i = 0; array != NULL && i < count; i++)
+            cJSON_AddItemToArray(array, cJSON_CreateString(list[i]));
+        break;
     }
-    return "auto";
+    case KIND_ACTION:
+        break;
+    }
 }
 
 char *config_to_json(const struct config *c)
 {
-    static const char *const level_names[] = { "error", "warn", "info", "debug" };
-    char text[32];
     cJSON *root = cJSON_CreateObject();
     if (root == NULL)
         return NULL;
-    add_list(root, "web.listen-address", c->listen, c->listen_count);
-    cJSON_AddStringToObject(root, "web.telemetry-path", c->telemetry_path);
-    value_format_duration_ms((uint64_t)c->connection_timeout_s * 1000, text, sizeof text);
-    cJSON_AddStringToObject(root, "web.connection-timeout", text);
-    cJSON_AddNumberToObject(root, "web.max-connections", c->max_connections);
-    cJSON_AddNumberToObject(root, "web.max-connections-per-ip", c->max_connections_per_ip);
-    cJSON_AddNumberToObject(root, "web.max-requests-in-flight", c->max_in_flight);
-    add_list(root, "etl", c->etl_files, c->etl_count);
-    cJSON_AddBoolToObject(root, "summary", c->summary);
-    cJSON_AddBoolToObject(root, "collector.aggregate-by-name", c->aggregate_by_name);
-    add_list(root, "collector.include", c->include, c->include_count);
-    add_list(root, "collector.exclude", c->exclude, c->exclude_count);
-    value_format_duration_ms(c->retention / TICKS_PER_MS, text, sizeof text);
-    cJSON_AddStringToObject(root, "collector.retention", text);
-    cJSON_AddNumberToObject(root, "collector.capacity", c->capacity);
-    cJSON_AddStringToObject(root, "session.kind", session_kind_name(c->session.kind));
-    cJSON_AddStringToObject(root, "session.name",
-                            c->session.session_name ? c->session.session_name
-                                                    : SESSION_DEFAULT_NAME);
-    cJSON_AddBoolToObject(root, "session.take-over-foreign", c->session.take_over_foreign);
-    cJSON_AddNumberToObject(root, "session.buffer-size-kb",
-                            c->session.buffer_size_kb ? c->session.buffer_size_kb
-                                                      : SESSION_DEFAULT_BUFFER_KB);
-    cJSON_AddNumberToObject(root, "session.min-buffers",
-                            c->session.min_buffers ? c->session.min_buffers
-                                                   : SESSION_DEFAULT_MIN_BUFFERS);
-    cJSON_AddNumberToObject(root, "session.max-buffers",
-                            c->session.max_buffers ? c->session.max_buffers
-                                                   : SESSION_DEFAULT_MAX_BUFFERS);
-    unsigned level = (unsigned)c->log_level <= LOG_DEBUG ? (unsigned)c->log_level : LOG_INFO;
-    cJSON_AddStringToObject(root, "log.level", level_names[level]);
-    cJSON_AddBoolToObject(root, "console", c->console);
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (options[i].file_key)
+            add_value(root, c, &options[i]);
+    }
     char *printed = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (printed == NULL)

@@ -149,6 +149,11 @@ static bool parse(struct settings *s, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static struct settings s;
+    /* The server has no defaults of its own; these are the test server's, overridden by
+     * --timeout, --max-connections, --per-ip and --max-in-flight. */
+    s.http.connection_timeout_s = 30;
+    s.http.max_connections = 1024;
+    s.http.max_in_flight = 16;
     if (!parse(&s, argc, argv)) {
         fprintf(stderr, "usage: %s --listen ADDR [--processes N] [--writer] ...\n", argv[0]);
         return 2;

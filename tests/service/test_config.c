@@ -94,11 +94,12 @@ static void test_defaults(void **state)
     assert_true(c.retention == SECONDS(300));
     assert_int_equal(c.capacity, 4096);
     assert_int_equal(c.session.kind, LIVE_SESSION_AUTO);
-    assert_null(c.session.session_name);
+    assert_string_equal(c.session.session_name, "tcpip_exporter");
     assert_false(c.session.take_over_foreign);
-    assert_int_equal(c.session.buffer_size_kb, 0);
-    assert_int_equal(c.session.min_buffers, 0);
-    assert_int_equal(c.session.max_buffers, 0);
+    assert_int_equal(c.session.buffer_size_kb, 256);
+    assert_int_equal(c.session.min_buffers, 64);
+    assert_int_equal(c.session.max_buffers, 128);
+    assert_false(c.retention_given);
     assert_int_equal(c.log_level, LOG_INFO);
     assert_false(c.console);
     assert_null(c.config_file);
