@@ -1,13 +1,9 @@
 #include "redirect.h"
 
 #ifdef _WIN32
-#include <io.h>
-#define dup _dup
-#define dup2 _dup2
-#define close _close
-#define fileno _fileno
+#include "redirect_fd_win.h"
 #else
-#include <unistd.h>
+#include "redirect_fd_posix.h"
 #endif
 
 int redirect_begin(FILE *stream, FILE *target)
