@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "bytes.h"
 #include "etw_record_map_win.h"
 #include "etw_seam_win.h"
 #include "live_session.h"
@@ -253,11 +254,44 @@ static BOOL fake_windows_8(void)
     return !fake.before_windows_8;
 }
 
+/* What the session reported through its collector_log, from whichever thread. */
+static struct {
+    CRITICAL_SECTION lock;
+    char lines[64][COLLECTOR_LOG_LINE + 8];
+    int count;
+} logged;
+
+static void capture_log(void *context, enum collector_log_level level, const char *message)
+{
+    static const char *const names[] = { "error", "warn", "info", "debug" };
+    assert_ptr_equal(context, &logged);
+    EnterCriticalSection(&logged.lock);
+    if (logged.count < (int)ARRAY_SIZE(logged.lines))
+        snprintf(logged.lines[logged.count++], sizeof logged.lines[0], "%s: %s",
+                 names[level], message);
+    LeaveCriticalSection(&logged.lock);
+}
+
+/* True when a captured line starts with "level: " and contains text. */
+static bool was_logged(const char *level, const char *text)
+{
+    size_t level_len = strlen(level);
+    bool found = false;
+    EnterCriticalSection(&logged.lock);
+    for (int i = 0; i < logged.count && !found; i++)
+        found = strncmp(logged.lines[i], level, level_len) == 0 &&
+                logged.lines[i][level_len] == ':' && strstr(logged.lines[i], text) != NULL;
+    LeaveCriticalSection(&logged.lock);
+    return found;
+}
+
 static int setup(void **state)
 {
     (void)state;
     memset(&fake, 0, sizeof fake);
     InitializeCriticalSection(&fake.lock);
+    memset(&logged, 0, sizeof logged);
+    InitializeCriticalSection(&logged.lock);
     fake.session_stopped = CreateEventW(NULL, TRUE, FALSE, NULL);
     fake.delivered = CreateEventW(NULL, FALSE, FALSE, NULL);
     fake.wait_limit = 1000;
@@ -278,6 +312,7 @@ static int teardown(void **state)
     CloseHandle(fake.session_stopped);
     CloseHandle(fake.delivered);
     DeleteCriticalSection(&fake.lock);
+    DeleteCriticalSection(&logged.lock);
     return 0;
 }
 
@@ -350,6 +385,7 @@ static struct live_session *start(struct process_table *table, enum live_session
     char err[256] = "";
     struct live_session_config config = {
         .kind = kind, .take_over_foreign = take_over_foreign,
+        .log = { .fn = capture_log, .context = &logged },
     };
     struct live_session *s = live_session_start(table, &config, err, sizeof err);
     if (s == NULL)
@@ -515,6 +551,9 @@ static void test_stale_private_session_is_taken_over(void **state)
     assert_int_equal(count_calls('C', L"tcpip_exporter", EVENT_TRACE_CONTROL_STOP), 1);
     assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 2);
     live_session_stop(s);
+    /* The collector reports through the caller's log function, not a logger of its own. */
+    assert_true(was_logged("warn", "a stale session named tcpip_exporter exists"));
+    assert_true(was_logged("info", "live session: stopped ("));
     process_table_destroy(table);
 }
 
