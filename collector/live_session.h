@@ -15,13 +15,20 @@ enum live_session_kind {
     LIVE_SESSION_KERNEL_LOGGER, /* the singleton "NT Kernel Logger" */
 };
 
+/* What a zero or NULL in live_session_config means; plain literals because
+ * service/config.c turns them into the flags' default text. */
+#define LIVE_SESSION_DEFAULT_NAME "tcpip_exporter"
+#define LIVE_SESSION_DEFAULT_BUFFER_KB 256
+#define LIVE_SESSION_DEFAULT_MIN_BUFFERS 64
+#define LIVE_SESSION_DEFAULT_MAX_BUFFERS 128
+
 struct live_session_config {
     enum live_session_kind kind;
-    const char *session_name;   /* private session name; NULL = "tcpip_exporter" */
+    const char *session_name;   /* private session name; NULL = LIVE_SESSION_DEFAULT_NAME */
     bool take_over_foreign;     /* stop a foreign NT Kernel Logger holding the name */
-    uint32_t buffer_size_kb;    /* 0 = default (256) */
-    uint32_t min_buffers;       /* 0 = default (64) */
-    uint32_t max_buffers;       /* 0 = default (128) */
+    uint32_t buffer_size_kb;    /* 0 = LIVE_SESSION_DEFAULT_BUFFER_KB */
+    uint32_t min_buffers;       /* 0 = LIVE_SESSION_DEFAULT_MIN_BUFFERS */
+    uint32_t max_buffers;       /* 0 = LIVE_SESSION_DEFAULT_MAX_BUFFERS */
     struct collector_log log;   /* where the session reports starts, stops and failures */
 };
 

@@ -21,10 +21,6 @@
 #include "win_error_win.h"
 #include "collector_log.h"
 
-#define DEFAULT_SESSION_NAME "tcpip_exporter"
-#define DEFAULT_BUFFER_KB 256u
-#define DEFAULT_MIN_BUFFERS 64u
-#define DEFAULT_MAX_BUFFERS 128u
 #define NAME_CHARS 1024u            /* room ControlTrace may write a logger/file name into */
 #define BACKOFF_FIRST_MS 1000u
 #define BACKOFF_MAX_MS 60000u
@@ -542,7 +538,7 @@ struct live_session *live_session_start(struct process_table *table,
                                         char *err, size_t err_size)
 {
     const char *name = config->session_name != NULL && config->session_name[0] != '\0'
-                           ? config->session_name : DEFAULT_SESSION_NAME;
+                           ? config->session_name : LIVE_SESSION_DEFAULT_NAME;
     struct live_session *s = calloc(1, sizeof *s);
     if (s == NULL) {
         snprintf(err, err_size, "live session: out of memory");
@@ -556,9 +552,9 @@ struct live_session *live_session_start(struct process_table *table,
     s->system_logger_missing = !etw_seam.system_logger_available();
     s->take_over_foreign = config->take_over_foreign;
     s->log = config->log;
-    s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb : DEFAULT_BUFFER_KB;
-    s->min_buffers = config->min_buffers ? config->min_buffers : DEFAULT_MIN_BUFFERS;
-    s->max_buffers = config->max_buffers ? config->max_buffers : DEFAULT_MAX_BUFFERS;
+    s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb : LIVE_SESSION_DEFAULT_BUFFER_KB;
+    s->min_buffers = config->min_buffers ? config->min_buffers : LIVE_SESSION_DEFAULT_MIN_BUFFERS;
+    s->max_buffers = config->max_buffers ? config->max_buffers : LIVE_SESSION_DEFAULT_MAX_BUFFERS;
     if (s->max_buffers < s->min_buffers)
         s->max_buffers = s->min_buffers;
     InitializeSRWLock(&s->lock);

@@ -74,8 +74,11 @@ struct process_table_config {
     uint64_t retention;            /* how long exited instances stay readable, 100 ns units */
 };
 
-#define PROCESS_TABLE_DEFAULT_CAPACITY 4096u
-#define PROCESS_TABLE_DEFAULT_RETENTION (300ull * 10000000ull) /* 5 minutes */
+/* Plain numbers: service/config.c turns them into the flags' default text. */
+#define PROCESS_TABLE_DEFAULT_CAPACITY 4096
+#define PROCESS_TABLE_DEFAULT_RETENTION_MINUTES 5
+#define PROCESS_TABLE_DEFAULT_RETENTION \
+    (PROCESS_TABLE_DEFAULT_RETENTION_MINUTES * 60ull * 10000000ull) /* 100 ns ticks */
 
 struct process_table;
 
