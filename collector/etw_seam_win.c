@@ -25,6 +25,7 @@ static BOOL is_windows_8_or_later(void)
         .close_trace = CloseTrace,      \
         .system_logger_available = is_windows_8_or_later, \
         .wait_for = WaitForSingleObject, \
+        .create_mutex = CreateMutexW,   \
     }
 
 static const struct etw_seam real_seam = REAL_SEAM;

@@ -22,6 +22,9 @@ struct etw_seam {
     BOOL (*system_logger_available)(void);
     /* Sleep that the session's back-off uses: fakes make restarts instant in tests. */
     DWORD (WINAPI *wait_for)(HANDLE handle, DWORD milliseconds);
+    /* The instance claim's named mutex (CreateMutexW). */
+    HANDLE (WINAPI *create_mutex)(LPSECURITY_ATTRIBUTES attributes, BOOL initial_owner,
+                                  LPCWSTR name);
 };
 
 /* The table in force. Tests assign to it before live_session_start and restore it with

@@ -41,13 +41,36 @@ struct live_session_status {
     uint64_t buffers_lost;      /* session RealTimeBuffersLost, polled */
 };
 
+/* Proof that this process is the only instance of ours using a session: on Windows a
+ * named mutex, Global\tcpip_exporter.<session>, held from the claim until release. Only
+ * a claim that is held lets the session stop an existing session of that name, which can
+ * then be nothing but an orphan of an instance that died (the kernel releases a dead
+ * holder's mutex). <session> is the private session's name, or "NT Kernel Logger" when
+ * that is the session the configuration resolves to. */
+struct live_session_claim;
+
+enum live_claim_state {
+    LIVE_CLAIM_HELD,         /* ours; no instance held it before */
+    LIVE_CLAIM_ORPHANED,     /* ours; the previous holder died without releasing it */
+    LIVE_CLAIM_UNPROVEN,     /* the mutex could not be made: run, but never take over */
+};
+
+/* NULL with one line in err when another running instance holds the claim: the caller
+ * must not start (and must leave the other instance's session alone). */
+struct live_session_claim *live_session_claim(const struct live_session_config *config,
+                                              char *err, size_t err_size);
+enum live_claim_state live_session_claim_state(const struct live_session_claim *claim);
+void live_session_release(struct live_session_claim *claim);
+
 struct live_session;
 
-/* Starts the session and its consumer thread. Failure to reach the kernel is not fatal:
+/* Starts the session and its consumer thread. claim (may be NULL: never take over) must
+ * stay held until live_session_stop has returned. Failure to reach the kernel is not fatal:
  * the session keeps retrying with back-off and reports why in its status. Returns NULL
  * (with a reason in err) only when the live source cannot exist at all on this system. */
 struct live_session *live_session_start(struct process_table *table,
                                         const struct live_session_config *config,
+                                        const struct live_session_claim *claim,
                                         char *err, size_t err_size);
 void live_session_status(struct live_session *session, struct live_session_status *status);
 /* Stops the kernel session and joins the consumer thread. */

@@ -9,12 +9,40 @@
 #define UNSUPPORTED_REASON \
     "the live kernel session needs Windows; use --etl FILE to replay a recorded trace"
 
+/* No kernel session can exist here, so there is nothing to share: every claim is held. */
+struct live_session_claim {
+    int unused;
+};
+
+struct live_session_claim *live_session_claim(const struct live_session_config *config,
+                                              char *err, size_t err_size)
+{
+    static struct live_session_claim only;
+    (void)config;
+    (void)err;
+    (void)err_size;
+    return &only;
+}
+
+enum live_claim_state live_session_claim_state(const struct live_session_claim *claim)
+{
+    (void)claim;
+    return LIVE_CLAIM_HELD;
+}
+
+void live_session_release(struct live_session_claim *claim)
+{
+    (void)claim;
+}
+
 struct live_session *live_session_start(struct process_table *table,
                                         const struct live_session_config *config,
+                                        const struct live_session_claim *claim,
                                         char *err, size_t err_size)
 {
     (void)table;
     (void)config;
+    (void)claim;
     if (err_size > 0)
         snprintf(err, err_size, "%s", UNSUPPORTED_REASON);
     return NULL;

@@ -43,6 +43,8 @@ struct live_session {
     struct process_table *table;
     enum live_session_kind requested_kind;
     bool take_over_foreign;
+    bool may_take_over_own;         /* the instance claim is held: a session under our
+                                     * private name is an orphan of a dead instance */
     struct collector_log log;
     uint32_t buffer_size_kb, min_buffers, max_buffers;
     wchar_t private_name[128];
@@ -205,20 +207,31 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
     properties_fill(s, p, kind);
     ULONG status = etw_seam.start_trace(&handle, name, p);
     if (status == ERROR_ALREADY_EXISTS) {
-        if (kind != LIVE_SESSION_KERNEL_LOGGER) {
-            /* Our private name: only an earlier run of ours (killed before it could stop
-             * its session) uses it. Take it over rather than fail forever. */
-            session_log(s, COLLECTOR_LOG_WARN, "live session: a stale session named %s exists (an earlier "
-                    "run that did not stop?); stopping it and starting ours",
-                    s->private_name_utf8);
+        bool ours = kind != LIVE_SESSION_KERNEL_LOGGER;
+        if (ours && !s->may_take_over_own) {
+            session_log(s, COLLECTOR_LOG_ERROR, "live session: a session named %s exists "
+                        "and this instance could not prove it orphaned; not stopping it; "
+                        "will retry", s->private_name_utf8);
+            set_status(s, false, "a session named %s exists and is not proven orphaned; "
+                       "not taking it over", s->private_name_utf8);
+            free(p);
+            return status;
+        }
+        if (ours) {
+            /* Our private name, and we hold the instance claim: no other instance of ours
+             * runs, so the session is an orphan of one that died before stopping it. */
+            session_log(s, COLLECTOR_LOG_WARN, "live session: a stale session named %s "
+                        "exists (left by an instance that ended without stopping it); "
+                        "stopping it and starting ours", s->private_name_utf8);
             snprintf(how, sizeof how, "took over a stale session of ours");
         } else if (s->take_over_foreign) {
-            session_log(s, COLLECTOR_LOG_WARN, "live session: the NT Kernel Logger is held by another tool; "
-                    "stopping it as configured (take over foreign)");
+            session_log(s, COLLECTOR_LOG_WARN, "live session: the NT Kernel Logger is held by "
+                        "another tool; stopping it as configured (take over foreign)");
             snprintf(how, sizeof how, "took over the NT Kernel Logger from another tool");
         } else {
-            session_log(s, COLLECTOR_LOG_ERROR, "live session: the NT Kernel Logger is held by another tool; "
-                    "not stopping it (--session.take-over-foreign does); will retry");
+            session_log(s, COLLECTOR_LOG_ERROR, "live session: the NT Kernel Logger is held by "
+                        "another tool; not stopping it (--session.take-over-foreign does); "
+                        "will retry");
             set_status(s, false, "NT Kernel Logger is in use by another tool; not taking it "
                        "over (see --session.take-over-foreign)");
             free(p);
@@ -246,10 +259,11 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
     s->session_handle = handle;
     s->session_guid = *guid_of_kind(s, kind);
     ReleaseSRWLockExclusive(&s->lock);
-    session_log(s, COLLECTOR_LOG_INFO, "live session: %s%s%s started (%" PRIu32 " KB x %" PRIu32 "..%" PRIu32
-            " buffers)%s%s", kind_text(kind), kind == LIVE_SESSION_KERNEL_LOGGER ? "" : " ",
-            kind == LIVE_SESSION_KERNEL_LOGGER ? "" : s->private_name_utf8, s->buffer_size_kb, s->min_buffers,
-            s->max_buffers, how[0] ? "; " : "", how);
+    bool named = kind != LIVE_SESSION_KERNEL_LOGGER;
+    session_log(s, COLLECTOR_LOG_INFO, "live session: %s%s%s started (%" PRIu32 " KB x %"
+                PRIu32 "..%" PRIu32 " buffers)%s%s", kind_text(kind), named ? " " : "",
+                named ? s->private_name_utf8 : "", s->buffer_size_kb, s->min_buffers,
+                s->max_buffers, how[0] ? "; " : "", how);
     set_status(s, false, "%s started%s%s; waiting for events", kind_text(kind),
                how[0] ? ", " : "", how);
     return ERROR_SUCCESS;
@@ -339,7 +353,8 @@ static void mark_up(struct live_session *s)
         return;
     s->seen_callback = true;
     set_status(s, true, "%s running, events flowing", kind_text(s->active_kind));
-    session_log(s, COLLECTOR_LOG_INFO, "live session: events flowing from the %s", kind_text(s->active_kind));
+    session_log(s, COLLECTOR_LOG_INFO, "live session: events flowing from the %s",
+                kind_text(s->active_kind));
 }
 
 static void poll_session(struct live_session *s)
@@ -535,6 +550,7 @@ static GUID guid_for_name(const wchar_t *name)
 
 struct live_session *live_session_start(struct process_table *table,
                                         const struct live_session_config *config,
+                                        const struct live_session_claim *claim,
                                         char *err, size_t err_size)
 {
     const char *name = config->session_name != NULL && config->session_name[0] != '\0'
@@ -551,8 +567,10 @@ struct live_session *live_session_start(struct process_table *table,
      * back. */
     s->system_logger_missing = !etw_seam.system_logger_available();
     s->take_over_foreign = config->take_over_foreign;
+    s->may_take_over_own = live_session_claim_state(claim) != LIVE_CLAIM_UNPROVEN;
     s->log = config->log;
-    s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb : LIVE_SESSION_DEFAULT_BUFFER_KB;
+    s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb
+                                               : LIVE_SESSION_DEFAULT_BUFFER_KB;
     s->min_buffers = config->min_buffers ? config->min_buffers : LIVE_SESSION_DEFAULT_MIN_BUFFERS;
     s->max_buffers = config->max_buffers ? config->max_buffers : LIVE_SESSION_DEFAULT_MAX_BUFFERS;
     if (s->max_buffers < s->min_buffers)
@@ -630,9 +648,9 @@ void live_session_stop(struct live_session *session)
     }
     CloseHandle(session->thread);
     CloseHandle(session->stop_event);
-    session_log(session, COLLECTOR_LOG_INFO, "live session: stopped (%" PRIu64 " restarts, %" PRIu64 " events lost, %"
-            PRIu64 " buffers lost)", session->status.restarts, session->status.events_lost,
-            session->status.buffers_lost);
+    session_log(session, COLLECTOR_LOG_INFO, "live session: stopped (%" PRIu64 " restarts, %"
+                PRIu64 " events lost, %" PRIu64 " buffers lost)", session->status.restarts,
+                session->status.events_lost, session->status.buffers_lost);
     free(session->query_properties);
     free(session);
 }

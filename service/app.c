@@ -42,8 +42,12 @@ struct app {
 
     bool is_replay;
     /* live source */
+    struct live_session_claim *claim; /* held from before the port is bound until the end */
+    /* Scrapes may come while the session is being started (the port is bound first), so
+     * live and live_refusal are published by live_state (release), read after it (acquire). */
     struct live_session *live;
     char live_refusal[256];          /* why live_session_start said no */
+    atomic_int live_state;           /* LIVE_STARTING, LIVE_STARTED */
     /* replay source */
     pthread_t replay_thread;
     bool replay_thread_started;
@@ -111,9 +115,16 @@ static void replay_info(struct app *app, struct source_info *info)
     }
 }
 
+enum { LIVE_STARTING = 0, LIVE_STARTED = 1 };
+
 static void live_info(struct app *app, struct source_info *info)
 {
     info->kind = "etw";
+    if (atomic_load_explicit(&app->live_state, memory_order_acquire) != LIVE_STARTED) {
+        info->up = false;
+        snprintf(info->reason, sizeof info->reason, "starting");
+        return;
+    }
     if (app->live == NULL) {
         info->up = false;
         snprintf(info->reason, sizeof info->reason, "%s", app->live_refusal);
@@ -155,6 +166,7 @@ static bool check_files_readable(const struct config *config, char *err, size_t 
 
 static void free_app(struct app *app)
 {
+    live_session_release(app->claim);
     if (app->table != NULL)
         process_table_destroy(app->table);
     free(app->config_json);
@@ -215,25 +227,31 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
         return NULL;
     }
 
+    struct live_session_config session = config->session;
+    session.log = (struct collector_log){ .fn = collector_to_log };
+    /* Claim, bind, then start the session: a second instance (on the same session or on a
+     * busy port) must fail before it has touched the running one's kernel session. */
     if (!app->is_replay) {
-        char why[sizeof app->live_refusal];
-        struct live_session_config session = config->session;
-        session.log = (struct collector_log){ .fn = collector_to_log };
-        app->live = live_session_start(app->table, &session, why, sizeof why);
-        if (app->live == NULL)
-            snprintf(app->live_refusal, sizeof app->live_refusal, "%s", why);
+        app->claim = live_session_claim(&session, err, err_size);
+        if (app->claim == NULL) {
+            free_app(app);
+            return NULL;
+        }
     }
-
+    atomic_init(&app->live_state, LIVE_STARTING);
     if (!start_http(app, err, err_size)) {
-        if (app->live != NULL)
-            live_session_stop(app->live);
         free_app(app);
         return NULL;
     }
-
-    /* only now: if the server could not start, its error is the one line the user sees */
-    if (!app->is_replay && app->live == NULL)
-        log_msg(LOG_WARN, "event source down, serving anyway: %s", app->live_refusal);
+    if (!app->is_replay) {
+        char why[sizeof app->live_refusal];
+        app->live = live_session_start(app->table, &session, app->claim, why, sizeof why);
+        if (app->live == NULL)
+            snprintf(app->live_refusal, sizeof app->live_refusal, "%s", why);
+        atomic_store_explicit(&app->live_state, LIVE_STARTED, memory_order_release);
+        if (app->live == NULL)
+            log_msg(LOG_WARN, "event source down, serving anyway: %s", app->live_refusal);
+    }
 
     if (app->is_replay) {
         int rc = pthread_create(&app->replay_thread, NULL, replay_main, app);

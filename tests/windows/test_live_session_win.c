@@ -285,6 +285,9 @@ static bool was_logged(const char *level, const char *text)
     return found;
 }
 
+/* The claim every test session runs under unless the test is about the claim itself. */
+static struct live_session_claim *test_claim;
+
 static int setup(void **state)
 {
     (void)state;
@@ -311,6 +314,8 @@ static int teardown(void **state)
     etw_seam_reset();
     CloseHandle(fake.session_stopped);
     CloseHandle(fake.delivered);
+    live_session_release(test_claim);
+    test_claim = NULL;
     DeleteCriticalSection(&fake.lock);
     DeleteCriticalSection(&logged.lock);
     return 0;
@@ -379,18 +384,38 @@ static struct process_table *new_table(void)
     return table;
 }
 
-static struct live_session *start(struct process_table *table, enum live_session_kind kind,
-                                  bool take_over_foreign)
+static struct live_session_config session_config(enum live_session_kind kind,
+                                                 bool take_over_foreign)
 {
-    char err[256] = "";
     struct live_session_config config = {
         .kind = kind, .take_over_foreign = take_over_foreign,
         .log = { .fn = capture_log, .context = &logged },
     };
-    struct live_session *s = live_session_start(table, &config, err, sizeof err);
+    return config;
+}
+
+static struct live_session *start_claimed(struct process_table *table,
+                                          enum live_session_kind kind, bool take_over_foreign,
+                                          const struct live_session_claim *claim)
+{
+    char err[256] = "";
+    struct live_session_config config = session_config(kind, take_over_foreign);
+    struct live_session *s = live_session_start(table, &config, claim, err, sizeof err);
     if (s == NULL)
         fail_msg("live_session_start: %s", err);
     return s;
+}
+
+static struct live_session *start(struct process_table *table, enum live_session_kind kind,
+                                  bool take_over_foreign)
+{
+    char err[256] = "";
+    struct live_session_config config = session_config(kind, take_over_foreign);
+    if (test_claim == NULL)
+        test_claim = live_session_claim(&config, err, sizeof err);
+    if (test_claim == NULL)
+        fail_msg("live_session_claim: %s", err);
+    return start_claimed(table, kind, take_over_foreign, test_claim);
 }
 
 /* One fake run whose rundown names a single process, after StartTrace first answers
@@ -737,12 +762,180 @@ static void test_process_trace_not_implemented(void **state)
     process_table_destroy(table);
 }
 
+/* ---- the instance claim: a second instance never touches the first one's session ---- */
+
+struct holder {
+    struct live_session_config config;
+    bool exit_owning;               /* end the thread without releasing: a dead instance */
+    HANDLE claimed, release;
+    struct live_session_claim *claim;
+};
+
+/* Another instance, as far as a mutex can tell: mutexes are owned by threads. */
+static DWORD WINAPI hold_claim(LPVOID arg)
+{
+    struct holder *h = arg;
+    char err[256];
+    h->claim = live_session_claim(&h->config, err, sizeof err);
+    SetEvent(h->claimed);
+    if (!h->exit_owning) {
+        WaitForSingleObject(h->release, INFINITE);
+        live_session_release(h->claim);
+        h->claim = NULL;
+    }
+    return 0;
+}
+
+static HANDLE start_holder(struct holder *h)
+{
+    h->claimed = CreateEventW(NULL, TRUE, FALSE, NULL);
+    h->release = CreateEventW(NULL, TRUE, FALSE, NULL);
+    HANDLE thread = CreateThread(NULL, 0, hold_claim, h, 0, NULL);
+    assert_non_null(thread);
+    assert_int_equal(WaitForSingleObject(h->claimed, 5000), WAIT_OBJECT_0);
+    assert_non_null(h->claim);
+    return thread;
+}
+
+static void end_holder(struct holder *h, HANDLE thread)
+{
+    SetEvent(h->release);
+    assert_int_equal(WaitForSingleObject(thread, 5000), WAIT_OBJECT_0);
+    CloseHandle(thread);
+    CloseHandle(h->claimed);
+    CloseHandle(h->release);
+    live_session_release(h->claim); /* the dead instance's handle, for the test's own sake */
+}
+
+static void test_second_instance_is_refused(void **state)
+{
+    (void)state;
+    struct holder first = { .config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false) };
+    HANDLE thread = start_holder(&first);
+    assert_int_equal(live_session_claim_state(first.claim), LIVE_CLAIM_HELD);
+
+    char err[256] = "";
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    assert_null(live_session_claim(&config, err, sizeof err));
+    assert_non_null(strstr(err, "another tcpip_exporter is running with the session "
+                                "\"tcpip_exporter\""));
+    assert_non_null(strstr(err, "Global\\tcpip_exporter.tcpip_exporter"));
+    assert_null(strchr(err, '\n'));
+    assert_int_equal(fake.call_count, 0); /* the trace API was never touched */
+
+    /* Another name is another instance's business: it may run beside. */
+    config.session_name = "second";
+    struct live_session_claim *other = live_session_claim(&config, err, sizeof err);
+    assert_non_null(other);
+    live_session_release(other);
+
+    /* Once the first has gone, the name is free. */
+    end_holder(&first, thread);
+    config.session_name = NULL;
+    struct live_session_claim *now = live_session_claim(&config, err, sizeof err);
+    assert_non_null(now);
+    assert_int_equal(live_session_claim_state(now), LIVE_CLAIM_HELD);
+    live_session_release(now);
+}
+
+static void test_kernel_logger_claims_are_one(void **state)
+{
+    (void)state;
+    /* The NT Kernel Logger is a singleton: two instances on it collide whatever their
+     * --session.name. */
+    struct holder first = { .config = session_config(LIVE_SESSION_KERNEL_LOGGER, false) };
+    first.config.session_name = "a";
+    HANDLE thread = start_holder(&first);
+    char err[256] = "";
+    struct live_session_config config = session_config(LIVE_SESSION_KERNEL_LOGGER, false);
+    config.session_name = "b";
+    assert_null(live_session_claim(&config, err, sizeof err));
+    assert_non_null(strstr(err, "\"NT Kernel Logger\""));
+    end_holder(&first, thread);
+}
+
+static void test_orphan_of_a_dead_instance_is_taken_over(void **state)
+{
+    (void)state;
+    struct holder dead = { .config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false),
+                           .exit_owning = true };
+    HANDLE thread = start_holder(&dead);
+    assert_int_equal(WaitForSingleObject(thread, 5000), WAIT_OBJECT_0);
+
+    char err[256] = "";
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    test_claim = live_session_claim(&config, err, sizeof err);
+    assert_non_null(test_claim);
+    assert_int_equal(live_session_claim_state(test_claim), LIVE_CLAIM_ORPHANED);
+    assert_true(was_logged("warn", "ended without stopping"));
+
+    one_run_after_start_result(ERROR_ALREADY_EXISTS);
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    assert_int_equal(count_calls('C', L"tcpip_exporter", EVENT_TRACE_CONTROL_STOP), 1);
+    live_session_stop(s);
+    process_table_destroy(table);
+    CloseHandle(thread);
+    CloseHandle(dead.claimed);
+    CloseHandle(dead.release);
+    live_session_release(dead.claim);
+}
+
+static HANDLE WINAPI fake_mutex_denied(LPSECURITY_ATTRIBUTES attributes, BOOL owner,
+                                       LPCWSTR name)
+{
+    (void)attributes;
+    (void)owner;
+    (void)name;
+    SetLastError(ERROR_ACCESS_DENIED); /* Global\ without SeCreateGlobalPrivilege */
+    return NULL;
+}
+
+static void test_unproven_claim_never_takes_over(void **state)
+{
+    (void)state;
+    etw_seam.create_mutex = fake_mutex_denied;
+    char err[256] = "";
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    test_claim = live_session_claim(&config, err, sizeof err);
+    assert_non_null(test_claim);
+    assert_int_equal(live_session_claim_state(test_claim), LIVE_CLAIM_UNPROVEN);
+    assert_true(was_logged("warn", "cannot create the instance mutex"));
+
+    for (int i = 0; i < 16; i++)
+        fake.start_results[i] = ERROR_ALREADY_EXISTS;
+    fake.start_result_count = 16;
+    fake.wait_limit = 3;
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_waits(3);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_false(st.up);
+    assert_non_null(strstr(st.reason, "not proven orphaned"));
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    live_session_stop(s);
+    /* a session without any claim (NULL) behaves the same */
+    fake.call_count = 0;
+    s = start_claimed(table, LIVE_SESSION_SYSTEM_LOGGER, false, NULL);
+    wait_waits(4);
+    live_session_stop(s);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    process_table_destroy(table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_map),
         cmocka_unit_test_setup_teardown(test_events_reach_the_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_private_session_is_taken_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_instance_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_logger_claims_are_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orphan_of_a_dead_instance_is_taken_over, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unproven_claim_never_takes_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_kernel_logger_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_kernel_logger_taken_over_when_asked, setup,
                                         teardown),

@@ -3,7 +3,9 @@
 # 5, ProcessTrace would return 120): the service starts and reaches RUNNING, /metrics says
 # the event source is down and why, the session keeps retrying with back-off while the
 # server keeps answering, and the service stops cleanly with exit code 0.
-# Also: a second service on the same port fails start-up with a service-specific code.
+# Also: a second instance on the same session (a --console run on another port) refuses in
+# one line without touching the running one; a second service on the same port fails
+# start-up with a service-specific code.
 . "$(dirname "$0")/wine_lib.sh"
 require_wine
 wine_setup
@@ -33,8 +35,32 @@ status_json=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/status") || f
 note "status: $(head -c 400 <<<"$status_json")"
 [ "$(sc_state $NAME)" = 4 ] || fail "the service is no longer RUNNING"
 
-# The port is ours: a second instance must fail start-up, visibly.
-sc create ${NAME}_2 binPath= "$EXE_WIN --web.listen-address 127.0.0.1:$PORT" \
+# The session is ours: a console run beside the service with the same session name refuses
+# within 10 s, says why in one line, and leaves the service and its session alone.
+PORT2=$(free_port)
+t0=$SECONDS
+timeout 10 wine "$WIN_EXE" --console --web.listen-address "127.0.0.1:$PORT2" \
+    >"$WORK/logs/second-console.out" 2>"$WORK/logs/second-console.err"
+rc=$?
+grep -v '^[0-9a-f]*:\(fixme\|err\|warn\):' "$WORK/logs/second-console.err" \
+    >"$WORK/logs/second-console.lines" || true
+[ "$rc" -ne 124 ] || fail "the second instance was still running after 10 s"
+[ "$rc" -eq 3 ] || fail "the second instance exited $rc, expected 3 (start-up failed)"
+[ "$(wc -l <"$WORK/logs/second-console.lines")" -eq 1 ] \
+    || fail "the second instance did not say why in one line: $(cat "$WORK/logs/second-console.lines")"
+# (Wine reports Windows 7, so auto resolves to the NT Kernel Logger.)
+grep -q 'another tcpip_exporter is running with the session "' \
+    "$WORK/logs/second-console.lines" || fail "unexpected refusal: $(cat "$WORK/logs/second-console.lines")"
+! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT2/health" \
+    || fail "the refused instance serves on $PORT2"
+[ "$(sc_state $NAME)" = 4 ] || fail "the service is no longer RUNNING after the second instance"
+after=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics") || fail "/metrics after the second instance"
+grep -Eq '^tcpip_exporter_session_restarts(_total)? 0$' <<<"$after" \
+    || fail "the service's session restarted: $(grep session_restarts <<<"$after")"
+note "second instance on the same session: exit 3 in $((SECONDS - t0)) s: $(cat "$WORK/logs/second-console.lines")"
+
+# The port is ours: a second service (with its own session name) must fail start-up, visibly.
+sc create ${NAME}_2 binPath= "$EXE_WIN --web.listen-address 127.0.0.1:$PORT --session.kind system-logger --session.name second" \
     start= demand >/dev/null || fail "sc create (second)"
 sc start ${NAME}_2 >/dev/null
 wait_state ${NAME}_2 1 30 || fail "the second service did not stop after failing"
