@@ -168,7 +168,7 @@ static const struct option options[] = {
     DURATION("web.connection-timeout", KIND_DURATION_SECONDS, connection_timeout_s, 1000,
              86400000, "10s", "Close a connection idle this long (whole seconds)."),
     NUMBER("web.max-connections", "N", max_connections, 1, 65536, "1024",
-           "Connections open at once, in total."),
+           "Connections open at once on each listen address."),
     NUMBER("web.max-connections-per-ip", "N", max_connections_per_ip, 0, 65536, "0",
            "Connections open at once from one client address; 0 = no per-client cap."),
     NUMBER("web.max-requests-in-flight", "N", max_in_flight, 1, 4096, "16",
