@@ -1,4 +1,4 @@
-/* Kernel event payloads -> typed facts. Layouts: ../shared/design/EVENTS.md.
+/* Kernel event payloads -> typed facts. Layouts: collector/README.md (kernel event layouts).
  *
  * Rules that hold for every class:
  * - every read is bounds-checked against payload_size first; a payload shorter than its
@@ -180,8 +180,8 @@ static int process_op_of(uint8_t opcode, enum process_op *op, enum event_type *t
     }
 }
 
-/* Length of the fixed fields before UserSID, by version (EVENTS.md; v0 and v1 as decoded
- * by PerfView's TraceEvent, whose parser is generated from the same MOF):
+/* Length of the fixed fields before UserSID, by version (collector/README.md; v0 and v1 as
+ * decoded by PerfView's TraceEvent, whose parser is generated from the same MOF):
  *   v0:  ProcessId ptr, ParentId ptr
  *   v1:  PageDirectoryBase ptr, ProcessId, ParentId, SessionId, ExitStatus
  *   v2:  UniqueProcessKey ptr, ProcessId, ParentId, SessionId, ExitStatus

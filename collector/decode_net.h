@@ -3,7 +3,7 @@
  * facts on top of it, and process_table_feed counts with it directly, without building a
  * trace_fact or crossing into another translation unit for the tens of millions of
  * network events per second. One implementation of the layout rules, two callers.
- * Layouts: ../shared/design/EVENTS.md. */
+ * Layouts: collector/README.md (kernel event layouts). */
 #ifndef TCPIP_EXPORTER_DECODE_NET_H
 #define TCPIP_EXPORTER_DECODE_NET_H
 

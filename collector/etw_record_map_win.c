@@ -3,7 +3,7 @@
 #include <string.h>
 
 /* The MOF class GUIDs that kernel events carry as ProviderId in a real-time session
- * (values from EVENTS.md; the same classes the ETL reader maps by HookId group). */
+ * (values from collector/README.md; the same classes the ETL reader maps by HookId group). */
 static const GUID tcpip_guid =
     {0x9a280ac0, 0xc8e0, 0x11d1, {0x84, 0xe2, 0x00, 0xc0, 0x4f, 0xb9, 0x98, 0xa2}};
 static const GUID udpip_guid =

@@ -299,8 +299,6 @@ static ULONG start_session(struct live_session *s)
     return status;
 }
 
-/* Stops the session this run started, by its handle so that we never stop a session
- * someone else started under the same name after ours went away. */
 /* The session is gone already: drop its handle without calling the kernel. */
 static void forget_own_session(struct live_session *s)
 {
@@ -309,6 +307,8 @@ static void forget_own_session(struct live_session *s)
     ReleaseSRWLockExclusive(&s->lock);
 }
 
+/* Stops the session this run started, by its handle so that we never stop a session
+ * someone else started under the same name after ours went away. */
 static void stop_own_session(struct live_session *s, bool consumer_side)
 {
     AcquireSRWLockExclusive(&s->lock);

@@ -14,9 +14,10 @@
 #
 # Build directories are BUILD_PREFIX + native, asan (also fuzz), tsan, win (default BUILD_PREFIX:
 # build/, so build/native, build/asan, build/tsan, build/win), and are
-# reused when present, so a second run only rebuilds what changed. Benchmarks are not run here:
-# `meson test -C build/native --benchmark`. Every stage runs even when an earlier one failed;
-# the summary at the end says which failed, and the exit status is non-zero if any did.
+# reused when present, so a second run only rebuilds what changed. Benchmarks are not run
+# here: `meson setup build/release -Dbuildtype=release && meson test -C build/release
+# --benchmark` (tests/README.md). Every stage runs even when an earlier one failed; the
+# summary at the end says which failed, and the exit status is non-zero if any did.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,5 +1,5 @@
 /* Byte-by-byte payload builder: the test oracle for the decoder. Offsets come from the
- * field order in EVENTS.md; nothing here knows the decoder's structs. */
+ * field order in collector/README.md; nothing here knows the decoder's structs. */
 #include "payload.h"
 
 #include <string.h>

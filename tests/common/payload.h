@@ -1,6 +1,6 @@
 /* Test oracle: kernel event payloads built byte by byte from the layouts in
- * ../shared/design/EVENTS.md, never by casting structs, so the decoder is checked against
- * the documented offsets rather than against itself. Every builder writes little-endian
+ * collector/README.md (kernel event layouts), never by casting structs, so the decoder is
+ * checked against the documented offsets rather than against itself. Every builder writes little-endian
  * values into out[0, cap) and returns the payload length, or 0 when cap is too small or
  * an argument (opcode, version, pointer size) has no layout here. Independent of cmocka so
  * benchmarks and the ETL writer can use it too. */

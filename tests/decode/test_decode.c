@@ -1,5 +1,5 @@
 /* Unit tests for collector/decode.c. Payloads come from tests/common (built byte by byte
- * from EVENTS.md) or are written out by hand here; each is copied into a malloc block of
+ * from collector/README.md) or are written out by hand here; each is copied into a malloc block of
  * exactly its length so AddressSanitizer catches any read past the end. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +38,7 @@ static enum decode_status decode_exact(enum trace_class cls, uint8_t opcode, uin
     return status;
 }
 
-/* ---- expectations written from EVENTS.md, independent of the decoder's tables ---- */
+/* ---- expectations written from collector/README.md, independent of the decoder's tables ---- */
 
 struct net_case {
     uint8_t opcode;
@@ -269,8 +269,8 @@ static void test_port_byte_order_and_addresses_as_is(void **state)
 
     /* UdpIp Send of net.4.5.2.x86.baseline.txt (DataLen=32): PID 2108, size 391. TraceEvent
      * read it with an older template and printed the first 8 bytes as
-     * context=0x1870000083c, which is PID @0 and size @4 as EVENTS.md says. Its address and
-     * port fields come from that older template, so they cannot tell which of the two
+     * context=0x1870000083c, which is PID @0 and size @4 as collector/README.md says. Its
+     * address and port fields come from that older template, so they cannot tell which of the two
      * addresses is local; here they only check positions (daddr @8, saddr @12, ports). */
     uint8_t udp[32] = {
         0x3c, 0x08, 0x00, 0x00, 0x87, 0x01, 0x00, 0x00,

@@ -1,7 +1,7 @@
 /* Cross-check of the decoder's layouts against real traces, without reading the ETL
  * container: the perfview baselines (TraceEvent's decoding of net.4.5.2.*.etl) list each
  * event's payload length (DataLen) and field values. For every TcpIp, UdpIp and Process
- * EVENT line this test checks that the layout in EVENTS.md, at the file's PointerSize,
+ * EVENT line this test checks that the layout in collector/README.md, at the file's PointerSize,
  * has exactly that length (for Process: that the length leaves room for a whole SID), then
  * builds the payload from the listed fields and checks the decoder returns them.
  *
