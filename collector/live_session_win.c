@@ -307,8 +307,40 @@ static void forget_own_session(struct live_session *s)
     ReleaseSRWLockExclusive(&s->lock);
 }
 
+/* Whether handle still names the session this run started. A handle outlives its session
+ * (the NT Kernel Logger's is always the same value), so before a stop by handle a QUERY
+ * must return our logger name, and our GUID where it returns one. */
+static bool handle_is_ours(struct live_session *s, TRACEHANDLE handle, const GUID *guid)
+{
+    EVENT_TRACE_PROPERTIES *q = control_properties(guid);
+    if (q == NULL)
+        return false;
+    ULONG status = etw_seam.control_trace(handle, NULL, q, EVENT_TRACE_CONTROL_QUERY);
+    static const GUID no_guid;
+    /* the name ControlTrace wrote, wherever its offset says, but never past our block */
+    const wchar_t *name = L"";
+    size_t room = 0;
+    if (q->LoggerNameOffset >= sizeof *q && q->LoggerNameOffset < q->Wnode.BufferSize) {
+        name = (const wchar_t *)((const char *)q + q->LoggerNameOffset);
+        room = (q->Wnode.BufferSize - q->LoggerNameOffset) / sizeof(wchar_t);
+    }
+    bool ours = status == ERROR_SUCCESS && room > 0 && wcsnlen(name, room) < room &&
+                _wcsicmp(name, active_name(s)) == 0 &&
+                (IsEqualGUID(&q->Wnode.Guid, guid) || IsEqualGUID(&q->Wnode.Guid, &no_guid));
+    if (status == ERROR_SUCCESS && !ours)
+        session_log(s, COLLECTOR_LOG_WARN, "live session: our old session handle now names "
+                    "another session (%.*ls); not stopping it", (int)(room < 200 ? room : 200),
+                    name);
+    else if (status != ERROR_SUCCESS && status != ERROR_WMI_INSTANCE_NOT_FOUND)
+        session_log(s, COLLECTOR_LOG_WARN, "live session: querying our session before "
+                    "stopping it failed: %s; not stopping it", win_error_describe(status).text);
+    free(q);
+    return ours;
+}
+
 /* Stops the session this run started, by its handle so that we never stop a session
- * someone else started under the same name after ours went away. */
+ * someone else started under the same name after ours went away, and only once a QUERY
+ * says the handle still names ours. */
 static void stop_own_session(struct live_session *s, bool consumer_side)
 {
     AcquireSRWLockExclusive(&s->lock);
@@ -316,7 +348,7 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
     GUID guid = s->session_guid;
     s->session_handle = 0;
     ReleaseSRWLockExclusive(&s->lock);
-    if (handle == 0)
+    if (handle == 0 || !handle_is_ours(s, handle, &guid))
         return;
 
     EVENT_TRACE_PROPERTIES *p = control_properties(&guid);
@@ -448,7 +480,11 @@ static bool consume(struct live_session *s)
      * stopped the session: then the session handle is stale, and stopping by it could stop
      * a session another tool has started since (the NT Kernel Logger's handle is always
      * the same), which we must never do unasked. */
-    s->session_ended_elsewhere = status == ERROR_SUCCESS && !is_stopping(s);
+    /* ERROR_WMI_INSTANCE_NOT_FOUND (seen from Windows 11) and ERROR_INVALID_HANDLE say the
+     * same: the session is gone. */
+    s->session_ended_elsewhere = (status == ERROR_SUCCESS ||
+                                  status == ERROR_WMI_INSTANCE_NOT_FOUND ||
+                                  status == ERROR_INVALID_HANDLE) && !is_stopping(s);
 
     AcquireSRWLockExclusive(&s->lock);
     TRACEHANDLE to_close = s->consumer_handle;   /* 0 when live_session_stop closed it */

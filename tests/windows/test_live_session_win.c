@@ -139,6 +139,10 @@ static struct {
     EVENT_TRACE_LOGFILEW logfile; /* what OpenTrace was given */
     HANDLE session_stopped;       /* set by STOP or CloseTrace: ends a blocked ProcessTrace */
     HANDLE delivered;             /* set each time a run has delivered its events */
+    wchar_t session_name[64];     /* of the last session StartTrace started, for QUERY */
+    GUID session_guid;
+    const wchar_t *query_name;    /* non-NULL: QUERY by handle reports this session instead */
+    ULONG query_result;           /* non-zero: QUERY by handle fails with it */
     CRITICAL_SECTION lock;
 } fake;
 
@@ -172,6 +176,8 @@ static ULONG WINAPI fake_start(PTRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_P
     fake.starts++;
     if (result == ERROR_SUCCESS) {
         *handle = FAKE_SESSION_HANDLE;
+        wcsncpy(fake.session_name, name, 63);
+        fake.session_guid = p->Wnode.Guid;
         ResetEvent(fake.session_stopped);
     }
     return result;
@@ -186,6 +192,15 @@ static ULONG WINAPI fake_control(TRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_
     if (fake.run_count > 0) {
         p->EventsLost = fake.runs[fake.current_run].lost_events;
         p->RealTimeBuffersLost = fake.runs[fake.current_run].lost_buffers;
+    }
+    if (control == EVENT_TRACE_CONTROL_QUERY && handle != 0) {
+        /* QUERY fills the session's name and GUID, as ControlTrace does */
+        if (fake.query_result != 0)
+            return fake.query_result;
+        wchar_t *logger = (wchar_t *)((char *)p + p->LoggerNameOffset);
+        wcscpy(logger, fake.query_name != NULL ? fake.query_name : fake.session_name);
+        if (fake.query_name == NULL)
+            p->Wnode.Guid = fake.session_guid;
     }
     if (control == EVENT_TRACE_CONTROL_STOP)
         SetEvent(fake.session_stopped);
@@ -762,6 +777,63 @@ static void test_process_trace_not_implemented(void **state)
     process_table_destroy(table);
 }
 
+/* ---- never stop by a stale handle ---- */
+
+static void test_gone_session_codes_are_not_stopped(void **state)
+{
+    (void)state;
+    /* ProcessTrace also says "the session is gone" with 4201 (Windows 11) and 6. */
+    static const ULONG gone[] = { ERROR_WMI_INSTANCE_NOT_FOUND, ERROR_INVALID_HANDLE };
+    fake.run_count = 3;
+    for (int r = 0; r < 3; r++) {
+        make_process(&fake.runs[r].events[0], 3, 8, 77, 0x1000, "svc.exe");
+        fake.runs[r].event_count = 1;
+    }
+    for (int r = 0; r < 2; r++) {
+        fake.runs[r].end = RUN_RETURN_AT_ONCE;
+        fake.runs[r].process_trace_result = gone[r];
+    }
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(3);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.restarts == 2);
+    /* the run that is still up is ours: the final stop queries it, then stops it */
+    live_session_stop(s);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 1);
+    process_table_destroy(table);
+}
+
+static void test_handle_naming_another_session_is_not_stopped(void **state)
+{
+    (void)state;
+    one_run_after_start_result(ERROR_SUCCESS);
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, false);
+    wait_delivered(1);
+    /* Meanwhile the handle has come to name someone else's session. */
+    fake.query_name = L"Circular Kernel Context Logger";
+    live_session_stop(s);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    assert_true(was_logged("warn", "now names another session (Circular Kernel Context"));
+    process_table_destroy(table);
+}
+
+static void test_handle_of_a_vanished_session_is_not_stopped(void **state)
+{
+    (void)state;
+    one_run_after_start_result(ERROR_SUCCESS);
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    fake.query_result = ERROR_WMI_INSTANCE_NOT_FOUND;
+    live_session_stop(s);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    process_table_destroy(table);
+}
+
 /* ---- the instance claim: a second instance never touches the first one's session ---- */
 
 struct holder {
@@ -931,6 +1003,12 @@ int main(void)
         cmocka_unit_test(test_record_map),
         cmocka_unit_test_setup_teardown(test_events_reach_the_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_private_session_is_taken_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handle_of_a_vanished_session_is_not_stopped,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_instance_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_logger_claims_are_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_of_a_dead_instance_is_taken_over, setup,
