@@ -56,7 +56,7 @@ struct live_session {
     volatile LONG stopping;
 
     /* Consumer-thread state. */
-    bool system_logger_missing;     /* AUTO fell back to the NT Kernel Logger for good */
+    bool system_logger_missing;     /* before Windows 8: AUTO means the NT Kernel Logger */
     enum live_session_kind active_kind;
     bool seen_callback;             /* this run delivered something: the session was up */
     uint32_t header_pointer_size;   /* this run's TRACE_LOGFILE_HEADER.PointerSize, or 0 */
@@ -275,18 +275,10 @@ static ULONG start_session(struct live_session *s)
     if (kind == LIVE_SESSION_AUTO)
         kind = s->system_logger_missing ? LIVE_SESSION_KERNEL_LOGGER : LIVE_SESSION_SYSTEM_LOGGER;
 
+    /* AUTO is decided by the OS version alone, never by an error: an ERROR_INVALID_PARAMETER
+     * on Windows 8+ can be transient (a clock-type clash before 1703) and must not move the
+     * process to the singleton NT Kernel Logger for good. It is retried like any failure. */
     ULONG status = start_kind(s, kind);
-    if (status != ERROR_SUCCESS && s->requested_kind == LIVE_SESSION_AUTO &&
-        kind == LIVE_SESSION_SYSTEM_LOGGER &&
-        (status == ERROR_INVALID_PARAMETER || status == ERROR_NOT_SUPPORTED)) {
-        /* Before Windows 8 the system logger mode is unknown and StartTrace rejects it. */
-        session_log(s, COLLECTOR_LOG_WARN, "live session: private system logger session "
-                    "refused (%s); falling back to the NT Kernel Logger",
-                    win_error_describe(status).text);
-        s->system_logger_missing = true;
-        status = start_kind(s, LIVE_SESSION_KERNEL_LOGGER);
-        kind = LIVE_SESSION_KERNEL_LOGGER;
-    }
     if (status != ERROR_SUCCESS && status != ERROR_ALREADY_EXISTS) {
         struct win_error_text why = win_error_describe(status);
         session_log(s, COLLECTOR_LOG_ERROR, "live session: starting the %s failed: %s%s",

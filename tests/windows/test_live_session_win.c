@@ -665,17 +665,21 @@ static void test_auto_uses_kernel_logger_before_windows_8(void **state)
     process_table_destroy(table);
 }
 
-static void test_auto_falls_back_to_kernel_logger(void **state)
+static void test_auto_does_not_fall_back_on_an_error(void **state)
 {
     (void)state;
-    one_run_after_start_result(ERROR_INVALID_PARAMETER);   /* no system logger mode (Windows 7) */
+    /* Windows 8+: a refusal of the private session is retried as it is, not answered by
+     * moving to the NT Kernel Logger for good. */
+    one_run_after_start_result(ERROR_INVALID_PARAMETER);
 
     struct process_table *table = new_table();
     struct live_session *s = start(table, LIVE_SESSION_AUTO, false);
     wait_delivered(1);
-    assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 1);
-    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 1);
-    assert_true(wcscmp(fake.logfile.LoggerName, L"NT Kernel Logger") == 0);
+    assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 2);
+    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 0);
+    assert_true(wcscmp(fake.logfile.LoggerName, L"tcpip_exporter") == 0);
+    assert_int_equal(fake.waits[0], 1000);   /* after the usual back-off */
+    assert_true(was_logged("error", "starting the system logger session failed: 87"));
     live_session_stop(s);
     process_table_destroy(table);
 }
@@ -1019,7 +1023,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_auto_uses_kernel_logger_before_windows_8,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auto_falls_back_to_kernel_logger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_does_not_fall_back_on_an_error, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_restart_when_stopped_underneath, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_trace_denied_like_wine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_trace_not_implemented, setup, teardown),
