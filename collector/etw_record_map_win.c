@@ -26,7 +26,7 @@ enum trace_class etw_class_of(const GUID *provider)
     return TRACE_CLASS_OTHER;
 }
 
-void etw_record_map(const EVENT_RECORD *event, uint32_t header_pointer_size,
+void etw_record_map(const EVENT_RECORD *event, uint32_t default_pointer_size,
                     struct trace_record *record)
 {
     const EVENT_HEADER *header = &event->EventHeader;
@@ -41,8 +41,8 @@ void etw_record_map(const EVENT_RECORD *event, uint32_t header_pointer_size,
         record->pointer_size = 8;
     else if (header->Flags & EVENT_HEADER_FLAG_32_BIT_HEADER)
         record->pointer_size = 4;
-    else if (header_pointer_size == 4 || header_pointer_size == 8)
-        record->pointer_size = (uint8_t)header_pointer_size;
+    else if (default_pointer_size == 4 || default_pointer_size == 8)
+        record->pointer_size = (uint8_t)default_pointer_size;
     else
         record->pointer_size = 0;
     /* Real-time consumers get FILETIME-scale system time unless they asked for raw

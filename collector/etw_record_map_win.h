@@ -12,10 +12,10 @@
 enum trace_class etw_class_of(const GUID *provider);
 
 /* Fills record from event; the payload points into the event's UserData, so the record
- * lives no longer than the callback that received the event. header_pointer_size is the
- * session's TRACE_LOGFILE_HEADER.PointerSize (0 when unknown), used only for an event that
- * carries neither pointer-size flag. */
-void etw_record_map(const EVENT_RECORD *event, uint32_t header_pointer_size,
+ * lives no longer than the callback that received the event. default_pointer_size is the
+ * kernel's pointer size (0 when unknown), used only for an event that carries neither
+ * pointer-size flag. */
+void etw_record_map(const EVENT_RECORD *event, uint32_t default_pointer_size,
                     struct trace_record *record);
 
 #endif

@@ -15,6 +15,20 @@ static BOOL is_windows_8_or_later(void)
     return VerifyVersionInfoW(&wanted, VER_MAJORVERSION | VER_MINORVERSION, mask);
 }
 
+/* GetNativeSystemInfo tells the OS's architecture even to a 32-bit process under WOW64. */
+static DWORD native_pointer_size(void)
+{
+    SYSTEM_INFO info;
+    GetNativeSystemInfo(&info);
+    switch (info.wProcessorArchitecture) {
+    case PROCESSOR_ARCHITECTURE_INTEL:
+    case PROCESSOR_ARCHITECTURE_ARM:
+        return 4;
+    default:
+        return 8;
+    }
+}
+
 /* StartTraceW and friends are declared with WMIAPI (= WINAPI): the pointers match.
  * A macro because C has no constant of struct type to initialise both tables from. */
 #define REAL_SEAM {                     \
@@ -26,6 +40,7 @@ static BOOL is_windows_8_or_later(void)
         .system_logger_available = is_windows_8_or_later, \
         .wait_for = WaitForSingleObject, \
         .create_mutex = CreateMutexW,   \
+        .os_pointer_size = native_pointer_size, \
     }
 
 static const struct etw_seam real_seam = REAL_SEAM;

@@ -22,6 +22,9 @@ struct etw_seam {
     BOOL (*system_logger_available)(void);
     /* Sleep that the session's back-off uses: fakes make restarts instant in tests. */
     DWORD (WINAPI *wait_for)(HANDLE handle, DWORD milliseconds);
+    /* The kernel's pointer size, 4 or 8: what real-time records without a pointer-size
+     * flag use (the logfile header's PointerSize is not reliable for a real-time session). */
+    DWORD (*os_pointer_size)(void);
     /* The instance claim's named mutex (CreateMutexW). */
     HANDLE (WINAPI *create_mutex)(LPSECURITY_ATTRIBUTES attributes, BOOL initial_owner,
                                   LPCWSTR name);

@@ -59,7 +59,7 @@ struct live_session {
     bool system_logger_missing;     /* before Windows 8: AUTO means the NT Kernel Logger */
     enum live_session_kind active_kind;
     bool seen_callback;             /* this run delivered something: the session was up */
-    uint32_t header_pointer_size;   /* this run's TRACE_LOGFILE_HEADER.PointerSize, or 0 */
+    uint32_t os_pointer_size;       /* for records without a pointer-size flag */
     bool session_ended_elsewhere;   /* this run's session was stopped by someone else */
     ULONGLONG last_poll_ms;
     ULONGLONG last_housekeep_ms;
@@ -407,7 +407,7 @@ static VOID WINAPI on_event(PEVENT_RECORD event)
 {
     struct live_session *s = event->UserContext;
     struct trace_record record;
-    etw_record_map(event, s->header_pointer_size, &record);
+    etw_record_map(event, s->os_pointer_size, &record);
     process_table_feed(s->table, &record);
     mark_up(s);
 }
@@ -453,8 +453,6 @@ static bool consume(struct live_session *s)
         set_status(s, false, "opening the real-time consumer failed: %s", why.text);
         return false;
     }
-    /* OpenTrace fills the logfile header; it is read before ProcessTrace calls back. */
-    s->header_pointer_size = logfile.LogfileHeader.PointerSize;
     AcquireSRWLockExclusive(&s->lock);
     s->consumer_handle = consumer;
     ReleaseSRWLockExclusive(&s->lock);
@@ -594,6 +592,9 @@ struct live_session *live_session_start(struct process_table *table,
      * documented to refuse the unknown mode bit: AUTO must not rely on an error to fall
      * back. */
     s->system_logger_missing = !etw_seam.system_logger_available();
+    /* Not the logfile header's PointerSize: for a real-time session on x64 it can say 4
+     * (PerfView's TraceEvent corrects it the same way), and the kernel is the OS's. */
+    s->os_pointer_size = etw_seam.os_pointer_size();
     s->take_over_foreign = config->take_over_foreign;
     s->may_take_over_own = live_session_claim_state(claim) != LIVE_CLAIM_UNPROVEN;
     s->log = config->log;

@@ -143,6 +143,8 @@ static struct {
     GUID session_guid;
     const wchar_t *query_name;    /* non-NULL: QUERY by handle reports this session instead */
     ULONG query_result;           /* non-zero: QUERY by handle fails with it */
+    ULONG header_pointer_size;    /* what OpenTrace puts in the logfile header */
+    DWORD os_pointer_size;        /* what the OS says */
     CRITICAL_SECTION lock;
 } fake;
 
@@ -214,6 +216,7 @@ static TRACEHANDLE WINAPI fake_open(PEVENT_TRACE_LOGFILEW logfile)
         SetLastError(fake.open_error);
         return INVALID_PROCESSTRACE_HANDLE;
     }
+    logfile->LogfileHeader.PointerSize = fake.header_pointer_size;
     fake.logfile = *logfile;
     return FAKE_CONSUMER_HANDLE;
 }
@@ -269,6 +272,11 @@ static BOOL fake_windows_8(void)
     return !fake.before_windows_8;
 }
 
+static DWORD fake_os_pointer_size(void)
+{
+    return fake.os_pointer_size;
+}
+
 /* What the session reported through its collector_log, from whichever thread. */
 static struct {
     CRITICAL_SECTION lock;
@@ -320,6 +328,9 @@ static int setup(void **state)
     etw_seam.close_trace = fake_close;
     etw_seam.wait_for = fake_wait;
     etw_seam.system_logger_available = fake_windows_8;
+    etw_seam.os_pointer_size = fake_os_pointer_size;
+    fake.os_pointer_size = 8;
+    fake.header_pointer_size = 8;
     return 0;
 }
 
@@ -781,6 +792,31 @@ static void test_process_trace_not_implemented(void **state)
     process_table_destroy(table);
 }
 
+static void test_unflagged_records_use_the_os_pointer_size(void **state)
+{
+    (void)state;
+    /* A real-time session on x64 can report PointerSize 4 in its logfile header; a record
+     * without a pointer-size flag must still be read with the kernel's 8. */
+    fake.header_pointer_size = 4;
+    fake.os_pointer_size = 8;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 4242, 0xffffa0004242000ull, "unflagged.exe");
+    make_net(&fake.runs[0].events[1], &tcpip_guid, 10, 8, 4242, 321);
+    for (int i = 0; i < 2; i++)
+        fake.runs[0].events[i].record.EventHeader.Flags &=
+            (USHORT)~(EVENT_HEADER_FLAG_64_BIT_HEADER | EVENT_HEADER_FLAG_32_BIT_HEADER);
+    fake.runs[0].event_count = 2;
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    live_session_stop(s);
+    struct found row = row_of(table, 4242);
+    assert_int_equal(row.rows, 1);
+    assert_string_equal(row.view.name, "unflagged.exe");
+    assert_true(row.view.counters[FAMILY_IPV4][CTR_SENT_BYTES] == 321);
+    process_table_destroy(table);
+}
+
 /* ---- never stop by a stale handle ---- */
 
 static void test_gone_session_codes_are_not_stopped(void **state)
@@ -1007,6 +1043,8 @@ int main(void)
         cmocka_unit_test(test_record_map),
         cmocka_unit_test_setup_teardown(test_events_reach_the_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_private_session_is_taken_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unflagged_records_use_the_os_pointer_size, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
