@@ -1,10 +1,16 @@
 /* Windows listening sockets. SO_EXCLUSIVEADDRUSE before bind: without it another process
- * could bind the same port with SO_REUSEADDR and receive our scrapes. */
+ * could bind the same port with SO_REUSEADDR and receive our scrapes. The price of the
+ * exclusive bind is that it fails while the previous instance's accepted connections are
+ * still closing, so a quick restart retries WSAEADDRINUSE for a few seconds. */
 #include "listen_socket.h"
 
-#include <winsock2.h>
-#include <ws2tcpip.h>
 #include <stdio.h>
+
+#include "winsock_seam_win.h"
+
+/* A restarted service waits this long at most for its predecessor's connections. */
+#define BIND_RETRY_MS 250u
+#define BIND_RETRIES 20u
 
 #ifndef WSA_FLAG_NO_HANDLE_INHERIT
 #define WSA_FLAG_NO_HANDLE_INHERIT 0x80
@@ -23,14 +29,36 @@ static const char *bind_problem(int error, char *buffer, size_t size)
     }
 }
 
-static SOCKET open_one(const struct addrinfo *ai, int *error)
+/* WSA_FLAG_NO_HANDLE_INHERIT exists from Windows 7 SP1; before it WSASocket refuses the
+ * flag with WSAEINVAL: then the socket is made without it and not inherited by other means. */
+static SOCKET new_socket(const struct addrinfo *ai, int *error)
 {
-    SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, NULL, 0,
-                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    SOCKET s = winsock_seam.wsa_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol, NULL,
+                                       0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s != INVALID_SOCKET)
+        return s;
+    *error = WSAGetLastError();
+    if (*error != WSAEINVAL)
+        return INVALID_SOCKET;
+    s = winsock_seam.wsa_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol, NULL, 0,
+                                WSA_FLAG_OVERLAPPED);
     if (s == INVALID_SOCKET) {
         *error = WSAGetLastError();
         return INVALID_SOCKET;
     }
+    if (!winsock_seam.set_handle_information((HANDLE)s, HANDLE_FLAG_INHERIT, 0)) {
+        *error = (int)GetLastError();
+        closesocket(s);
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+static SOCKET open_one(const struct addrinfo *ai, int *error)
+{
+    SOCKET s = new_socket(ai, error);
+    if (s == INVALID_SOCKET)
+        return INVALID_SOCKET;
     BOOL yes = TRUE;
     DWORD zero = 0;
     u_long nonblocking = 1;
@@ -38,7 +66,8 @@ static SOCKET open_one(const struct addrinfo *ai, int *error)
         (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&zero, sizeof zero);
     if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&yes, sizeof yes) != 0 ||
         ioctlsocket(s, FIONBIO, &nonblocking) != 0 ||
-        bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 || listen(s, SOMAXCONN) != 0) {
+        winsock_seam.bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 ||
+        winsock_seam.listen(s, SOMAXCONN) != 0) {
         *error = WSAGetLastError();
         closesocket(s);
         return INVALID_SOCKET;
@@ -76,8 +105,14 @@ bool listen_socket_open(const char *address, listen_socket_t *out, char *err, si
     }
     int error = 0;
     SOCKET s = INVALID_SOCKET;
-    for (const struct addrinfo *ai = list; ai != NULL && s == INVALID_SOCKET; ai = ai->ai_next)
-        s = open_one(ai, &error);
+    for (unsigned attempt = 0; s == INVALID_SOCKET; attempt++) {
+        for (const struct addrinfo *ai = list; ai != NULL && s == INVALID_SOCKET;
+             ai = ai->ai_next)
+            s = open_one(ai, &error);
+        if (s != INVALID_SOCKET || error != WSAEADDRINUSE || attempt == BIND_RETRIES)
+            break;
+        winsock_seam.sleep(BIND_RETRY_MS);
+    }
     freeaddrinfo(list);
     if (s == INVALID_SOCKET) {
         char buffer[64];
