@@ -176,6 +176,9 @@ static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES
         /* Windows 8+: a private session that receives SystemTraceProvider events through
          * the EnableFlags above, coexisting with other tools and the NT Kernel Logger. */
         p->LogFileMode |= EVENT_TRACE_SYSTEM_LOGGER_MODE;
+        /* No SystemConfig rundown at every start and stop: nothing here reads it, and each
+         * record would be counted as an unknown event type. */
+        p->EnableFlags |= EVENT_TRACE_FLAG_NO_SYSCONFIG;
     }
 }
 
@@ -409,14 +412,13 @@ static VOID WINAPI on_event(PEVENT_RECORD event)
     struct trace_record record;
     etw_record_map(event, s->os_pointer_size, &record);
     process_table_feed(s->table, &record);
-    mark_up(s);
+    mark_up(s); /* up means a kernel event arrived: a buffer alone proves nothing */
 }
 
 static ULONG WINAPI on_buffer(PEVENT_TRACE_LOGFILEW logfile)
 {
     struct live_session *s = logfile->Context;
     ULONGLONG now = GetTickCount64();
-    mark_up(s);
     if (now - s->last_housekeep_ms >= POLL_INTERVAL_MS / 2) {
         s->last_housekeep_ms = now;
         process_table_housekeep(s->table, filetime_now());

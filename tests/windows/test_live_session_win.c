@@ -111,6 +111,7 @@ struct fake_run {
     enum run_end end;
     ULONG process_trace_result;   /* for RUN_RETURN_AT_ONCE */
     ULONG lost_events, lost_buffers;
+    bool empty_buffer;            /* a buffer callback even without events */
 };
 
 struct call {
@@ -237,7 +238,7 @@ static ULONG WINAPI fake_process(PTRACEHANDLE handles, ULONG count, LPFILETIME s
         run->events[i].record.UserContext = fake.logfile.Context;
         fake.logfile.EventRecordCallback(&run->events[i].record);
     }
-    if (run->event_count > 0)
+    if (run->event_count > 0 || run->empty_buffer)
         fake.logfile.BufferCallback(&fake.logfile);
     fake.runs_done++;
     SetEvent(fake.delivered);
@@ -562,7 +563,8 @@ static void test_events_reach_the_table(void **state)
     assert_true(wcscmp(c->name, L"tcpip_exporter") == 0);
     assert_true(c->log_file_mode & EVENT_TRACE_SYSTEM_LOGGER_MODE);
     assert_true(c->log_file_mode & EVENT_TRACE_REAL_TIME_MODE);
-    assert_int_equal(c->enable_flags, 0x10001);
+    /* TCPIP and PROCESS, and no SystemConfig rundown (system-logger mode only) */
+    assert_int_equal(c->enable_flags, 0x10001 | EVENT_TRACE_FLAG_NO_SYSCONFIG);
     assert_int_equal(c->buffer_size, 256);
     assert_int_equal(c->min_buffers, 64);
     assert_int_equal(c->max_buffers, 128);
@@ -817,6 +819,38 @@ static void test_unflagged_records_use_the_os_pointer_size(void **state)
     process_table_destroy(table);
 }
 
+static void test_up_only_after_a_kernel_event(void **state)
+{
+    (void)state;
+    /* The flush timer delivers empty buffers: they do not make the source "up". */
+    fake.run_count = 1;
+    fake.runs[0].empty_buffer = true;
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_false(st.up);
+    assert_non_null(strstr(st.reason, "waiting for events"));
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_kernel_logger_keeps_its_sysconfig_flag_off(void **state)
+{
+    (void)state;
+    /* NO_SYSCONFIG goes with the system-logger mode only; the NT Kernel Logger gets the
+     * two flags it needs and nothing else. */
+    one_run_after_start_result(ERROR_SUCCESS);
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, false);
+    wait_delivered(1);
+    assert_int_equal(fake.calls[0].what, 'S');
+    assert_int_equal(fake.calls[0].enable_flags, 0x10001);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
 /* ---- never stop by a stale handle ---- */
 
 static void test_gone_session_codes_are_not_stopped(void **state)
@@ -1044,6 +1078,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_reach_the_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_private_session_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unflagged_records_use_the_os_pointer_size, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_up_only_after_a_kernel_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_logger_keeps_its_sysconfig_flag_off, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
