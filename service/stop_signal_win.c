@@ -1,31 +1,45 @@
-/* Console stop requests on Windows: Ctrl-C, Ctrl-Break, closing the console, logoff and
- * shutdown all set one manual-reset event that stop_signal_wait blocks on. The handler runs
- * on a thread the system creates, so it only sets the event. */
+/* Console stop requests on Windows: Ctrl-C, Ctrl-Break, closing the console and shutdown
+ * set one manual-reset event that stop_signal_wait blocks on. A logoff does not: a console
+ * process receives CTRL_LOGOFF_EVENT when any user logs off, not only its own (a run from
+ * a scheduled task would stop whenever someone leaves). The handler runs on a thread the
+ * system creates, so it only sets the event. */
 #include <windows.h>
 
 #include <stdio.h>
 
 #include "stop_signal.h"
+#include "stop_signal_win.h"
 
 static HANDLE stop_event;
 
-static BOOL WINAPI on_console_control(DWORD type)
+bool stop_signal_console_event(unsigned long type)
 {
     switch (type) {
+    case CTRL_LOGOFF_EVENT:
+        return true; /* taken, so that the default handler does not end the process */
     case CTRL_C_EVENT:
     case CTRL_BREAK_EVENT:
     case CTRL_CLOSE_EVENT:
-    case CTRL_LOGOFF_EVENT:
     case CTRL_SHUTDOWN_EVENT:
         stop_signal_raise();
-        /* For CLOSE/LOGOFF/SHUTDOWN the process is ended when we return: give the main
+        /* For CLOSE and SHUTDOWN the process is ended when we return: give the main
          * thread time to stop the session (the system allows about 5 s). */
-        if (type >= CTRL_CLOSE_EVENT)
+        if (type == CTRL_CLOSE_EVENT || type == CTRL_SHUTDOWN_EVENT)
             Sleep(4000);
-        return TRUE;
+        return true;
     default:
-        return FALSE;
+        return false;
     }
+}
+
+static BOOL WINAPI on_console_control(DWORD type)
+{
+    return stop_signal_console_event(type) ? TRUE : FALSE;
+}
+
+bool stop_signal_is_raised(void)
+{
+    return stop_event != NULL && WaitForSingleObject(stop_event, 0) == WAIT_OBJECT_0;
 }
 
 void stop_signal_install(void)
