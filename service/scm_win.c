@@ -321,14 +321,14 @@ static void print_error(const char *what, DWORD code)
 /* The value the SCM itself keeps under the service's key for a ChangeServiceConfig2 level.
  * Used only when this SCM does not know the level (ERROR_INVALID_LEVEL: Wine's does not
  * know delayed auto-start nor the failure actions flag); Windows Vista and later do. */
-static bool set_service_dword(const wchar_t *name, DWORD value)
+static bool set_service_value(const wchar_t *name, DWORD type, const void *data, DWORD size)
 {
     HKEY key;
     LSTATUS status = RegOpenKeyExW(HKEY_LOCAL_MACHINE,
                                    L"SYSTEM\\CurrentControlSet\\Services\\" SERVICE_NAME, 0,
                                    KEY_SET_VALUE, &key);
     if (status == ERROR_SUCCESS) {
-        status = RegSetValueExW(key, name, 0, REG_DWORD, (const BYTE *)&value, sizeof value);
+        status = RegSetValueExW(key, name, 0, type, (const BYTE *)data, size);
         RegCloseKey(key);
     }
     if (status != ERROR_SUCCESS) {
@@ -338,6 +338,45 @@ static bool set_service_dword(const wchar_t *name, DWORD value)
     fprintf(stderr, "tcpip_exporter: this service manager does not know that setting; wrote "
             "the registry value %ls that Windows keeps it in\n", name);
     return true;
+}
+
+static bool set_service_dword(const wchar_t *name, DWORD value)
+{
+    return set_service_value(name, REG_DWORD, &value, sizeof value);
+}
+
+/* Least privilege: the service token keeps only what it uses. Starting and consuming the
+ * kernel session needs SeSystemProfilePrivilege; the instance claim's Global\ mutex needs
+ * SeCreateGlobalPrivilege; SeChangeNotifyPrivilege (traverse checking) every process has.
+ * REG_MULTI_SZ: NUL-separated, ending in two NULs. */
+static const wchar_t required_privileges[] =
+    L"SeChangeNotifyPrivilege\0SeCreateGlobalPrivilege\0SeSystemProfilePrivilege\0";
+
+static bool restrict_service(SC_HANDLE service)
+{
+    bool ok = true;
+    SERVICE_REQUIRED_PRIVILEGES_INFOW privileges = {(LPWSTR)required_privileges};
+    if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO, &privileges)) {
+        DWORD error = GetLastError();
+        if (error != ERROR_INVALID_LEVEL ||
+            !set_service_value(L"RequiredPrivileges", REG_MULTI_SZ, required_privileges,
+                               sizeof required_privileges)) {
+            print_error("setting the required privileges", error);
+            ok = false;
+        }
+    }
+    /* A per-service SID (NT SERVICE\tcpip_exporter) in the token, so that ACLs (and the
+     * trace session's EventAccessControl grants) can name this service alone. */
+    SERVICE_SID_INFO sid = {SERVICE_SID_TYPE_UNRESTRICTED};
+    if (!ChangeServiceConfig2W(service, SERVICE_CONFIG_SERVICE_SID_INFO, &sid)) {
+        DWORD error = GetLastError();
+        if (error != ERROR_INVALID_LEVEL ||
+            !set_service_dword(L"ServiceSidType", SERVICE_SID_TYPE_UNRESTRICTED)) {
+            print_error("setting the service SID type", error);
+            ok = false;
+        }
+    }
+    return ok;
 }
 
 static bool configure_service(SC_HANDLE service)
@@ -382,7 +421,7 @@ static bool configure_service(SC_HANDLE service)
             ok = false;
         }
     }
-    return ok;
+    return restrict_service(service) && ok;
 }
 
 /* The service's command line: this executable and the flags after "install", quoted, in

@@ -39,9 +39,14 @@ grep -q 'Description' <<<"$config" || fail "no description: $config"
 # The restart actions themselves (SERVICE_CONFIG_FAILURE_ACTIONS) are accepted by Wine's
 # service manager but not kept anywhere a test can read back; on Windows: sc qfailure.
 grep -Eq "FailureActionsOnNonCrashFailures +REG_DWORD +0x1$" <<<"$config" || fail "failure actions only on crashes: $config"
+# Least privilege: only the privileges the session and the instance mutex need, and a
+# per-service SID (Windows: sc qprivs / sc qsidtype).
+grep -Eq 'RequiredPrivileges +REG_MULTI_SZ +SeChangeNotifyPrivilege.+SeCreateGlobalPrivilege.+SeSystemProfilePrivilege' <<<"$config" \
+    || fail "required privileges not set: $(grep -i privilege <<<"$config")"
+grep -Eq 'ServiceSidType +REG_DWORD +0x1$' <<<"$config" || fail "service SID type not unrestricted: $config"
 source=$(reg_query "$SOURCE_KEY")
 grep -q 'EventMessageFile.*tcpip_exporter\.exe' <<<"$source" || fail "no event source: $source"
-note "registered: auto start (delayed), LocalSystem, description, failure flag, event source"
+note "registered: auto start (delayed), LocalSystem, description, failure flag, required privileges, service SID, event source"
 
 sc start tcpip_exporter >/dev/null
 wait_state tcpip_exporter 4 30 || fail "the service did not reach RUNNING"
