@@ -47,6 +47,7 @@ enum {
     SEND_V4_LEN = 36, GROUP1_LEN = 28, GROUP2_LEN = 44,  /* SendIPV4, TypeGroup1, TypeGroup2 */
     SEND_V6_LEN = 60, GROUP3_LEN = 52, GROUP4_LEN = 68,  /* SendIPV6, TypeGroup3, TypeGroup4 */
     FAIL_LEN = 4, TCP_FAIL_OPCODE = 17,
+    NET_V4_ENDPOINTS_END = 20, NET_V6_ENDPOINTS_END = 44,  /* just past sport */
 };
 
 #define NET4(len, t, o) { len, t, o, FAMILY_IPV4 }
@@ -94,6 +95,10 @@ static enum decode_status decode_net(const struct trace_record *r, struct trace_
     enum decode_status status = decode_net_head(r, &h);
     if (status != DECODE_OK)
         return status;
+    /* A fact carries the endpoints, so it needs the payload up to the ports; the
+     * sequence number and connection id after them are not read. */
+    if (r->payload_size < (h.family == FAMILY_IPV6 ? NET_V6_ENDPOINTS_END : NET_V4_ENDPOINTS_END))
+        return DECODE_MALFORMED;
 
     const uint8_t *p = r->payload;
     struct net_fact *n = &fact->u.net;

@@ -7,6 +7,7 @@
 #ifndef TCPIP_EXPORTER_DECODE_NET_H
 #define TCPIP_EXPORTER_DECODE_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -33,9 +34,13 @@ struct net_head {
     uint8_t type;   /* enum event_type */
     uint8_t op;     /* enum net_op */
     uint8_t family; /* enum ip_family */
+    bool truncated; /* shorter than the full layout: PID and size are there, the rest not */
     uint32_t pid;   /* from the payload, never the record header */
     uint32_t size;
 };
+
+/* What counting reads: PID @0 and size @4. */
+#define NET_HEAD_LEN 8u
 
 /* The layout entry of a record, or NULL for classes other than TcpIp and UdpIp. */
 static inline const struct net_desc *decode_net_desc(const struct trace_record *r)
@@ -49,9 +54,11 @@ static inline const struct net_desc *decode_net_desc(const struct trace_record *
 
 /* DECODE_OK with *h filled for a TcpIp/UdpIp event that carries a PID; DECODE_UNKNOWN for
  * anything else (other classes, TcpIp Fail, opcodes we do not decode); DECODE_MALFORMED
- * for a bad pointer size or a payload shorter than the layout. Every PID-carrying layout
- * starts with PID @0 and size @4, so those are the only reads, after the one length check
- * that covers the whole layout (a longer payload is fine: newer versions append). */
+ * for a bad pointer size or a payload too short for PID and size. Every PID-carrying
+ * layout starts with PID @0 and size @4, and those are the only reads: a payload that
+ * ends before the layout's trailing fields (seqnum, connid) still counts, with truncated
+ * set, rather than losing its bytes (PerfView accepts UdpIp from 20 bytes). A longer
+ * payload is fine: newer versions append. */
 static inline enum decode_status decode_net_head(const struct trace_record *r,
                                                  struct net_head *h)
 {
@@ -59,8 +66,9 @@ static inline enum decode_status decode_net_head(const struct trace_record *r,
     if (d == NULL || d->len4 == 0)
         return DECODE_UNKNOWN;
     unsigned ps = r->pointer_size;
-    if ((ps != 4 && ps != 8) || r->payload_size < (uint32_t)d->len4 + ps - 4)
+    if ((ps != 4 && ps != 8) || r->payload_size < NET_HEAD_LEN)
         return DECODE_MALFORMED;
+    h->truncated = r->payload_size < (uint32_t)d->len4 + ps - 4;
     h->type = d->type;
     h->op = d->op;
     h->family = d->family;

@@ -93,6 +93,7 @@ struct shared_stats {
     _Atomic uint64_t lost_buffers;
     _Atomic uint64_t processes_untracked;
     _Atomic uint64_t instances_retired;
+    _Atomic uint64_t short_records;
     _Atomic uint32_t rows_in_use;
 };
 
@@ -727,6 +728,8 @@ void process_table_feed(struct process_table *table, const struct trace_record *
         return;
     }
     add_u64(&table->stats.events_by_type[h.type], 1);
+    if (h.truncated)
+        add_u64(&table->stats.short_records, 1);
     count_net(table, h.op, h.family, h.pid, h.size, record->timestamp);
 }
 
@@ -942,6 +945,7 @@ void process_table_stats(const struct process_table *table, struct table_stats *
     out->lost_buffers = get64(&s->lost_buffers);
     out->processes_untracked = get64(&s->processes_untracked);
     out->instances_retired = get64(&s->instances_retired);
+    out->short_records = get64(&s->short_records);
     out->rows_in_use = get32(&s->rows_in_use);
     out->capacity = table->capacity;
 }

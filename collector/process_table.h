@@ -65,6 +65,8 @@ struct table_stats {
     uint64_t lost_buffers;         /* RT_LostBuffer records seen */
     uint64_t processes_untracked;  /* instances that went to the overflow row */
     uint64_t instances_retired;
+    uint64_t short_records;        /* network records without their trailing fields, counted
+                                    * by PID and size all the same */
     uint32_t rows_in_use;          /* gauge */
     uint32_t capacity;             /* gauge: rows, fixed at creation */
 };

@@ -341,7 +341,8 @@ static bool add_table(cJSON *status, const struct process_table *table)
     uint64_t events = 0;
     for (int e = 0; e < EVT_TYPE_COUNT; e++)
         events += stats.events_by_type[e];
-    return add_u64(t, "rows_in_use", stats.rows_in_use) &&
+    return add_u64(t, "short_records", stats.short_records) &&
+           add_u64(t, "rows_in_use", stats.rows_in_use) &&
            add_u64(t, "capacity", stats.capacity) &&
            add_u64(t, "events", events) &&
            add_u64(t, "lost_event_records", stats.lost_events) &&

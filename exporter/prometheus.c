@@ -380,6 +380,10 @@ static void table_families(struct writer *w, const struct table_stats *stats)
         labelled_u64(w, reason_name, &reason, 1, stats->dropped[r]);
     }
 
+    single_u64(w, "tcpip_exporter_records_short", KIND_COUNTER,
+               "Network records that ended before their trailing fields (sequence number, "
+               "connection id) but held PID and size: counted all the same.",
+               stats->short_records);
     single_u64(w, "tcpip_exporter_processes_tracked", KIND_GAUGE,
                "Table rows in use: live processes and exited ones still retained.",
                stats->rows_in_use);

@@ -179,6 +179,7 @@ static void print_totals(FILE *out, const struct process_table *table,
     fprintf(out, "\n");
     fprintf(out, "failures: %" PRIu64 "\n", failures);
     fprintf(out, "malformed records: %" PRIu64 "\n", stats.dropped[DROP_MALFORMED]);
+    fprintf(out, "short network records (counted): %" PRIu64 "\n", stats.short_records);
     fprintf(out, "unknown records: %" PRIu64 "\n", stats.dropped[DROP_UNKNOWN]);
     fprintf(out, "unknown header kinds: %" PRIu64 "\n", report->unknown_header_kinds);
     fprintf(out, "processes untracked (table full): %" PRIu64 "\n", stats.processes_untracked);

@@ -104,7 +104,7 @@ struct etl_writer *scenario_mixed64(void)
     scenario_tcp(w, 0, ETL_HDR_FULL64, 8, 17, 700, 0, 0);          /* fail */
     scenario_tcp(w, 1, ETL_HDR_PERFINFO64, 8, 17, 701, 0, 0);      /* fail */
     scenario_tcp(w, 0, ETL_HDR_PERFINFO64, 8, 33, 702, 100, 9);    /* unknown opcode */
-    uint8_t short_payload[8] = { 100 };
+    uint8_t short_payload[7] = { 100 };   /* not even PID and size */
     struct etl_writer_event bad = { .header_type = ETL_HDR_PERFINFO64,
         .event_class = TRACE_CLASS_TCPIP, .opcode = 10, .version = 2, .timestamp = T0 + 703,
         .payload = short_payload, .payload_size = sizeof short_payload };

@@ -82,6 +82,7 @@ static const char MIXED_AND_COMPRESSED[] =
 "\n"
 "failures: 2\n"
 "malformed records: 1\n"
+"short network records (counted): 0\n"
 "unknown records: 1\n"
 "unknown header kinds: 1\n"
 "processes untracked (table full): 0\n"

@@ -34,6 +34,7 @@ OTHER = {  # OpenMetrics family name: type
     "tcpip_exporter_session_restarts": "counter",
     "tcpip_exporter_events": "counter",
     "tcpip_exporter_records_dropped": "counter",
+    "tcpip_exporter_records_short": "counter",
     "tcpip_exporter_processes_tracked": "gauge",
     "tcpip_exporter_table_capacity": "gauge",
     "tcpip_exporter_processes_untracked": "counter",

@@ -752,7 +752,9 @@ static void test_feed_decodes_and_counts(void **state)
     len = payload_tcpip(buf, sizeof buf, 10, 8, &pn);
     assert_true(len > 0);
     feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len);
-    feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len - 1); /* truncated */
+    feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, len - 1); /* no connid: counted, and as short */
+    feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, 8);       /* PID and size only: the same */
+    feed(t, TRACE_CLASS_TCPIP, 10, 2, buf, 7);       /* not even the size: malformed */
     len = payload_udpip(buf, sizeof buf, 27, 8, &pn);
     feed(t, TRACE_CLASS_UDPIP, 27, 2, buf, len);
     feed(t, TRACE_CLASS_OTHER, 1, 0, buf, len);
@@ -764,15 +766,16 @@ static void test_feed_decodes_and_counts(void **state)
     const struct process_view *r = row_of(rows_of(t), 1234, PROCESS_LIVE);
     assert_string_equal(r->name, "fed.exe");
     assert_int_equal(r->unique_key, 0xFFFF800012345678ull);
-    assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_BYTES], 1460);
-    assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_EVENTS], 1);
+    assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_BYTES], 3 * 1460);
+    assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_EVENTS], 3);
     assert_int_equal(r->counters[FAMILY_IPV6][CTR_UDP_RECV_BYTES], 1460);
     assert_int_equal(r->counters[FAMILY_IPV6][CTR_UDP_RECV_DATAGRAMS], 1);
     struct table_stats s = stats_of(t);
     assert_int_equal(s.dropped[DROP_MALFORMED], 1);
     assert_int_equal(s.dropped[DROP_UNKNOWN], 1);
     assert_int_equal(s.events_by_type[EVT_PROCESS_DCSTART], 1);
-    assert_int_equal(s.events_by_type[EVT_TCP_SEND_V4], 1);
+    assert_int_equal(s.events_by_type[EVT_TCP_SEND_V4], 3);
+    assert_int_equal(s.short_records, 2);
     assert_int_equal(s.fails[FAMILY_IPV6][2], 1);
     process_table_destroy(t);
 }
