@@ -21,6 +21,8 @@ enum live_session_kind {
 #define LIVE_SESSION_DEFAULT_BUFFER_KB 256
 #define LIVE_SESSION_DEFAULT_MIN_BUFFERS 64
 #define LIVE_SESSION_DEFAULT_MAX_BUFFERS 128
+/* Within the SCM's stop wait hint: a stop must end even if ProcessTrace never returns. */
+#define LIVE_SESSION_DEFAULT_STOP_TIMEOUT_MS 15000
 
 struct live_session_config {
     enum live_session_kind kind;
@@ -30,6 +32,7 @@ struct live_session_config {
     uint32_t min_buffers;       /* 0 = LIVE_SESSION_DEFAULT_MIN_BUFFERS */
     uint32_t max_buffers;       /* 0 = LIVE_SESSION_DEFAULT_MAX_BUFFERS */
     struct collector_log log;   /* where the session reports starts, stops and failures */
+    uint32_t stop_timeout_ms;   /* 0 = LIVE_SESSION_DEFAULT_STOP_TIMEOUT_MS */
 };
 
 /* Readable from any thread at any time. */
@@ -73,7 +76,9 @@ struct live_session *live_session_start(struct process_table *table,
                                         const struct live_session_claim *claim,
                                         char *err, size_t err_size);
 void live_session_status(struct live_session *session, struct live_session_status *status);
-/* Stops the kernel session and joins the consumer thread. */
-void live_session_stop(struct live_session *session);
+/* Stops the kernel session and joins the consumer thread, waiting at most the stop
+ * timeout. False when the thread did not end in time: it may still write the table, so
+ * the caller must leave the table allocated (the process is about to end). */
+bool live_session_stop(struct live_session *session);
 
 #endif

@@ -55,7 +55,8 @@ void live_session_status(struct live_session *session, struct live_session_statu
     snprintf(status->reason, sizeof status->reason, "%s", UNSUPPORTED_REASON);
 }
 
-void live_session_stop(struct live_session *session)
+bool live_session_stop(struct live_session *session)
 {
     (void)session; /* live_session_start never returns one here */
+    return true;
 }

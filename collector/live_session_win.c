@@ -46,6 +46,7 @@ struct live_session {
     bool may_take_over_own;         /* the instance claim is held: a session under our
                                      * private name is an orphan of a dead instance */
     struct collector_log log;
+    DWORD stop_timeout_ms;          /* how long live_session_stop waits for the thread */
     uint32_t buffer_size_kb, min_buffers, max_buffers;
     wchar_t private_name[128];
     char private_name_utf8[128];
@@ -600,6 +601,8 @@ struct live_session *live_session_start(struct process_table *table,
     s->take_over_foreign = config->take_over_foreign;
     s->may_take_over_own = live_session_claim_state(claim) != LIVE_CLAIM_UNPROVEN;
     s->log = config->log;
+    s->stop_timeout_ms = config->stop_timeout_ms ? config->stop_timeout_ms
+                                                 : LIVE_SESSION_DEFAULT_STOP_TIMEOUT_MS;
     s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb
                                                : LIVE_SESSION_DEFAULT_BUFFER_KB;
     s->min_buffers = config->min_buffers ? config->min_buffers : LIVE_SESSION_DEFAULT_MIN_BUFFERS;
@@ -653,10 +656,10 @@ void live_session_status(struct live_session *session, struct live_session_statu
     ReleaseSRWLockShared(&session->lock);
 }
 
-void live_session_stop(struct live_session *session)
+bool live_session_stop(struct live_session *session)
 {
     if (session == NULL)
-        return;
+        return true;
     InterlockedExchange(&session->stopping, 1);
     if (!SetEvent(session->stop_event)) {
         session_log(session, COLLECTOR_LOG_WARN, "live session: SetEvent: %s",
@@ -672,10 +675,21 @@ void live_session_stop(struct live_session *session)
     if (consumer != 0)
         etw_seam.close_trace(consumer);
 
-    DWORD waited = WaitForSingleObject(session->thread, INFINITE);
+    DWORD limit = session->stop_timeout_ms;
+    DWORD waited = WaitForSingleObject(session->thread, limit);
+    if (waited == WAIT_TIMEOUT) {
+        /* ProcessTrace did not return although its session was stopped and its handle
+         * closed. The thread may still write the table, so neither is freed: the caller
+         * leaves them to the end of the process, which is near. */
+        session_log(session, COLLECTOR_LOG_ERROR, "live session: the consumer thread did not "
+                    "end within %lu ms of the stop; leaving it to the end of the process",
+                    (unsigned long)limit);
+        return false;
+    }
     if (waited != WAIT_OBJECT_0) {
-        session_log(session, COLLECTOR_LOG_ERROR, "live session: joining the consumer thread: %s",
-                    win_error_describe(GetLastError()).text);
+        session_log(session, COLLECTOR_LOG_ERROR, "live session: joining the consumer thread: "
+                    "%s", win_error_describe(GetLastError()).text);
+        return false;
     }
     CloseHandle(session->thread);
     CloseHandle(session->stop_event);
@@ -684,4 +698,5 @@ void live_session_stop(struct live_session *session)
                 session->status.events_lost, session->status.buffers_lost);
     free(session->query_properties);
     free(session);
+    return true;
 }

@@ -275,8 +275,12 @@ int app_stop(struct app *app)
     http_server_stop(app->http);
 
     int exit_code = EXIT_OK;
-    if (app->live != NULL)
-        live_session_stop(app->live);
+    if (app->live != NULL && !live_session_stop(app->live)) {
+        /* its consumer thread may still write the table: leave both to the process's end */
+        log_msg(LOG_ERROR, "stopping: the live session did not end in time; exiting anyway");
+        app->table = NULL;
+        exit_code = EXIT_SYSTEM_ERROR;
+    }
     if (app->replay_thread_started) {
         /* a replay cannot be interrupted: stopping waits for it to reach the end */
         pthread_join(app->replay_thread, NULL);

@@ -21,6 +21,7 @@
 #include "exit_code.h"
 #include "../collector/win_error_win.h"
 #include "log.h"
+#include "scm_seam_win.h"
 #include "scm_win.h"
 
 #define SERVICE_NAME L"tcpip_exporter"
@@ -32,6 +33,20 @@
 #define START_WAIT_HINT_MS 10000u
 #define STOP_WAIT_HINT_MS 20000u
 #define PACE_MS 1000u
+/* The pacer reports progress this long at most: past it the SCM is allowed to see a hung
+ * service rather than one that promises progress forever. The live session gives up its
+ * consumer thread after 15 s, well within this. */
+#define PACE_LIMIT_MS 60000u
+#define PACER_JOIN_MS 5000u
+
+#define REAL_SCM_SEAM { .set_service_status = SetServiceStatus, .set_event = SetEvent }
+static const struct scm_seam real_scm_seam = REAL_SCM_SEAM;
+struct scm_seam scm_seam = REAL_SCM_SEAM;
+
+void scm_seam_reset(void)
+{
+    scm_seam = real_scm_seam;
+}
 #define UNINSTALL_STOP_WAIT_MS 30000u
 
 /* The process's own command line: the flags given in binPath. */
@@ -41,7 +56,7 @@ static char **process_argv;
 static SERVICE_STATUS_HANDLE status_handle;
 static SRWLOCK status_lock = SRWLOCK_INIT;
 static SERVICE_STATUS service_status;
-static HANDLE stop_requested;   /* manual reset: STOP, SHUTDOWN or PRESHUTDOWN arrived */
+static HANDLE stop_requested;   /* manual reset: STOP or SHUTDOWN arrived */
 static HANDLE pacer_done;
 static HANDLE pacer_thread;
 static int service_exit_code;
@@ -50,7 +65,7 @@ static int service_exit_code;
 
 static void report_locked(void)
 {
-    if (!SetServiceStatus(status_handle, &service_status)) {
+    if (!scm_seam.set_service_status(status_handle, &service_status)) {
         log_msg(LOG_ERROR, "service: SetServiceStatus failed: %s",
                 win_error_describe(GetLastError()).text);
     }
@@ -67,8 +82,7 @@ static void report(DWORD state, DWORD wait_hint_ms)
         service_status.dwCheckPoint++;
     else
         service_status.dwCheckPoint = 0;
-    service_status.dwControlsAccepted = state == SERVICE_RUNNING
-        ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PRESHUTDOWN : 0;
+    service_status.dwControlsAccepted = scm_controls_accepted(state);
     report_locked();
     ReleaseSRWLockExclusive(&status_lock);
 }
@@ -96,7 +110,13 @@ static void report_stopped(int exit_code)
 static DWORD WINAPI pace(LPVOID unused)
 {
     (void)unused;
+    ULONGLONG began = GetTickCount64();
     while (WaitForSingleObject(pacer_done, PACE_MS) == WAIT_TIMEOUT) {
+        if (GetTickCount64() - began > PACE_LIMIT_MS) {
+            log_msg(LOG_ERROR, "service: still not done after %u s; no more progress "
+                    "reports", PACE_LIMIT_MS / 1000u);
+            break;
+        }
         AcquireSRWLockExclusive(&status_lock);
         DWORD state = service_status.dwCurrentState;
         if (state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING) {
@@ -124,9 +144,35 @@ static void pacer_stop(void)
     if (pacer_thread == NULL)
         return;
     SetEvent(pacer_done);
-    WaitForSingleObject(pacer_thread, INFINITE);
+    if (WaitForSingleObject(pacer_thread, PACER_JOIN_MS) != WAIT_OBJECT_0)
+        log_msg(LOG_WARN, "service: the pacer thread did not end in %u ms; leaving it",
+                PACER_JOIN_MS);
     CloseHandle(pacer_thread);
     pacer_thread = NULL;
+}
+
+/* STOP and SHUTDOWN only: nothing here needs PRESHUTDOWN, which before Windows 10 1703
+ * could hold a shutdown up to 180 s. */
+DWORD scm_controls_accepted(DWORD state)
+{
+    return state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN : 0;
+}
+
+/* Runs on the dispatcher thread, which also serves other services' controls: it only
+ * signals. No lock, no SetServiceStatus: the service thread, woken by the event, reports
+ * STOP_PENDING itself. */
+DWORD scm_handle_control(DWORD control)
+{
+    switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+        scm_seam.set_event(stop_requested);
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;   /* the SCM answers from the last reported status */
+    default:
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    }
 }
 
 static DWORD WINAPI control_handler(DWORD control, DWORD event_type, LPVOID event_data,
@@ -135,18 +181,7 @@ static DWORD WINAPI control_handler(DWORD control, DWORD event_type, LPVOID even
     (void)event_type;
     (void)event_data;
     (void)context;
-    switch (control) {
-    case SERVICE_CONTROL_STOP:
-    case SERVICE_CONTROL_SHUTDOWN:
-    case SERVICE_CONTROL_PRESHUTDOWN:
-        report(SERVICE_STOP_PENDING, STOP_WAIT_HINT_MS);
-        SetEvent(stop_requested);
-        return NO_ERROR;
-    case SERVICE_CONTROL_INTERROGATE:
-        return NO_ERROR;   /* the SCM answers from the last reported status */
-    default:
-        return ERROR_CALL_NOT_IMPLEMENTED;
-    }
+    return scm_handle_control(control);
 }
 
 /* ---- ServiceMain ---- */

@@ -103,7 +103,7 @@ static void make_net(struct fake_event *e, const GUID *provider, UCHAR opcode,
 
 /* ---- the fake trace API ---- */
 
-enum run_end { RUN_BLOCK_UNTIL_STOPPED, RUN_RETURN_AT_ONCE };
+enum run_end { RUN_BLOCK_UNTIL_STOPPED, RUN_RETURN_AT_ONCE, RUN_NEVER_RETURNS };
 
 struct fake_run {
     struct fake_event events[MAX_EVENTS];
@@ -140,6 +140,7 @@ static struct {
     EVENT_TRACE_LOGFILEW logfile; /* what OpenTrace was given */
     HANDLE session_stopped;       /* set by STOP or CloseTrace: ends a blocked ProcessTrace */
     HANDLE delivered;             /* set each time a run has delivered its events */
+    HANDLE release_stuck;         /* ends a RUN_NEVER_RETURNS ProcessTrace */
     wchar_t session_name[64];     /* of the last session StartTrace started, for QUERY */
     GUID session_guid;
     const wchar_t *query_name;    /* non-NULL: QUERY by handle reports this session instead */
@@ -244,6 +245,11 @@ static ULONG WINAPI fake_process(PTRACEHANDLE handles, ULONG count, LPFILETIME s
     SetEvent(fake.delivered);
     if (run->end == RUN_RETURN_AT_ONCE)
         return run->process_trace_result;
+    if (run->end == RUN_NEVER_RETURNS) {
+        /* a ProcessTrace that ignores the stop and the closed handle */
+        WaitForSingleObject(fake.release_stuck, INFINITE);
+        return ERROR_SUCCESS;
+    }
     WaitForSingleObject(fake.session_stopped, INFINITE);
     return ERROR_SUCCESS;
 }
@@ -321,6 +327,7 @@ static int setup(void **state)
     InitializeCriticalSection(&logged.lock);
     fake.session_stopped = CreateEventW(NULL, TRUE, FALSE, NULL);
     fake.delivered = CreateEventW(NULL, FALSE, FALSE, NULL);
+    fake.release_stuck = CreateEventW(NULL, TRUE, FALSE, NULL);
     fake.wait_limit = 1000;
     etw_seam.start_trace = fake_start;
     etw_seam.control_trace = fake_control;
@@ -341,6 +348,7 @@ static int teardown(void **state)
     etw_seam_reset();
     CloseHandle(fake.session_stopped);
     CloseHandle(fake.delivered);
+    CloseHandle(fake.release_stuck);
     live_session_release(test_claim);
     test_claim = NULL;
     DeleteCriticalSection(&fake.lock);
@@ -851,6 +859,36 @@ static void test_kernel_logger_keeps_its_sysconfig_flag_off(void **state)
     process_table_destroy(table);
 }
 
+static void test_stop_ends_even_if_process_trace_never_returns(void **state)
+{
+    (void)state;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 55, 0x1000, "stuck.exe");
+    fake.runs[0].event_count = 1;
+    fake.runs[0].end = RUN_NEVER_RETURNS;
+    struct process_table *table = new_table();
+    char err[256] = "";
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    config.stop_timeout_ms = 300;
+    test_claim = live_session_claim(&config, err, sizeof err);
+    assert_non_null(test_claim);
+    struct live_session *s = live_session_start(table, &config, test_claim, err, sizeof err);
+    assert_non_null(s);
+    wait_delivered(1);
+    ULONGLONG t0 = GetTickCount64();
+    assert_false(live_session_stop(s));   /* bounded, and says the thread is still there */
+    ULONGLONG took = GetTickCount64() - t0;
+    assert_true(took >= 250 && took < 5000);
+    assert_true(was_logged("error", "did not end within 300 ms"));
+    /* The session was stopped and the consumer closed all the same. */
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 1);
+    assert_int_equal(count_calls('X', NULL, 0), 1);
+    /* Let the thread go; the session and table stay with it (as at process exit). */
+    SetEvent(fake.release_stuck);
+    Sleep(300);
+    (void)table;
+}
+
 /* ---- never stop by a stale handle ---- */
 
 static void test_gone_session_codes_are_not_stopped(void **state)
@@ -1082,6 +1120,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_up_only_after_a_kernel_event, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_logger_keeps_its_sysconfig_flag_off, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stop_ends_even_if_process_trace_never_returns,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
