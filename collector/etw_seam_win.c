@@ -29,6 +29,11 @@ static DWORD native_pointer_size(void)
     }
 }
 
+static DWORD all_processors(void)
+{
+    return GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+}
+
 /* StartTraceW and friends are declared with WMIAPI (= WINAPI): the pointers match.
  * A macro because C has no constant of struct type to initialise both tables from. */
 #define REAL_SEAM {                     \
@@ -41,6 +46,7 @@ static DWORD native_pointer_size(void)
         .wait_for = WaitForSingleObject, \
         .create_mutex = CreateMutexW,   \
         .os_pointer_size = native_pointer_size, \
+        .processor_count = all_processors, \
     }
 
 static const struct etw_seam real_seam = REAL_SEAM;

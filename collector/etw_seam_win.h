@@ -25,6 +25,9 @@ struct etw_seam {
     /* The kernel's pointer size, 4 or 8: what real-time records without a pointer-size
      * flag use (the logfile header's PointerSize is not reliable for a real-time session). */
     DWORD (*os_pointer_size)(void);
+    /* Logical processors in every group (GetActiveProcessorCount(ALL_PROCESSOR_GROUPS)):
+     * the default buffer counts scale with it. */
+    DWORD (*processor_count)(void);
     /* The instance claim's named mutex (CreateMutexW). */
     HANDLE (WINAPI *create_mutex)(LPSECURITY_ATTRIBUTES attributes, BOOL initial_owner,
                                   LPCWSTR name);

@@ -18,9 +18,14 @@ enum live_session_kind {
 /* What a zero or NULL in live_session_config means; plain literals because
  * service/config.c turns them into the flags' default text. */
 #define LIVE_SESSION_DEFAULT_NAME "tcpip_exporter"
-#define LIVE_SESSION_DEFAULT_BUFFER_KB 256
-#define LIVE_SESSION_DEFAULT_MIN_BUFFERS 64
-#define LIVE_SESSION_DEFAULT_MAX_BUFFERS 128
+/* 64 KB: the documentation keeps 256 KB and more for diagnostic investigations. */
+#define LIVE_SESSION_DEFAULT_BUFFER_KB 64
+/* Buffer counts of 0 ("auto") scale with the logical processors, since ETW reserves two
+ * per processor anyway: minimum 2 per processor + 8, within [16, 256]; maximum the
+ * minimum plus half of it (at least 16) as headroom for bursts. */
+#define LIVE_SESSION_AUTO_MIN_BUFFERS_FLOOR 16
+#define LIVE_SESSION_AUTO_MIN_BUFFERS_CAP 256
+#define LIVE_SESSION_AUTO_HEADROOM_FLOOR 16
 /* Within the SCM's stop wait hint: a stop must end even if ProcessTrace never returns. */
 #define LIVE_SESSION_DEFAULT_STOP_TIMEOUT_MS 15000
 
@@ -29,8 +34,8 @@ struct live_session_config {
     const char *session_name;   /* private session name; NULL = LIVE_SESSION_DEFAULT_NAME */
     bool take_over_foreign;     /* stop a foreign NT Kernel Logger holding the name */
     uint32_t buffer_size_kb;    /* 0 = LIVE_SESSION_DEFAULT_BUFFER_KB */
-    uint32_t min_buffers;       /* 0 = LIVE_SESSION_DEFAULT_MIN_BUFFERS */
-    uint32_t max_buffers;       /* 0 = LIVE_SESSION_DEFAULT_MAX_BUFFERS */
+    uint32_t min_buffers;       /* 0 = auto, from the processor count */
+    uint32_t max_buffers;       /* 0 = auto: min_buffers plus headroom */
     struct collector_log log;   /* where the session reports starts, stops and failures */
     uint32_t stop_timeout_ms;   /* 0 = LIVE_SESSION_DEFAULT_STOP_TIMEOUT_MS */
 };
@@ -42,6 +47,10 @@ struct live_session_status {
     uint64_t restarts;          /* sessions restarted after they stopped underneath us */
     uint64_t events_lost;       /* session EventsLost, polled */
     uint64_t buffers_lost;      /* session RealTimeBuffersLost, polled */
+    uint64_t buffers_written;   /* session BuffersWritten, polled */
+    uint32_t buffers_allocated; /* gauge: NumberOfBuffers of the running session */
+    uint32_t buffers_free;      /* gauge: FreeBuffers of the running session */
+    uint32_t min_buffers, max_buffers; /* what the session was started with */
 };
 
 /* Proof that this process is the only instance of ours using a session: on Windows a

@@ -39,6 +39,8 @@ static const GUID private_session_guid_base =
 static const GUID system_trace_control_guid =
     {0x9e814aad, 0x3204, 0x11d2, {0x9a, 0x82, 0x00, 0x60, 0x08, 0xa8, 0x69, 0x39}};
 
+enum { TALLY_EVENTS_LOST, TALLY_BUFFERS_LOST, TALLY_BUFFERS_WRITTEN, TALLY_COUNT };
+
 struct live_session {
     struct process_table *table;
     enum live_session_kind requested_kind;
@@ -64,8 +66,12 @@ struct live_session {
     bool session_ended_elsewhere;   /* this run's session was stopped by someone else */
     ULONGLONG last_poll_ms;
     ULONGLONG last_housekeep_ms;
-    uint64_t lost_events_run, lost_buffers_run;   /* as polled from the running session */
-    uint64_t lost_events_base, lost_buffers_base; /* sums of the finished runs */
+    /* The session's own counters are 32-bit and start from 0 with every run: each poll
+     * adds the difference from the last one (mod 2^32), so the totals never wrap or go
+     * down, across wraps and restarts alike. */
+    uint32_t tally_last[TALLY_COUNT];
+    uint64_t tally_total[TALLY_COUNT];
+    uint32_t buffers_allocated, buffers_free;
     EVENT_TRACE_PROPERTIES *query_properties;     /* reused by the once-a-second poll */
 
     /* Shared with live_session_stop, under lock. */
@@ -295,6 +301,34 @@ static ULONG start_session(struct live_session *s)
     return status;
 }
 
+static void publish_tally(struct live_session *s)
+{
+    AcquireSRWLockExclusive(&s->lock);
+    s->status.events_lost = s->tally_total[TALLY_EVENTS_LOST];
+    s->status.buffers_lost = s->tally_total[TALLY_BUFFERS_LOST];
+    s->status.buffers_written = s->tally_total[TALLY_BUFFERS_WRITTEN];
+    s->status.buffers_allocated = s->buffers_allocated;
+    s->status.buffers_free = s->buffers_free;
+    ReleaseSRWLockExclusive(&s->lock);
+}
+
+/* The session's 32-bit counters from a STOP or QUERY answer, added as differences. */
+static void tally_take(struct live_session *s, const EVENT_TRACE_PROPERTIES *p)
+{
+    const uint32_t raw[TALLY_COUNT] = {
+        [TALLY_EVENTS_LOST] = p->EventsLost,
+        [TALLY_BUFFERS_LOST] = p->RealTimeBuffersLost,
+        [TALLY_BUFFERS_WRITTEN] = p->BuffersWritten,
+    };
+    for (int i = 0; i < TALLY_COUNT; i++) {
+        s->tally_total[i] += (uint32_t)(raw[i] - s->tally_last[i]);
+        s->tally_last[i] = raw[i];
+    }
+    s->buffers_allocated = p->NumberOfBuffers;
+    s->buffers_free = p->FreeBuffers;
+    publish_tally(s);
+}
+
 /* The session is gone already: drop its handle without calling the kernel. */
 static void forget_own_session(struct live_session *s)
 {
@@ -354,10 +388,8 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
     if (status == ERROR_SUCCESS) {
         /* The final counters of the run come with the stop (the consumer thread owns
          * them; live_session_stop's own stop leaves them to the last poll). */
-        if (consumer_side) {
-            s->lost_events_run = p->EventsLost;
-            s->lost_buffers_run = p->RealTimeBuffersLost;
-        }
+        if (consumer_side)
+            tally_take(s, p);
     } else if (status != ERROR_WMI_INSTANCE_NOT_FOUND) {
         session_log(s, COLLECTOR_LOG_WARN, "live session: stopping the session failed: %s",
                     win_error_describe(status).text);
@@ -366,14 +398,6 @@ static void stop_own_session(struct live_session *s, bool consumer_side)
 }
 
 /* ---- the consumer callbacks (consumer thread) ---- */
-
-static void publish_lost(struct live_session *s)
-{
-    AcquireSRWLockExclusive(&s->lock);
-    s->status.events_lost = s->lost_events_base + s->lost_events_run;
-    s->status.buffers_lost = s->lost_buffers_base + s->lost_buffers_run;
-    ReleaseSRWLockExclusive(&s->lock);
-}
 
 static void mark_up(struct live_session *s)
 {
@@ -402,9 +426,7 @@ static void poll_session(struct live_session *s)
                     win_error_describe(status).text);
         return;
     }
-    s->lost_events_run = s->query_properties->EventsLost;
-    s->lost_buffers_run = s->query_properties->RealTimeBuffersLost;
-    publish_lost(s);
+    tally_take(s, s->query_properties);
 }
 
 static VOID WINAPI on_event(PEVENT_RECORD event)
@@ -539,11 +561,10 @@ static DWORD WINAPI consumer_thread(LPVOID context)
                 forget_own_session(s);
             else
                 stop_own_session(s, true);
-            /* Fold this run's lost counters into the totals: they survive restarts. */
-            s->lost_events_base += s->lost_events_run;
-            s->lost_buffers_base += s->lost_buffers_run;
-            s->lost_events_run = s->lost_buffers_run = 0;
-            publish_lost(s);
+            /* The next run's counters start from 0; the totals carry on. */
+            memset(s->tally_last, 0, sizeof s->tally_last);
+            s->buffers_allocated = s->buffers_free = 0;
+            publish_tally(s);
         }
         if (is_stopping(s))
             break;
@@ -564,6 +585,30 @@ static DWORD WINAPI consumer_thread(LPVOID context)
 }
 
 /* ---- the interface ---- */
+
+/* Buffer counts: what was asked for, else scaled with the processors (live_session.h). */
+static void size_buffers(struct live_session *s, const struct live_session_config *c,
+                         DWORD processors)
+{
+    uint32_t auto_min = 2 * (uint32_t)(processors ? processors : 1) + 8;
+    if (auto_min < LIVE_SESSION_AUTO_MIN_BUFFERS_FLOOR)
+        auto_min = LIVE_SESSION_AUTO_MIN_BUFFERS_FLOOR;
+    if (auto_min > LIVE_SESSION_AUTO_MIN_BUFFERS_CAP)
+        auto_min = LIVE_SESSION_AUTO_MIN_BUFFERS_CAP;
+    s->min_buffers = c->min_buffers ? c->min_buffers : auto_min;
+    if (c->max_buffers == 0) {
+        uint32_t headroom = s->min_buffers / 2;
+        if (headroom < LIVE_SESSION_AUTO_HEADROOM_FLOOR)
+            headroom = LIVE_SESSION_AUTO_HEADROOM_FLOOR;
+        s->max_buffers = s->min_buffers + headroom;
+    } else {
+        s->max_buffers = c->max_buffers;
+        if (c->min_buffers == 0 && s->min_buffers > s->max_buffers)
+            s->min_buffers = s->max_buffers; /* an explicit maximum wins over auto */
+    }
+    if (s->max_buffers < s->min_buffers)
+        s->max_buffers = s->min_buffers;
+}
 
 static GUID guid_for_name(const wchar_t *name)
 {
@@ -605,11 +650,10 @@ struct live_session *live_session_start(struct process_table *table,
                                                  : LIVE_SESSION_DEFAULT_STOP_TIMEOUT_MS;
     s->buffer_size_kb = config->buffer_size_kb ? config->buffer_size_kb
                                                : LIVE_SESSION_DEFAULT_BUFFER_KB;
-    s->min_buffers = config->min_buffers ? config->min_buffers : LIVE_SESSION_DEFAULT_MIN_BUFFERS;
-    s->max_buffers = config->max_buffers ? config->max_buffers : LIVE_SESSION_DEFAULT_MAX_BUFFERS;
-    if (s->max_buffers < s->min_buffers)
-        s->max_buffers = s->min_buffers;
+    size_buffers(s, config, etw_seam.processor_count());
     InitializeSRWLock(&s->lock);
+    s->status.min_buffers = s->min_buffers;
+    s->status.max_buffers = s->max_buffers;
     set_status(s, false, "starting");
 
     int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1, s->private_name,

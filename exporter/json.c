@@ -319,6 +319,14 @@ static bool add_source(cJSON *status, const struct status_input *input)
               add_u64(source, "restarts", s->restarts) &&
               add_u64(source, "events_lost", s->events_lost) &&
               add_u64(source, "buffers_lost", s->buffers_lost);
+    if (ok && s->has_buffers) {
+        cJSON *buffers = cJSON_AddObjectToObject(source, "buffers");
+        ok = buffers != NULL && add_u64(buffers, "written", s->buffers_written) &&
+             add_u64(buffers, "allocated", s->buffers_allocated) &&
+             add_u64(buffers, "free", s->buffers_free) &&
+             add_u64(buffers, "minimum", s->min_buffers) &&
+             add_u64(buffers, "maximum", s->max_buffers);
+    }
     if (ok && s->kind != NULL && strcmp(s->kind, "etl") == 0) {
         ok = cJSON_AddBoolToObject(source, "replay_done", s->replay_done) &&
              cJSON_AddBoolToObject(source, "replay_damaged", s->replay_damaged);

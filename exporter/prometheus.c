@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../collector/bytes.h"
 #include "label_text.h"
 #include "metric_names.h"
 #include "name_filter.h"
@@ -359,6 +360,20 @@ static void source_families(struct writer *w, const struct exporter_self *self)
     single_u64(w, "tcpip_exporter_session_restarts", KIND_COUNTER,
                "Kernel trace sessions restarted after they stopped underneath the exporter.",
                source->restarts);
+    if (!source->has_buffers)
+        return;
+    /* the live session's own figures, from its once-a-second QUERY */
+    single_u64(w, "tcpip_exporter_session_buffers_written", KIND_COUNTER,
+               "Buffers the kernel trace session delivered.", source->buffers_written);
+    static const char *const state_name[] = { "state" };
+    family_header(w, "tcpip_exporter_session_buffers", KIND_GAUGE, NULL,
+                  "Buffers of the running kernel trace session: allocated and free now, and "
+                  "the minimum and maximum it was started with.");
+    static const char *const states[] = { "allocated", "free", "minimum", "maximum" };
+    const uint64_t counts[] = { source->buffers_allocated, source->buffers_free,
+                                source->min_buffers, source->max_buffers };
+    for (size_t i = 0; i < ARRAY_SIZE(states); i++)
+        labelled_u64(w, state_name, &states[i], 1, counts[i]);
 }
 
 static void table_families(struct writer *w, const struct table_stats *stats)

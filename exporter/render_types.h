@@ -17,6 +17,10 @@ struct source_info {
     uint64_t restarts;
     uint64_t events_lost;      /* reported by the kernel session or the file headers */
     uint64_t buffers_lost;
+    bool has_buffers;          /* etw only: the figures below come from the session */
+    uint64_t buffers_written;  /* counter */
+    uint32_t buffers_allocated, buffers_free;   /* gauges, of the running session */
+    uint32_t min_buffers, max_buffers;          /* what the session was started with */
     bool replay_done;          /* etl only: every file was read */
     bool replay_damaged;       /* etl only: a file ended in an error */
 };

@@ -137,6 +137,12 @@ static void live_info(struct app *app, struct source_info *info)
     info->restarts = status.restarts;
     info->events_lost = status.events_lost;
     info->buffers_lost = status.buffers_lost;
+    info->has_buffers = true;
+    info->buffers_written = status.buffers_written;
+    info->buffers_allocated = status.buffers_allocated;
+    info->buffers_free = status.buffers_free;
+    info->min_buffers = status.min_buffers;
+    info->max_buffers = status.max_buffers;
 }
 
 static void source_info(void *context, struct source_info *info)

@@ -115,6 +115,7 @@ struct option {
     size_t max_count;          /* KIND_LIST: capacity of the array */
     const char *list_noun;     /* KIND_LIST: "at most 8 addresses" */
     uint64_t min, max;         /* KIND_NUMBER bounds; durations: bounds in milliseconds */
+    bool auto_zero;            /* KIND_NUMBER: "auto" is accepted and stored as 0 */
     const char *const *choices; /* KIND_CHOICE: NULL-terminated, in enum order */
     check_fn check;            /* KIND_TEXT, KIND_LIST: NULL = any text */
     const char *default_text;  /* the value when neither a flag nor the file set one */
@@ -145,6 +146,10 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "numbers are stored as uint
     { .name = name_, .metavar = "DURATION", .kind = kind_, .offset = AT(field),            \
       .min = min_ms, .max = max_ms, .default_text = default_, .file_key = true,            \
       .help = help_ }
+#define NUMBER_OR_AUTO(name_, metavar_, field, min_, max_, help_)                          \
+    { .name = name_, .metavar = metavar_, .kind = KIND_NUMBER, .offset = AT(field),        \
+      .min = min_, .max = max_, .auto_zero = true, .default_text = "auto",                 \
+      .file_key = true, .help = help_ }
 #define CHOICE(name_, metavar_, field, choices_, default_, help_)                          \
     { .name = name_, .metavar = metavar_, .kind = KIND_CHOICE, .offset = AT(field),        \
       .choices = choices_, .default_text = default_, .file_key = true, .help = help_ }
@@ -205,12 +210,12 @@ static const struct option options[] = {
     NUMBER("session.buffer-size-kb", "KB", session.buffer_size_kb, 4, 16384,
            STRINGIFY(LIVE_SESSION_DEFAULT_BUFFER_KB),
            "Size of each trace buffer, 4 to 16384."),
-    NUMBER("session.min-buffers", "N", session.min_buffers, 2, 65536,
-           STRINGIFY(LIVE_SESSION_DEFAULT_MIN_BUFFERS),
-           "Trace buffers allocated at start."),
-    NUMBER("session.max-buffers", "N", session.max_buffers, 2, 65536,
-           STRINGIFY(LIVE_SESSION_DEFAULT_MAX_BUFFERS),
-           "Trace buffers at most."),
+    NUMBER_OR_AUTO("session.min-buffers", "N", session.min_buffers, 2, 65536,
+                   "Trace buffers allocated at start; auto: 2 per logical processor + 8, "
+                   "16 to 256."),
+    NUMBER_OR_AUTO("session.max-buffers", "N", session.max_buffers, 2, 65536,
+                   "Trace buffers at most; auto: the minimum and half as many again "
+                   "(at least 16 more)."),
     CHOICE("log.level", "LEVEL", log_level, log_levels, "info", "error, warn, info or debug."),
     SWITCH("console", console,
            "Run in the console even when started by the Windows service manager."),
@@ -299,6 +304,10 @@ static bool apply_value(struct config *c, const struct option *o, const char *v,
     case KIND_SWITCH:
         return value_switch(v, (bool *)at, why, n);
     case KIND_NUMBER:
+        if (o->auto_zero && strcmp(v, "auto") == 0) {
+            *(uint32_t *)at = 0;
+            return true;
+        }
         return value_whole_number(v, o->min, o->max, (uint32_t *)at, why, n);
     case KIND_DURATION_TICKS:
     case KIND_DURATION_SECONDS:
@@ -664,7 +673,7 @@ static bool check_combination(struct parse_state *st)
     }
     uint32_t min = c->session.min_buffers;
     uint32_t max = c->session.max_buffers;
-    if (min > max) {
+    if (min != 0 && max != 0 && min > max) { /* 0 is auto, sized by the session */
         snprintf(st->err, st->err_size,
                  "--session.min-buffers: %" PRIu32 " is more than --session.max-buffers (%"
                  PRIu32 ")", min, max);
@@ -718,7 +727,10 @@ static void add_value(cJSON *root, const struct config *c, const struct option *
         cJSON_AddBoolToObject(root, o->name, *(const bool *)at);
         break;
     case KIND_NUMBER:
-        cJSON_AddNumberToObject(root, o->name, *(const uint32_t *)at);
+        if (o->auto_zero && *(const uint32_t *)at == 0)
+            cJSON_AddStringToObject(root, o->name, "auto");
+        else
+            cJSON_AddNumberToObject(root, o->name, *(const uint32_t *)at);
         break;
     case KIND_DURATION_TICKS:
         value_format_duration_ms(*(const uint64_t *)at / TICKS_PER_MS, text, sizeof text);

@@ -96,9 +96,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.session.kind, LIVE_SESSION_AUTO);
     assert_string_equal(c.session.session_name, "tcpip_exporter");
     assert_false(c.session.take_over_foreign);
-    assert_int_equal(c.session.buffer_size_kb, 256);
-    assert_int_equal(c.session.min_buffers, 64);
-    assert_int_equal(c.session.max_buffers, 128);
+    assert_int_equal(c.session.buffer_size_kb, 64);
+    assert_int_equal(c.session.min_buffers, 0); /* auto: the session sizes them */
+    assert_int_equal(c.session.max_buffers, 0);
     assert_false(c.retention_given);
     assert_int_equal(c.log_level, LOG_INFO);
     assert_false(c.console);
@@ -370,8 +370,17 @@ static void test_bad_values(void **state)
                 "--session.buffer-size-kb", "16385");
     PARSE_FAILS("--session.min-buffers: 1 is out of range (2 to 65536)",
                 "--session.min-buffers", "1");
-    PARSE_FAILS("--session.min-buffers: 200 is more than --session.max-buffers (128)",
-                "--session.min-buffers", "200");
+    /* against an automatic maximum nothing is refused: the session adds headroom */
+    struct config big;
+    PARSE_OK(&big, "--session.min-buffers", "200");
+    assert_int_equal(big.session.min_buffers, 200);
+    assert_int_equal(big.session.max_buffers, 0);
+    config_free(&big);
+    PARSE_OK(&big, "--session.min-buffers", "auto", "--session.max-buffers", "auto");
+    assert_int_equal(big.session.min_buffers, 0);
+    config_free(&big);
+    PARSE_FAILS("--session.min-buffers: \"many\" is not a whole number",
+                "--session.min-buffers", "many");
     PARSE_FAILS("--session.min-buffers: 30 is more than --session.max-buffers (20)",
                 "--session.min-buffers", "30", "--session.max-buffers", "20");
     PARSE_FAILS("--log.level: \"verbose\" is not one of error, warn, info, debug",

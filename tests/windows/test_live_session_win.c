@@ -112,6 +112,8 @@ struct fake_run {
     ULONG process_trace_result;   /* for RUN_RETURN_AT_ONCE */
     ULONG lost_events, lost_buffers;
     bool empty_buffer;            /* a buffer callback even without events */
+    bool second_buffer;           /* a second buffer callback a poll interval later ... */
+    ULONG lost_events_later;      /* ... by when the session reports this EventsLost */
 };
 
 struct call {
@@ -147,6 +149,7 @@ static struct {
     ULONG query_result;           /* non-zero: QUERY by handle fails with it */
     ULONG header_pointer_size;    /* what OpenTrace puts in the logfile header */
     DWORD os_pointer_size;        /* what the OS says */
+    DWORD processors;             /* logical processors the OS reports */
     CRITICAL_SECTION lock;
 } fake;
 
@@ -241,6 +244,11 @@ static ULONG WINAPI fake_process(PTRACEHANDLE handles, ULONG count, LPFILETIME s
     }
     if (run->event_count > 0 || run->empty_buffer)
         fake.logfile.BufferCallback(&fake.logfile);
+    if (run->second_buffer) {
+        Sleep(1100); /* the session polls at most once a second */
+        run->lost_events = run->lost_events_later;
+        fake.logfile.BufferCallback(&fake.logfile);
+    }
     fake.runs_done++;
     SetEvent(fake.delivered);
     if (run->end == RUN_RETURN_AT_ONCE)
@@ -282,6 +290,11 @@ static BOOL fake_windows_8(void)
 static DWORD fake_os_pointer_size(void)
 {
     return fake.os_pointer_size;
+}
+
+static DWORD fake_processor_count(void)
+{
+    return fake.processors;
 }
 
 /* What the session reported through its collector_log, from whichever thread. */
@@ -337,6 +350,8 @@ static int setup(void **state)
     etw_seam.wait_for = fake_wait;
     etw_seam.system_logger_available = fake_windows_8;
     etw_seam.os_pointer_size = fake_os_pointer_size;
+    etw_seam.processor_count = fake_processor_count;
+    fake.processors = 8;
     fake.os_pointer_size = 8;
     fake.header_pointer_size = 8;
     return 0;
@@ -573,9 +588,10 @@ static void test_events_reach_the_table(void **state)
     assert_true(c->log_file_mode & EVENT_TRACE_REAL_TIME_MODE);
     /* TCPIP and PROCESS, and no SystemConfig rundown (system-logger mode only) */
     assert_int_equal(c->enable_flags, 0x10001 | EVENT_TRACE_FLAG_NO_SYSCONFIG);
-    assert_int_equal(c->buffer_size, 256);
-    assert_int_equal(c->min_buffers, 64);
-    assert_int_equal(c->max_buffers, 128);
+    /* 64 KB buffers; 8 processors: 2 x 8 + 8 = 24 at least, and half again at most */
+    assert_int_equal(c->buffer_size, 64);
+    assert_int_equal(c->min_buffers, 24);
+    assert_int_equal(c->max_buffers, 40);
     assert_false(IsEqualGUID(&c->guid, &system_trace_guid));
     assert_true(c->wnode_flags & WNODE_FLAG_TRACED_GUID);
     /* Real-time only: a non-zero offset would name a log file (an empty one here). */
@@ -889,6 +905,78 @@ static void test_stop_ends_even_if_process_trace_never_returns(void **state)
     (void)table;
 }
 
+/* ---- buffers sized for production, and the session's own figures ---- */
+
+static void started_buffers(DWORD processors, uint32_t min, uint32_t max, ULONG *got_min,
+                            ULONG *got_max)
+{
+    fake.processors = processors;
+    fake.call_count = 0;
+    fake.run_count = fake.runs_done + 1;
+    make_process(&fake.runs[fake.runs_done].events[0], 3, 8, 9, 0x1000, "sized.exe");
+    fake.runs[fake.runs_done].event_count = 1;
+    struct process_table *table = new_table();
+    char err[256] = "";
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    config.min_buffers = min;
+    config.max_buffers = max;
+    if (test_claim == NULL)
+        test_claim = live_session_claim(&config, err, sizeof err);
+    struct live_session *s = live_session_start(table, &config, test_claim, err, sizeof err);
+    assert_non_null(s);
+    wait_delivered(fake.run_count);
+    *got_min = fake.calls[0].min_buffers;
+    *got_max = fake.calls[0].max_buffers;
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_buffers_scale_with_processors(void **state)
+{
+    (void)state;
+    ULONG min, max;
+    started_buffers(1, 0, 0, &min, &max);     /* floor */
+    assert_int_equal(min, 16);
+    assert_int_equal(max, 32);
+    started_buffers(32, 0, 0, &min, &max);    /* 2 x 32 + 8, and half again */
+    assert_int_equal(min, 72);
+    assert_int_equal(max, 108);
+    started_buffers(128, 0, 0, &min, &max);   /* cap: 256 x 64 KB = 16 MB, not 64 MB */
+    assert_int_equal(min, 256);
+    assert_int_equal(max, 384);
+    started_buffers(8, 100, 0, &min, &max);   /* a given minimum gets the headroom */
+    assert_int_equal(min, 100);
+    assert_int_equal(max, 150);
+    started_buffers(64, 0, 20, &min, &max);   /* a given maximum wins over the automatic minimum */
+    assert_int_equal(min, 20);
+    assert_int_equal(max, 20);
+    started_buffers(64, 30, 40, &min, &max);  /* both given: as given */
+    assert_int_equal(min, 30);
+    assert_int_equal(max, 40);
+}
+
+static void test_session_counters_never_wrap_or_go_down(void **state)
+{
+    (void)state;
+    /* EventsLost is 32-bit: from 0xfffffff0 to 0x10 is 0x20 more lost, not fewer. */
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 9, 0x1000, "lossy.exe");
+    fake.runs[0].event_count = 1;
+    fake.runs[0].lost_events = 0xfffffff0u;
+    fake.runs[0].second_buffer = true;
+    fake.runs[0].lost_events_later = 0x10u;
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.events_lost == 0x100000010ull);
+    assert_int_equal(st.min_buffers, 24);
+    assert_int_equal(st.max_buffers, 40);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
 /* ---- never stop by a stale handle ---- */
 
 static void test_gone_session_codes_are_not_stopped(void **state)
@@ -1122,6 +1210,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_ends_even_if_process_trace_never_returns,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffers_scale_with_processors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_counters_never_wrap_or_go_down, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
