@@ -26,6 +26,8 @@
 #define BACKOFF_MAX_MS 60000u
 #define HEALTHY_RUN_MS 60000u       /* a session that ran this long resets the back-off */
 #define POLL_INTERVAL_MS 1000u      /* lost counters and housekeeping, at most this often */
+#define HOUSEKEEPER_TICK_MS 500u    /* the idle-host timer: no buffer, no buffer callback */
+#define HOUSEKEEPER_JOIN_MS 2000u
 
 /* EnableFlags for the kernel's SystemTraceProvider. */
 #define KERNEL_FLAGS (EVENT_TRACE_FLAG_NETWORK_TCPIP | EVENT_TRACE_FLAG_PROCESS)
@@ -64,8 +66,22 @@ struct live_session {
     bool seen_callback;             /* this run delivered something: the session was up */
     uint32_t os_pointer_size;       /* for records without a pointer-size flag */
     bool session_ended_elsewhere;   /* this run's session was stopped by someone else */
+    /* The table has one writer at a time. The consumer thread takes writer_lock at the
+     * first event of a buffer and gives it back in the buffer callback; in between, and
+     * when no buffer comes at all (an idle host), the housekeeper thread takes it once a
+     * tick to retire exited processes and poll the session. Everything from here to the
+     * lock is touched only by its holder. */
+    SRWLOCK writer_lock;
+    bool consumer_holds;            /* consumer thread only */
+    HANDLE housekeeper;
     ULONGLONG last_poll_ms;
     ULONGLONG last_housekeep_ms;
+    /* Trace time: retention is measured on the clock exit times come from (event
+     * timestamps, which ignore wall-clock steps), advanced by the monotonic tick count
+     * since the newest event was noticed. */
+    uint64_t newest_event_time;
+    uint64_t anchor_time;
+    ULONGLONG anchor_ms;
     /* The session's own counters are 32-bit and start from 0 with every run: each poll
      * adds the difference from the last one (mod 2^32), so the totals never wrap or go
      * down, across wraps and restarts alike. */
@@ -116,13 +132,6 @@ static const wchar_t *active_name(const struct live_session *s)
 static const char *kind_text(enum live_session_kind kind)
 {
     return kind == LIVE_SESSION_KERNEL_LOGGER ? "NT Kernel Logger" : "system logger session";
-}
-
-static uint64_t filetime_now(void)
-{
-    FILETIME now;
-    GetSystemTimeAsFileTime(&now);
-    return ((uint64_t)now.dwHighDateTime << 32) | now.dwLowDateTime;
 }
 
 /* EVENT_TRACE_PROPERTIES followed by room for the logger name and a log file name, which
@@ -429,28 +438,80 @@ static void poll_session(struct live_session *s)
     tally_take(s, s->query_properties);
 }
 
+static void writer_enter(struct live_session *s)
+{
+    if (!s->consumer_holds) {
+        AcquireSRWLockExclusive(&s->writer_lock);
+        s->consumer_holds = true;
+    }
+}
+
+static void writer_leave(struct live_session *s)
+{
+    if (s->consumer_holds) {
+        s->consumer_holds = false;
+        ReleaseSRWLockExclusive(&s->writer_lock);
+    }
+}
+
+/* Now, in trace time (see newest_event_time); 0 before any event, when nothing can have
+ * exited yet. Under writer_lock. */
+static uint64_t trace_now(struct live_session *s, ULONGLONG now_ms)
+{
+    if (s->newest_event_time != s->anchor_time) {
+        s->anchor_time = s->newest_event_time;
+        s->anchor_ms = now_ms;
+    }
+    if (s->anchor_time == 0)
+        return 0;
+    return s->anchor_time + (uint64_t)(now_ms - s->anchor_ms) * 10000u;
+}
+
+/* Retirement and the session poll, each at most at its interval. Under writer_lock. */
+static void housekeep(struct live_session *s)
+{
+    ULONGLONG now = GetTickCount64();
+    if (now - s->last_housekeep_ms >= POLL_INTERVAL_MS / 2) {
+        s->last_housekeep_ms = now;
+        process_table_housekeep(s->table, trace_now(s, now));
+    }
+    if (now - s->last_poll_ms >= POLL_INTERVAL_MS) {
+        s->last_poll_ms = now;
+        poll_session(s);
+    }
+}
+
 static VOID WINAPI on_event(PEVENT_RECORD event)
 {
     struct live_session *s = event->UserContext;
     struct trace_record record;
     etw_record_map(event, s->os_pointer_size, &record);
+    writer_enter(s);
     process_table_feed(s->table, &record);
+    if (record.timestamp > s->newest_event_time)
+        s->newest_event_time = record.timestamp;
     mark_up(s); /* up means a kernel event arrived: a buffer alone proves nothing */
 }
 
 static ULONG WINAPI on_buffer(PEVENT_TRACE_LOGFILEW logfile)
 {
     struct live_session *s = logfile->Context;
-    ULONGLONG now = GetTickCount64();
-    if (now - s->last_housekeep_ms >= POLL_INTERVAL_MS / 2) {
-        s->last_housekeep_ms = now;
-        process_table_housekeep(s->table, filetime_now());
-    }
-    if (now - s->last_poll_ms >= POLL_INTERVAL_MS) {
-        s->last_poll_ms = now;
-        poll_session(s);
-    }
+    writer_enter(s);
+    housekeep(s);
+    writer_leave(s);
     return is_stopping(s) ? FALSE : TRUE;
+}
+
+/* The idle-host timer: what on_buffer does, when no buffer comes. */
+static DWORD WINAPI housekeeper_thread(LPVOID context)
+{
+    struct live_session *s = context;
+    while (WaitForSingleObject(s->stop_event, HOUSEKEEPER_TICK_MS) == WAIT_TIMEOUT) {
+        AcquireSRWLockExclusive(&s->writer_lock);
+        housekeep(s);
+        ReleaseSRWLockExclusive(&s->writer_lock);
+    }
+    return 0;
 }
 
 /* ---- the consumer thread ---- */
@@ -468,8 +529,10 @@ static bool consume(struct live_session *s)
     logfile.Context = s;
 
     s->seen_callback = false;
+    AcquireSRWLockExclusive(&s->writer_lock);
     s->last_poll_ms = 0;
     s->last_housekeep_ms = 0;
+    ReleaseSRWLockExclusive(&s->writer_lock);
     TRACEHANDLE consumer = etw_seam.open_trace(&logfile);
     if (consumer == INVALID_PROCESSTRACE_HANDLE) {
         struct win_error_text why = win_error_describe(GetLastError());
@@ -491,6 +554,7 @@ static bool consume(struct live_session *s)
     }
 
     ULONG status = etw_seam.process_trace(&consumer, 1, NULL, NULL);
+    writer_leave(s); /* the last buffer may have ended without its callback */
     /* ProcessTrace returns ERROR_SUCCESS to a real-time consumer when the controller
      * stopped the session: then the session handle is stale, and stopping by it could stop
      * a session another tool has started since (the NT Kernel Logger's handle is always
@@ -557,6 +621,8 @@ static DWORD WINAPI consumer_thread(LPVOID context)
         if (start_session(s) == ERROR_SUCCESS) {
             s->session_ended_elsewhere = false;
             was_up = consume(s);
+            /* the tally is the housekeeper's too (it polls): change it as the writer */
+            AcquireSRWLockExclusive(&s->writer_lock);
             if (s->session_ended_elsewhere)
                 forget_own_session(s);
             else
@@ -565,6 +631,7 @@ static DWORD WINAPI consumer_thread(LPVOID context)
             memset(s->tally_last, 0, sizeof s->tally_last);
             s->buffers_allocated = s->buffers_free = 0;
             publish_tally(s);
+            ReleaseSRWLockExclusive(&s->writer_lock);
         }
         if (is_stopping(s))
             break;
@@ -652,6 +719,7 @@ struct live_session *live_session_start(struct process_table *table,
                                                : LIVE_SESSION_DEFAULT_BUFFER_KB;
     size_buffers(s, config, etw_seam.processor_count());
     InitializeSRWLock(&s->lock);
+    InitializeSRWLock(&s->writer_lock);
     s->status.min_buffers = s->min_buffers;
     s->status.max_buffers = s->max_buffers;
     set_status(s, false, "starting");
@@ -681,10 +749,22 @@ struct live_session *live_session_start(struct process_table *table,
         free(s);
         return NULL;
     }
+    s->housekeeper = CreateThread(NULL, 0, housekeeper_thread, s, 0, NULL);
+    if (s->housekeeper == NULL) {
+        snprintf(err, err_size, "live session: cannot create the housekeeping thread: %s",
+                 win_error_describe(GetLastError()).text);
+        CloseHandle(s->stop_event);
+        free(s->query_properties);
+        free(s);
+        return NULL;
+    }
     s->thread = CreateThread(NULL, 0, consumer_thread, s, 0, NULL);
     if (s->thread == NULL) {
         snprintf(err, err_size, "live session: cannot create the consumer thread: %s",
                  win_error_describe(GetLastError()).text);
+        SetEvent(s->stop_event);
+        WaitForSingleObject(s->housekeeper, INFINITE); /* it only waits on stop_event */
+        CloseHandle(s->housekeeper);
         CloseHandle(s->stop_event);
         free(s->query_properties);
         free(s);
@@ -735,6 +815,14 @@ bool live_session_stop(struct live_session *session)
                     "%s", win_error_describe(GetLastError()).text);
         return false;
     }
+    /* The housekeeper saw stop_event at its next tick; it can only be held up by the
+     * writer lock, which the consumer, now ended, no longer holds. */
+    if (WaitForSingleObject(session->housekeeper, HOUSEKEEPER_JOIN_MS) != WAIT_OBJECT_0) {
+        session_log(session, COLLECTOR_LOG_ERROR, "live session: the housekeeping thread did "
+                    "not end; leaving it to the end of the process");
+        return false;
+    }
+    CloseHandle(session->housekeeper);
     CloseHandle(session->thread);
     CloseHandle(session->stop_event);
     session_log(session, COLLECTOR_LOG_INFO, "live session: stopped (%" PRIu64 " restarts, %"

@@ -968,13 +968,70 @@ static void test_session_counters_never_wrap_or_go_down(void **state)
     struct process_table *table = new_table();
     struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
     wait_delivered(1);
+    /* polled by the buffer callback or the once-a-tick housekeeper, whichever comes */
     struct live_session_status st;
-    live_session_status(s, &st);
+    for (int tries = 0; tries < 40; tries++) {
+        live_session_status(s, &st);
+        assert_true(st.events_lost >= 0xfffffff0u); /* never goes down on the way */
+        if (st.events_lost == 0x100000010ull)
+            break;
+        Sleep(100);
+    }
     assert_true(st.events_lost == 0x100000010ull);
     assert_int_equal(st.min_buffers, 24);
     assert_int_equal(st.max_buffers, 40);
     live_session_stop(s);
     process_table_destroy(table);
+}
+
+/* ---- one clock for retention ---- */
+
+/* A process that starts and exits at trace time `at`, in a table that keeps exited
+ * processes for 2 s; the session then delivers nothing more (an idle host). Returns how
+ * long, in ms of the tick count, the exited row stayed readable (or -1 after 6 s). */
+static long exited_row_lifetime(int64_t at_offset_s)
+{
+    uint64_t at = (uint64_t)((int64_t)now_filetime() + at_offset_s * 10000000ll);
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 1, 8, 3141, 0xffffa0003141000ull, "brief.exe");
+    make_process(&fake.runs[0].events[1], 2, 8, 3141, 0xffffa0003141000ull, "brief.exe");
+    for (int i = 0; i < 2; i++)
+        fake.runs[0].events[i].record.EventHeader.TimeStamp.QuadPart = (LONGLONG)at;
+    fake.runs[0].event_count = 2;
+    struct process_table_config config = {0, 2 * 10000000ull};
+    struct process_table *table = process_table_create(&config);
+    assert_non_null(table);
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    ULONGLONG t0 = GetTickCount64();
+    long lived = -1;
+    while (GetTickCount64() - t0 < 6000) {
+        if (row_of(table, 3141).rows == 0) {
+            lived = (long)(GetTickCount64() - t0);
+            break;
+        }
+        Sleep(50);
+    }
+    live_session_stop(s);
+    process_table_destroy(table);
+    return lived;
+}
+
+static void test_retention_ignores_a_clock_step_back(void **state)
+{
+    (void)state;
+    /* The wall clock is an hour behind the trace clock (stepped back): the exited process
+     * still retires after its 2 s, on the idle-host timer, not when the table fills. */
+    long lived = exited_row_lifetime(3600);
+    assert_true(lived >= 1000 && lived <= 4500);
+}
+
+static void test_retention_ignores_a_clock_step_forward(void **state)
+{
+    (void)state;
+    /* The wall clock is an hour ahead: the exited process is not retired at once. */
+    long lived = exited_row_lifetime(-3600);
+    assert_true(lived >= 1000 && lived <= 4500);
 }
 
 /* ---- never stop by a stale handle ---- */
@@ -1212,6 +1269,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffers_scale_with_processors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_counters_never_wrap_or_go_down, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retention_ignores_a_clock_step_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retention_ignores_a_clock_step_forward, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
