@@ -26,6 +26,7 @@
 #define BACKOFF_MAX_MS 60000u
 #define HEALTHY_RUN_MS 60000u       /* a session that ran this long resets the back-off */
 #define POLL_INTERVAL_MS 1000u      /* lost counters and housekeeping, at most this often */
+#define FLUSH_TIMER_S 1u            /* buffers with events reach us within a second */
 #define HOUSEKEEPER_TICK_MS 500u    /* the idle-host timer: no buffer, no buffer callback */
 #define HOUSEKEEPER_JOIN_MS 2000u
 
@@ -181,7 +182,7 @@ static void properties_fill(const struct live_session *s, EVENT_TRACE_PROPERTIES
     p->BufferSize = s->buffer_size_kb;
     p->MinimumBuffers = s->min_buffers;
     p->MaximumBuffers = s->max_buffers;
-    p->FlushTimer = 1;              /* seconds: the buffer callback fires even when quiet */
+    p->FlushTimer = FLUSH_TIMER_S;
     p->EnableFlags = KERNEL_FLAGS;
     p->LogFileMode = EVENT_TRACE_REAL_TIME_MODE;
     /* No log file: StartTrace wants offset 0 here (EVENT_TRACE_PROPERTIES docs); the room
@@ -213,6 +214,30 @@ static ULONG stop_by_name(const wchar_t *name, const GUID *guid)
 
 /* StartTrace for one kind, handling a session that already holds the name. On success the
  * handle is stored and the status reason says how the session came up. */
+/* Whether the NT Kernel Logger that exists is one an instance of ours left behind: a
+ * QUERY by name must show our fingerprint, which other tools' sessions do not share (they
+ * enable more flags, write a log file, or use other buffers): exactly our EnableFlags, our
+ * buffer size, our flush timer, real-time only and no log file. Only asked when the
+ * instance claim is held, so no instance of ours is running it. */
+static bool kernel_logger_is_ours(struct live_session *s)
+{
+    EVENT_TRACE_PROPERTIES *q = control_properties(&system_trace_control_guid);
+    if (q == NULL)
+        return false;
+    ULONG status = etw_seam.control_trace(0, KERNEL_LOGGER_NAMEW, q, EVENT_TRACE_CONTROL_QUERY);
+    const ULONG file_modes = EVENT_TRACE_FILE_MODE_SEQUENTIAL | EVENT_TRACE_FILE_MODE_CIRCULAR |
+                             EVENT_TRACE_FILE_MODE_APPEND | EVENT_TRACE_FILE_MODE_NEWFILE;
+    bool no_file = q->LogFileNameOffset == 0 ||
+                   (q->LogFileNameOffset < q->Wnode.BufferSize &&
+                    *(const wchar_t *)((const char *)q + q->LogFileNameOffset) == L'\0');
+    bool ours = status == ERROR_SUCCESS && q->EnableFlags == KERNEL_FLAGS &&
+                q->BufferSize == s->buffer_size_kb && q->FlushTimer == FLUSH_TIMER_S &&
+                (q->LogFileMode & EVENT_TRACE_REAL_TIME_MODE) && !(q->LogFileMode & file_modes) &&
+                no_file;
+    free(q);
+    return ours;
+}
+
 static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
 {
     const wchar_t *name = kind == LIVE_SESSION_KERNEL_LOGGER ? KERNEL_LOGGER_NAMEW
@@ -243,6 +268,11 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
                         "exists (left by an instance that ended without stopping it); "
                         "stopping it and starting ours", s->private_name_utf8);
             snprintf(how, sizeof how, "took over a stale session of ours");
+        } else if (s->may_take_over_own && kernel_logger_is_ours(s)) {
+            session_log(s, COLLECTOR_LOG_WARN, "live session: the NT Kernel Logger was left by "
+                        "an instance of ours (our flags, buffers and flush timer, real-time "
+                        "only); stopping it and starting ours");
+            snprintf(how, sizeof how, "took over an NT Kernel Logger left by us");
         } else if (s->take_over_foreign) {
             session_log(s, COLLECTOR_LOG_WARN, "live session: the NT Kernel Logger is held by "
                         "another tool; stopping it as configured (take over foreign)");

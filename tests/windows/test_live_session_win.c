@@ -150,6 +150,9 @@ static struct {
     ULONG header_pointer_size;    /* what OpenTrace puts in the logfile header */
     DWORD os_pointer_size;        /* what the OS says */
     DWORD processors;             /* logical processors the OS reports */
+    bool kernel_logger_exists;    /* QUERY by name answers for the NT Kernel Logger ... */
+    ULONG kl_enable_flags, kl_buffer_size, kl_flush_timer, kl_mode; /* ... with these */
+    const wchar_t *kl_log_file;
     CRITICAL_SECTION lock;
 } fake;
 
@@ -199,6 +202,18 @@ static ULONG WINAPI fake_control(TRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_
     if (fake.run_count > 0) {
         p->EventsLost = fake.runs[fake.current_run].lost_events;
         p->RealTimeBuffersLost = fake.runs[fake.current_run].lost_buffers;
+    }
+    if (control == EVENT_TRACE_CONTROL_QUERY && handle == 0 && name != NULL &&
+        wcscmp(name, L"NT Kernel Logger") == 0) {
+        if (!fake.kernel_logger_exists)
+            return ERROR_WMI_INSTANCE_NOT_FOUND;
+        p->EnableFlags = fake.kl_enable_flags;
+        p->BufferSize = fake.kl_buffer_size;
+        p->FlushTimer = fake.kl_flush_timer;
+        p->LogFileMode = fake.kl_mode;
+        wcscpy((wchar_t *)((char *)p + p->LogFileNameOffset),
+               fake.kl_log_file != NULL ? fake.kl_log_file : L"");
+        return ERROR_SUCCESS;
     }
     if (control == EVENT_TRACE_CONTROL_QUERY && handle != 0) {
         /* QUERY fills the session's name and GUID, as ControlTrace does */
@@ -1034,6 +1049,65 @@ static void test_retention_ignores_a_clock_step_forward(void **state)
     assert_true(lived >= 1000 && lived <= 4500);
 }
 
+/* ---- the NT Kernel Logger after a crash ---- */
+
+/* StartTrace finds the NT Kernel Logger taken; QUERY shows the given fingerprint. */
+static int kernel_logger_stops(ULONG flags, ULONG buffer_kb, ULONG flush, ULONG mode,
+                               const wchar_t *log_file)
+{
+    fake.start_results[0] = ERROR_ALREADY_EXISTS;
+    fake.start_result_count = 1;
+    fake.kernel_logger_exists = true;
+    fake.kl_enable_flags = flags;
+    fake.kl_buffer_size = buffer_kb;
+    fake.kl_flush_timer = flush;
+    fake.kl_mode = mode;
+    fake.kl_log_file = log_file;
+    fake.wait_limit = 2;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 7, 0x1000, "svc.exe");
+    fake.runs[0].event_count = 1;
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, false);
+    for (int tries = 0; tries < 100 && fake.runs_done == 0 && fake.wait_count < 2; tries++)
+        Sleep(20);
+    int stops = count_calls('C', L"NT Kernel Logger", EVENT_TRACE_CONTROL_STOP);
+    live_session_stop(s);
+    process_table_destroy(table);
+    return stops;
+}
+
+static void test_our_orphaned_kernel_logger_is_reclaimed(void **state)
+{
+    (void)state;
+    assert_int_equal(kernel_logger_stops(0x10001, 64, 1, EVENT_TRACE_REAL_TIME_MODE, NULL), 1);
+    assert_true(was_logged("warn", "left by an instance of ours"));
+    assert_int_equal(count_calls('S', L"NT Kernel Logger", 0), 2);
+}
+
+static void test_a_foreign_kernel_logger_is_not_reclaimed(void **state)
+{
+    (void)state;
+    /* More flags (xperf's usual), a log file, other buffers: someone else's. */
+    assert_int_equal(kernel_logger_stops(0x10001 | 0x2, 64, 1, EVENT_TRACE_REAL_TIME_MODE,
+                                         NULL), 0);
+}
+
+static void test_a_kernel_logger_writing_a_file_is_not_reclaimed(void **state)
+{
+    (void)state;
+    assert_int_equal(kernel_logger_stops(0x10001, 64, 1,
+                                         EVENT_TRACE_REAL_TIME_MODE |
+                                             EVENT_TRACE_FILE_MODE_SEQUENTIAL,
+                                         L"C:\\trace.etl"), 0);
+}
+
+static void test_a_kernel_logger_with_other_buffers_is_not_reclaimed(void **state)
+{
+    (void)state;
+    assert_int_equal(kernel_logger_stops(0x10001, 1024, 1, EVENT_TRACE_REAL_TIME_MODE, NULL), 0);
+}
+
 /* ---- never stop by a stale handle ---- */
 
 static void test_gone_session_codes_are_not_stopped(void **state)
@@ -1274,6 +1348,14 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retention_ignores_a_clock_step_forward, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_our_orphaned_kernel_logger_is_reclaimed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_foreign_kernel_logger_is_not_reclaimed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_kernel_logger_writing_a_file_is_not_reclaimed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_kernel_logger_with_other_buffers_is_not_reclaimed,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
