@@ -27,6 +27,8 @@
 #define HEALTHY_RUN_MS 60000u       /* a session that ran this long resets the back-off */
 #define POLL_INTERVAL_MS 1000u      /* lost counters and housekeeping, at most this often */
 #define FLUSH_TIMER_S 1u            /* buffers with events reach us within a second */
+#define TAKE_OVER_RETRIES 5u        /* starts tried after stopping a session we take over */
+#define TAKE_OVER_RETRY_MS 200u
 #define HOUSEKEEPER_TICK_MS 500u    /* the idle-host timer: no buffer, no buffer callback */
 #define HOUSEKEEPER_JOIN_MS 2000u
 
@@ -65,6 +67,7 @@ struct live_session {
     bool system_logger_missing;     /* before Windows 8: AUTO means the NT Kernel Logger */
     enum live_session_kind active_kind;
     bool seen_callback;             /* this run delivered something: the session was up */
+    bool start_failure_reported;    /* start_kind logged and set the reason itself */
     uint32_t os_pointer_size;       /* for records without a pointer-size flag */
     bool session_ended_elsewhere;   /* this run's session was stopped by someone else */
     /* The table has one writer at a time. The consumer thread takes writer_lock at the
@@ -243,6 +246,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
     const wchar_t *name = kind == LIVE_SESSION_KERNEL_LOGGER ? KERNEL_LOGGER_NAMEW
                                                              : s->private_name;
     char how[200] = "";
+    s->start_failure_reported = false;
     EVENT_TRACE_PROPERTIES *p = properties_alloc();
     if (p == NULL)
         return ERROR_NOT_ENOUGH_MEMORY;
@@ -258,6 +262,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
                         "will retry", s->private_name_utf8);
             set_status(s, false, "a session named %s exists and is not proven orphaned; "
                        "not taking it over", s->private_name_utf8);
+            s->start_failure_reported = true;
             free(p);
             return status;
         }
@@ -283,6 +288,7 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
                         "will retry");
             set_status(s, false, "NT Kernel Logger is in use by another tool; not taking it "
                        "over (see --session.take-over-foreign)");
+            s->start_failure_reported = true;
             free(p);
             return status;
         }
@@ -291,13 +297,33 @@ static ULONG start_kind(struct live_session *s, enum live_session_kind kind)
             struct win_error_text why = win_error_describe(stopped);
             session_log(s, COLLECTOR_LOG_ERROR, "live session: stopping the existing %s "
                         "failed: %s", kind_text(kind), why.text);
-            set_status(s, false, "existing %s could not be stopped: %s", kind_text(kind), why.text);
+            set_status(s, false, "existing %s could not be stopped: %s", kind_text(kind),
+                       why.text);
+            s->start_failure_reported = true;
             free(p);
             return stopped;
         }
-        properties_fill(s, p, kind);
-        handle = 0;
-        status = etw_seam.start_trace(&handle, name, p);
+        /* A stopped session can take a moment to let go of its name and its consumers
+         * (ERROR_ACTIVE_CONNECTIONS, or the name still taken): retry briefly. */
+        for (unsigned attempt = 0;; attempt++) {
+            properties_fill(s, p, kind);
+            handle = 0;
+            status = etw_seam.start_trace(&handle, name, p);
+            bool lingering = status == ERROR_ACTIVE_CONNECTIONS || status == ERROR_ALREADY_EXISTS;
+            if (!lingering || attempt + 1 >= TAKE_OVER_RETRIES ||
+                etw_seam.wait_for(s->stop_event, TAKE_OVER_RETRY_MS) == WAIT_OBJECT_0)
+                break;
+        }
+        if (status != ERROR_SUCCESS) {
+            /* the caller logs other failures; the reason must say what happened here */
+            struct win_error_text why = win_error_describe(status);
+            session_log(s, COLLECTOR_LOG_ERROR, "live session: %s; starting ours then failed: "
+                        "%s", how, why.text);
+            set_status(s, false, "%s, but starting ours then failed: %s", how, why.text);
+            free(p);
+            s->start_failure_reported = true;
+            return status;
+        }
     }
     free(p);
     if (status != ERROR_SUCCESS)
@@ -328,7 +354,7 @@ static ULONG start_session(struct live_session *s)
      * on Windows 8+ can be transient (a clock-type clash before 1703) and must not move the
      * process to the singleton NT Kernel Logger for good. It is retried like any failure. */
     ULONG status = start_kind(s, kind);
-    if (status != ERROR_SUCCESS && status != ERROR_ALREADY_EXISTS) {
+    if (status != ERROR_SUCCESS && !s->start_failure_reported) {
         struct win_error_text why = win_error_describe(status);
         session_log(s, COLLECTOR_LOG_ERROR, "live session: starting the %s failed: %s%s",
                     kind_text(kind), why.text,

@@ -1108,6 +1108,52 @@ static void test_a_kernel_logger_with_other_buffers_is_not_reclaimed(void **stat
     assert_int_equal(kernel_logger_stops(0x10001, 1024, 1, EVENT_TRACE_REAL_TIME_MODE, NULL), 0);
 }
 
+static void test_take_over_retries_a_lingering_session(void **state)
+{
+    (void)state;
+    /* stale session of ours; after the stop its name lingers for two more starts */
+    fake.start_results[0] = ERROR_ALREADY_EXISTS;
+    fake.start_results[1] = ERROR_ACTIVE_CONNECTIONS;
+    fake.start_results[2] = ERROR_ACTIVE_CONNECTIONS;
+    fake.start_result_count = 3;
+    fake.run_count = 1;
+    make_process(&fake.runs[0].events[0], 3, 8, 500, 0x1000, "svc.exe");
+    fake.runs[0].event_count = 1;
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+    assert_int_equal(count_calls('C', L"tcpip_exporter", EVENT_TRACE_CONTROL_STOP), 1);
+    assert_int_equal(count_calls('S', L"tcpip_exporter", 0), 4);
+    assert_int_equal(fake.waits[0], 200);   /* short retries, not the 1 s back-off */
+    assert_int_equal(fake.waits[1], 200);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_true(st.up);
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
+static void test_take_over_that_cannot_restart_says_so(void **state)
+{
+    (void)state;
+    fake.start_results[0] = ERROR_ALREADY_EXISTS;
+    for (int i = 1; i < 16; i++)
+        fake.start_results[i] = ERROR_ACTIVE_CONNECTIONS;
+    fake.start_result_count = 16;
+    fake.wait_limit = 5;   /* four short retries, then park in the first back-off */
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_waits(5);
+    assert_int_equal(fake.waits[4], 1000);
+    struct live_session_status st;
+    live_session_status(s, &st);
+    assert_false(st.up);
+    assert_non_null(strstr(st.reason, "took over a stale session of ours, but starting ours "
+                                      "then failed: 2402"));
+    live_session_stop(s);
+    process_table_destroy(table);
+}
+
 /* ---- never stop by a stale handle ---- */
 
 static void test_gone_session_codes_are_not_stopped(void **state)
@@ -1356,6 +1402,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_kernel_logger_with_other_buffers_is_not_reclaimed,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_over_retries_a_lingering_session, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_take_over_that_cannot_restart_says_so, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
