@@ -9,6 +9,7 @@
 #include <string.h>
 #include "bytes.h"
 #include "etl_format.h"
+#include "file_open.h"
 #include "etl_records.h"
 #include "xca_lz77.h"
 
@@ -330,7 +331,7 @@ static enum etl_open_status open_and_index(struct etl_file *f, const char *path,
 {
     f->path = path;
     f->info.pointer_size = 8;
-    f->fp = fopen(path, "rb");
+    f->fp = file_open_read(path);
     if (!f->fp) {
         snprintf(error, error_size, "%s: cannot open: %s", path, strerror(errno));
         return ETL_OPEN_IO_ERROR;

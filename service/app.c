@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../collector/etl_replay.h"
+#include "../collector/file_open.h"
 #include "../collector/live_session.h"
 #include "../collector/process_table.h"
 #include "../exporter/http_server.h"
@@ -159,7 +160,7 @@ static void source_info(void *context, struct source_info *info)
 static bool check_files_readable(const struct config *config, char *err, size_t err_size)
 {
     for (size_t i = 0; i < config->etl_count; i++) {
-        FILE *file = fopen(config->etl_files[i], "rb");
+        FILE *file = file_open_read(config->etl_files[i]);
         if (file == NULL) {
             snprintf(err, err_size, "--etl: %s: cannot open: %s", config->etl_files[i],
                      strerror(errno));

@@ -5,6 +5,7 @@
  * flag (or the file and key) and says what was wrong; parsing never exits the process. */
 #include "config.h"
 #include "../collector/bytes.h"
+#include "../collector/file_open.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -440,7 +441,7 @@ struct parse_state {
 
 static char *read_whole_file(const char *path, size_t *size, char *why, size_t why_size)
 {
-    FILE *file = fopen(path, "rb");
+    FILE *file = file_open_read(path);
     if (file == NULL) {
         value_fail(why, why_size, "cannot open: %s", strerror(errno));
         return NULL;

@@ -8,3 +8,9 @@ bool console_stderr_is_terminal(void)
 {
     return isatty(fileno(stderr)) != 0;
 }
+
+char **console_utf8_arguments(int argc, char **argv, int *utf8_argc)
+{
+    *utf8_argc = argc;
+    return argv;
+}

@@ -97,6 +97,7 @@ static int run_server(const struct config *config)
 
 int main(int argc, char **argv)
 {
+    argv = console_utf8_arguments(argc, argv, &argc);
 #ifdef _WIN32
     int service_code = scm_main(argc, argv);
     if (service_code >= 0)

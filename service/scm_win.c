@@ -186,8 +186,8 @@ static DWORD WINAPI control_handler(DWORD control, DWORD event_type, LPVOID even
 
 /* ---- ServiceMain ---- */
 
-/* The process's arguments, then those given to `sc start NAME args...` (ServiceMain's
- * argv[1..]), converted to the ANSI code page like the C runtime's own argv. */
+/* The process's arguments (already UTF-8, from main), then those given to `sc start NAME
+ * args...` (ServiceMain's argv[1..]), converted from UTF-16 to UTF-8 the same way. */
 static char **service_arguments(DWORD argc, LPWSTR *argv, int *count)
 {
     int total = process_argc + (argc > 1 ? (int)argc - 1 : 0);
@@ -197,9 +197,9 @@ static char **service_arguments(DWORD argc, LPWSTR *argv, int *count)
     for (int i = 0; i < process_argc; i++)
         all[i] = process_argv[i];
     for (DWORD i = 1; i < argc; i++) {
-        int size = WideCharToMultiByte(CP_ACP, 0, argv[i], -1, NULL, 0, NULL, NULL);
+        int size = WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, NULL, 0, NULL, NULL);
         char *arg = size > 0 ? malloc((size_t)size) : NULL;
-        if (arg == NULL || WideCharToMultiByte(CP_ACP, 0, argv[i], -1, arg, size,
+        if (arg == NULL || WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, arg, size,
                                                NULL, NULL) <= 0) {
             free(arg);
             arg = NULL;
