@@ -85,6 +85,12 @@ struct live_session *live_session_start(struct process_table *table,
                                         const struct live_session_claim *claim,
                                         char *err, size_t err_size);
 void live_session_status(struct live_session *session, struct live_session_status *status);
+/* For `uninstall`: stops the session config names if an instance of ours left it running
+ * (the claim held, so no instance is; the NT Kernel Logger only with our fingerprint).
+ * True when one was stopped; what says what happened, in one phrase. */
+bool live_session_stop_leftover(const struct live_session_config *config, char *what,
+                                size_t what_size);
+
 /* Stops the kernel session and joins the consumer thread, waiting at most the stop
  * timeout. False when the thread did not end in time: it may still write the table, so
  * the caller must leave the table allocated (the process is about to end). */

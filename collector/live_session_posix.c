@@ -48,6 +48,14 @@ struct live_session *live_session_start(struct process_table *table,
     return NULL;
 }
 
+bool live_session_stop_leftover(const struct live_session_config *config, char *what,
+                                size_t what_size)
+{
+    (void)config;
+    snprintf(what, what_size, "no kernel session exists on this system");
+    return false;
+}
+
 void live_session_status(struct live_session *session, struct live_session_status *status)
 {
     (void)session;

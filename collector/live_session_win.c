@@ -745,7 +745,8 @@ static GUID guid_for_name(const wchar_t *name)
     return guid;
 }
 
-struct live_session *live_session_start(struct process_table *table,
+/* A session object with its settings and names, no threads yet; NULL with err. */
+static struct live_session *session_new(struct process_table *table,
                                         const struct live_session_config *config,
                                         const struct live_session_claim *claim,
                                         char *err, size_t err_size)
@@ -797,6 +798,60 @@ struct live_session *live_session_start(struct process_table *table,
         free(s);
         return NULL;
     }
+    return s;
+}
+
+bool live_session_stop_leftover(const struct live_session_config *config, char *what,
+                                size_t what_size)
+{
+    snprintf(what, what_size, "no session of ours was left running");
+    char err[256];
+    struct live_session_claim *claim = live_session_claim(config, err, sizeof err);
+    if (claim == NULL) {
+        snprintf(what, what_size, "%s; its session was left alone", err);
+        return false;
+    }
+    struct live_session *s = NULL;
+    bool stopped = false;
+    if (live_session_claim_state(claim) == LIVE_CLAIM_UNPROVEN) {
+        snprintf(what, what_size, "cannot prove that no instance runs; sessions left alone");
+    } else if ((s = session_new(NULL, config, claim, err, sizeof err)) == NULL) {
+        snprintf(what, what_size, "%s", err);
+    } else {
+        enum live_session_kind kind = s->requested_kind;
+        if (kind == LIVE_SESSION_AUTO)
+            kind = s->system_logger_missing ? LIVE_SESSION_KERNEL_LOGGER
+                                            : LIVE_SESSION_SYSTEM_LOGGER;
+        /* Our private name is ours alone; the NT Kernel Logger only with our fingerprint. */
+        bool ours = kind == LIVE_SESSION_KERNEL_LOGGER ? kernel_logger_is_ours(s) : true;
+        const wchar_t *name = kind == LIVE_SESSION_KERNEL_LOGGER ? KERNEL_LOGGER_NAMEW
+                                                                 : s->private_name;
+        ULONG status = ours ? stop_by_name(name, guid_of_kind(s, kind))
+                            : ERROR_WMI_INSTANCE_NOT_FOUND;
+        if (status == ERROR_SUCCESS) {
+            snprintf(what, what_size, "stopped a leftover %s%s%s", kind_text(kind),
+                     kind == LIVE_SESSION_KERNEL_LOGGER ? "" : " ",
+                     kind == LIVE_SESSION_KERNEL_LOGGER ? "" : s->private_name_utf8);
+            stopped = true;
+        } else if (status != ERROR_WMI_INSTANCE_NOT_FOUND) {
+            snprintf(what, what_size, "stopping a leftover %s failed: %s", kind_text(kind),
+                     win_error_describe(status).text);
+        }
+        free(s->query_properties);
+        free(s);
+    }
+    live_session_release(claim);
+    return stopped;
+}
+
+struct live_session *live_session_start(struct process_table *table,
+                                        const struct live_session_config *config,
+                                        const struct live_session_claim *claim,
+                                        char *err, size_t err_size)
+{
+    struct live_session *s = session_new(table, config, claim, err, err_size);
+    if (s == NULL)
+        return NULL;
     s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
     if (s->stop_event == NULL) {
         snprintf(err, err_size, "live session: cannot create its stop event: %s",

@@ -586,19 +586,69 @@ static bool wait_until_stopped(SC_HANDLE service)
     return false;
 }
 
+/* The flags the installed service runs with, from its ImagePath, so that uninstall can
+ * find the session it used; the defaults when there is no service or the flags no longer
+ * parse. config must be freed with config_free. */
+static void installed_config(SC_HANDLE service, struct config *config)
+{
+    char err[512];
+    char *defaults[] = { (char *)"tcpip_exporter", NULL };
+    BYTE buffer[8192];
+    DWORD needed = 0;
+    QUERY_SERVICE_CONFIGW *q = (QUERY_SERVICE_CONFIGW *)buffer;
+    int wargc = 0;
+    LPWSTR *wargv = NULL;
+    if (service != NULL && QueryServiceConfigW(service, q, sizeof buffer, &needed) &&
+        q->lpBinaryPathName != NULL)
+        wargv = CommandLineToArgvW(q->lpBinaryPathName, &wargc);
+    char **argv = wargv != NULL ? calloc((size_t)wargc + 1, sizeof *argv) : NULL;
+    bool converted = argv != NULL;
+    for (int i = 0; converted && i < wargc; i++) {
+        int size = WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
+        argv[i] = size > 0 ? malloc((size_t)size) : NULL;
+        converted = argv[i] != NULL &&
+                    WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, argv[i], size, NULL, NULL) > 0;
+    }
+    memset(config, 0, sizeof *config);
+    if (!converted || config_parse(config, wargc, argv, err, sizeof err) != CONFIG_RUN)
+        config_parse(config, 1, defaults, err, sizeof err);
+    /* the strings are only needed while the caller looks at the session settings */
+    config->session.session_name = config->session.session_name != NULL &&
+                                   strcmp(config->session.session_name,
+                                          LIVE_SESSION_DEFAULT_NAME) != 0
+                                       ? _strdup(config->session.session_name) : NULL;
+    for (int i = 0; argv != NULL && i < wargc; i++)
+        free(argv[i]);
+    free(argv);
+    if (wargv != NULL)
+        LocalFree(wargv);
+}
+
+/* A session the service left running (killed, or stopped without stopping its session). */
+static void stop_leftover_session(const struct config *config)
+{
+    char what[512];
+    live_session_stop_leftover(&config->session, what, sizeof what);
+    printf("tcpip_exporter: uninstall: %s\n", what);
+}
+
 static int uninstall(void)
 {
     char err[512];
     int result = EXIT_OK;
+    struct config config;
     SC_HANDLE manager = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     if (manager == NULL) {
         print_error("opening the service control manager", GetLastError());
         return EXIT_SYSTEM_ERROR;
     }
     SC_HANDLE service = OpenServiceW(manager, SERVICE_NAME,
-                                     SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
+                                     SERVICE_STOP | SERVICE_QUERY_STATUS |
+                                         SERVICE_QUERY_CONFIG | DELETE);
+    DWORD open_error = GetLastError();
+    installed_config(service, &config);
     if (service == NULL) {
-        DWORD error = GetLastError();
+        DWORD error = open_error;
         if (error == ERROR_SERVICE_DOES_NOT_EXIST) {
             printf("tcpip_exporter: service %ls is not installed\n", SERVICE_NAME);
         } else {
@@ -627,6 +677,9 @@ static int uninstall(void)
         CloseServiceHandle(service);
     }
     CloseServiceHandle(manager);
+    stop_leftover_session(&config);
+    free((char *)config.session.session_name);
+    config_free(&config);
     if (!eventlog_remove_source(err, sizeof err)) {
         fprintf(stderr, "tcpip_exporter: uninstall: %s\n", err);
         result = EXIT_SYSTEM_ERROR;

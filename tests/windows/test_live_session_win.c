@@ -153,6 +153,7 @@ static struct {
     bool kernel_logger_exists;    /* QUERY by name answers for the NT Kernel Logger ... */
     ULONG kl_enable_flags, kl_buffer_size, kl_flush_timer, kl_mode; /* ... with these */
     const wchar_t *kl_log_file;
+    ULONG stop_by_name_result;    /* what STOP by name answers (0: success) */
     CRITICAL_SECTION lock;
 } fake;
 
@@ -224,6 +225,8 @@ static ULONG WINAPI fake_control(TRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_
         if (fake.query_name == NULL)
             p->Wnode.Guid = fake.session_guid;
     }
+    if (control == EVENT_TRACE_CONTROL_STOP && handle == 0 && fake.stop_by_name_result != 0)
+        return fake.stop_by_name_result;
     if (control == EVENT_TRACE_CONTROL_STOP)
         SetEvent(fake.session_stopped);
     return ERROR_SUCCESS;
@@ -1374,6 +1377,54 @@ static void test_unproven_claim_never_takes_over(void **state)
     process_table_destroy(table);
 }
 
+/* ---- uninstall: a session left behind ---- */
+
+static void test_uninstall_stops_our_leftover_session(void **state)
+{
+    (void)state;
+    char what[256];
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    config.session_name = "fleet";
+    assert_true(live_session_stop_leftover(&config, what, sizeof what));
+    assert_string_equal(what, "stopped a leftover system logger session fleet");
+    assert_int_equal(count_calls('C', L"fleet", EVENT_TRACE_CONTROL_STOP), 1);
+
+    /* nothing there: said so, nothing else done */
+    fake.stop_by_name_result = ERROR_WMI_INSTANCE_NOT_FOUND;
+    assert_false(live_session_stop_leftover(&config, what, sizeof what));
+    assert_string_equal(what, "no session of ours was left running");
+}
+
+static void test_uninstall_leaves_a_running_instance_alone(void **state)
+{
+    (void)state;
+    struct holder running = { .config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false) };
+    HANDLE thread = start_holder(&running);
+    char what[256];
+    struct live_session_config config = session_config(LIVE_SESSION_SYSTEM_LOGGER, false);
+    assert_false(live_session_stop_leftover(&config, what, sizeof what));
+    assert_non_null(strstr(what, "its session was left alone"));
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    end_holder(&running, thread);
+}
+
+static void test_uninstall_leaves_a_foreign_kernel_logger_alone(void **state)
+{
+    (void)state;
+    fake.kernel_logger_exists = true;
+    fake.kl_enable_flags = 0x10001 | 0x2;   /* not our fingerprint */
+    fake.kl_buffer_size = 64;
+    fake.kl_flush_timer = 1;
+    fake.kl_mode = EVENT_TRACE_REAL_TIME_MODE;
+    char what[256];
+    struct live_session_config config = session_config(LIVE_SESSION_KERNEL_LOGGER, false);
+    assert_false(live_session_stop_leftover(&config, what, sizeof what));
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    fake.kl_enable_flags = 0x10001;         /* ours */
+    assert_true(live_session_stop_leftover(&config, what, sizeof what));
+    assert_string_equal(what, "stopped a leftover NT Kernel Logger");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1406,6 +1457,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_take_over_that_cannot_restart_says_so, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_stops_our_leftover_session, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_leaves_a_running_instance_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_uninstall_leaves_a_foreign_kernel_logger_alone,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_session_codes_are_not_stopped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,

@@ -57,6 +57,9 @@ compare_with_native "$PORT"
 wine "$EXE_WIN" uninstall >"$WORK/logs/uninstall.log" 2>&1 || fail "uninstall: $(cat "$WORK/logs/uninstall.log")"
 note "$(tr -d '\r' <"$WORK/logs/uninstall.log" | tail -n 1)"
 sc query tcpip_exporter | grep -q SERVICE_NAME && fail "the service still exists after uninstall"
+# and it looked for a session the service may have left running (its own, by its flags)
+grep -Eq 'uninstall: (no session of ours was left running|stopped a leftover )' "$WORK/logs/uninstall.log" \
+    || fail "uninstall did not check for a leftover session: $(cat "$WORK/logs/uninstall.log")"
 reg_query "$SOURCE_KEY" | grep -q EventMessageFile && fail "the event source is still registered"
 ! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" || fail "port $PORT still answers after uninstall"
 # Uninstalling what is not there is not an error.
