@@ -852,36 +852,27 @@ struct live_session *live_session_start(struct process_table *table,
     struct live_session *s = session_new(table, config, claim, err, err_size);
     if (s == NULL)
         return NULL;
-    s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (s->stop_event == NULL) {
-        snprintf(err, err_size, "live session: cannot create its stop event: %s",
-                 win_error_describe(GetLastError()).text);
-        free(s->query_properties);
-        free(s);
-        return NULL;
-    }
-    s->housekeeper = CreateThread(NULL, 0, housekeeper_thread, s, 0, NULL);
-    if (s->housekeeper == NULL) {
-        snprintf(err, err_size, "live session: cannot create the housekeeping thread: %s",
-                 win_error_describe(GetLastError()).text);
-        CloseHandle(s->stop_event);
-        free(s->query_properties);
-        free(s);
-        return NULL;
-    }
-    s->thread = CreateThread(NULL, 0, consumer_thread, s, 0, NULL);
-    if (s->thread == NULL) {
-        snprintf(err, err_size, "live session: cannot create the consumer thread: %s",
-                 win_error_describe(GetLastError()).text);
+    const char *failed = NULL;
+    if ((s->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL)
+        failed = "cannot create its stop event";
+    else if ((s->housekeeper = CreateThread(NULL, 0, housekeeper_thread, s, 0, NULL)) == NULL)
+        failed = "cannot create the housekeeping thread";
+    else if ((s->thread = CreateThread(NULL, 0, consumer_thread, s, 0, NULL)) == NULL)
+        failed = "cannot create the consumer thread";
+    if (failed == NULL)
+        return s;
+    snprintf(err, err_size, "live session: %s: %s", failed,
+             win_error_describe(GetLastError()).text);
+    if (s->housekeeper != NULL) {
         SetEvent(s->stop_event);
         WaitForSingleObject(s->housekeeper, INFINITE); /* it only waits on stop_event */
         CloseHandle(s->housekeeper);
-        CloseHandle(s->stop_event);
-        free(s->query_properties);
-        free(s);
-        return NULL;
     }
-    return s;
+    if (s->stop_event != NULL)
+        CloseHandle(s->stop_event);
+    free(s->query_properties);
+    free(s);
+    return NULL;
 }
 
 void live_session_status(struct live_session *session, struct live_session_status *status)
