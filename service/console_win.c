@@ -8,21 +8,11 @@
 #include <stdlib.h>
 
 #include "console.h"
+#include "utf8_win.h"
 
 bool console_stderr_is_terminal(void)
 {
     return _isatty(_fileno(stderr)) != 0;
-}
-
-static char *utf8_of(const wchar_t *wide)
-{
-    int size = WideCharToMultiByte(CP_UTF8, 0, wide, -1, NULL, 0, NULL, NULL);
-    char *text = size > 0 ? malloc((size_t)size) : NULL;
-    if (text != NULL && WideCharToMultiByte(CP_UTF8, 0, wide, -1, text, size, NULL, NULL) <= 0) {
-        free(text);
-        text = NULL;
-    }
-    return text;
 }
 
 char **console_utf8_arguments(int argc, char **argv, int *utf8_argc)
@@ -36,7 +26,7 @@ char **console_utf8_arguments(int argc, char **argv, int *utf8_argc)
         return argv;
     char **utf8 = calloc((size_t)wargc + 1, sizeof *utf8);
     for (int i = 0; utf8 != NULL && i < wargc; i++) {
-        if ((utf8[i] = utf8_of(wargv[i])) == NULL) {
+        if ((utf8[i] = utf8_from_wide(wargv[i])) == NULL) {
             for (int j = 0; j < i; j++)
                 free(utf8[j]);
             free(utf8);

@@ -23,12 +23,12 @@
 #include "log.h"
 #include "scm_seam_win.h"
 #include "scm_win.h"
+#include "utf8_win.h"
 
 #define SERVICE_NAME L"tcpip_exporter"
 #define SERVICE_DISPLAY_NAME L"tcpip_exporter"
 #define SERVICE_DESCRIPTION_TEXT L"Per-process TCP/IP traffic counters from the kernel's " \
     L"trace events, served to Prometheus (/metrics) and as JSON (/api/v1/processes)."
-
 
 #define START_WAIT_HINT_MS 10000u
 #define STOP_WAIT_HINT_MS 20000u
@@ -38,6 +38,7 @@
  * consumer thread after 15 s, well within this. */
 #define PACE_LIMIT_MS 60000u
 #define PACER_JOIN_MS 5000u
+#define UNINSTALL_STOP_WAIT_MS 30000u
 
 #define REAL_SCM_SEAM { .set_service_status = SetServiceStatus, .set_event = SetEvent }
 static const struct scm_seam real_scm_seam = REAL_SCM_SEAM;
@@ -47,7 +48,6 @@ void scm_seam_reset(void)
 {
     scm_seam = real_scm_seam;
 }
-#define UNINSTALL_STOP_WAIT_MS 30000u
 
 /* The process's own command line: the flags given in binPath. */
 static int process_argc;
@@ -197,13 +197,7 @@ static char **service_arguments(DWORD argc, LPWSTR *argv, int *count)
     for (int i = 0; i < process_argc; i++)
         all[i] = process_argv[i];
     for (DWORD i = 1; i < argc; i++) {
-        int size = WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, NULL, 0, NULL, NULL);
-        char *arg = size > 0 ? malloc((size_t)size) : NULL;
-        if (arg == NULL || WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, arg, size,
-                                               NULL, NULL) <= 0) {
-            free(arg);
-            arg = NULL;
-        }
+        char *arg = utf8_from_wide(argv[i]);
         all[process_argc + (int)i - 1] = arg != NULL ? arg : (char *)"";
     }
     *count = total;
@@ -603,12 +597,8 @@ static void installed_config(SC_HANDLE service, struct config *config)
         wargv = CommandLineToArgvW(q->lpBinaryPathName, &wargc);
     char **argv = wargv != NULL ? calloc((size_t)wargc + 1, sizeof *argv) : NULL;
     bool converted = argv != NULL;
-    for (int i = 0; converted && i < wargc; i++) {
-        int size = WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
-        argv[i] = size > 0 ? malloc((size_t)size) : NULL;
-        converted = argv[i] != NULL &&
-                    WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, argv[i], size, NULL, NULL) > 0;
-    }
+    for (int i = 0; converted && i < wargc; i++)
+        converted = (argv[i] = utf8_from_wide(wargv[i])) != NULL;
     memset(config, 0, sizeof *config);
     if (!converted || config_parse(config, wargc, argv, err, sizeof err) != CONFIG_RUN)
         config_parse(config, 1, defaults, err, sizeof err);
