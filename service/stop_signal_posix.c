@@ -1,7 +1,8 @@
 /* Waiting for SIGINT or SIGTERM with the self-pipe trick: the handler only write()s one
  * byte (async-signal-safe), and the main thread blocks in read() on the other end. The
- * handlers reset to the default action after the first signal, so a second Ctrl-C ends a
- * stop that hangs instead of being ignored. */
+ * first of either signal resets both to the default action, so any second one (Ctrl-C
+ * then a service manager's SIGTERM, or the reverse) ends a stop that hangs instead of
+ * being ignored. */
 #include "stop_signal.h"
 
 #include <errno.h>
@@ -28,6 +29,13 @@ static void request_stop(void)
 static void on_signal(int signo)
 {
     (void)signo;
+    /* SA_RESETHAND resets only the signal that came; sigaction is async-signal-safe */
+    struct sigaction fallback;
+    memset(&fallback, 0, sizeof fallback);
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    sigaction(SIGINT, &fallback, NULL);
+    sigaction(SIGTERM, &fallback, NULL);
     request_stop();
 }
 

@@ -2,7 +2,9 @@
  * set one manual-reset event that stop_signal_wait blocks on. A logoff does not: a console
  * process receives CTRL_LOGOFF_EVENT when any user logs off, not only its own (a run from
  * a scheduled task would stop whenever someone leaves). The handler runs on a thread the
- * system creates, so it only sets the event. */
+ * system creates, so it only sets the event. A second Ctrl-C or Ctrl-Break once a stop is
+ * pending is left to the system's default handler, which ends the process at once: the
+ * console equivalent of a second signal ending a stop that hangs. */
 #include <windows.h>
 
 #include <stdio.h>
@@ -19,13 +21,16 @@ bool stop_signal_console_event(unsigned long type)
         return true; /* taken, so that the default handler does not end the process */
     case CTRL_C_EVENT:
     case CTRL_BREAK_EVENT:
+        if (stop_signal_is_raised())
+            return false;
+        stop_signal_raise();
+        return true;
     case CTRL_CLOSE_EVENT:
     case CTRL_SHUTDOWN_EVENT:
         stop_signal_raise();
-        /* For CLOSE and SHUTDOWN the process is ended when we return: give the main
-         * thread time to stop the session (the system allows about 5 s). */
-        if (type == CTRL_CLOSE_EVENT || type == CTRL_SHUTDOWN_EVENT)
-            Sleep(4000);
+        /* The process is ended when we return: give the main thread time to stop the
+         * session (the system allows about 5 s). */
+        Sleep(4000);
         return true;
     default:
         return false;
