@@ -2,7 +2,6 @@
  * the damaged buffer, so everything before it is still replayed. */
 #include "etl_file.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -154,20 +153,64 @@ static bool append_buffer(struct etl_file *f, size_t *capacity, const struct etl
     return true;
 }
 
-/* A zero BufferSize where the rest of the file is zeros is unused preallocated space. */
-static bool rest_is_zero(struct etl_file *f, uint64_t offset)
+static bool cancelled(const struct etl_file *f)
 {
-    uint8_t chunk[4096];
-    while (offset < f->size) {
-        size_t n = f->size - offset < sizeof chunk ? (size_t)(f->size - offset) : sizeof chunk;
-        if (!read_at(f, offset, chunk, n))
-            return false;
-        for (size_t i = 0; i < n; i++)
-            if (chunk[i])
-                return false;
+    return f->cancel != NULL && atomic_load_explicit(f->cancel, memory_order_relaxed);
+}
+
+/* Zeros are scanned in blocks this large: a preallocated trace can end in gigabytes of them
+ * (a sparse file reads them from no disk at all), and each read costs a call. */
+#define ZERO_SCAN_BLOCK (1u << 20)
+
+enum zero_scan { ZERO_REST, NOT_ZERO, ZERO_SCAN_CANCELLED };
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/* A zero BufferSize where the rest of the file is zeros is unused preallocated space. */
+static enum zero_scan rest_is_zero(struct etl_file *f, uint64_t offset)
+{
+    size_t block = f->size - offset < ZERO_SCAN_BLOCK ? (size_t)(f->size - offset)
+                                                      : ZERO_SCAN_BLOCK;
+    uint8_t *chunk = malloc(block ? block : 1);
+    if (chunk == NULL)
+        return NOT_ZERO;
+    enum zero_scan result = ZERO_REST;
+    while (offset < f->size && result == ZERO_REST) {
+        size_t n = f->size - offset < block ? (size_t)(f->size - offset) : block;
+        if (cancelled(f))
+            result = ZERO_SCAN_CANCELLED;
+        else if (!read_at(f, offset, chunk, n) || !all_zero(chunk, n))
+            result = NOT_ZERO;
         offset += n;
     }
-    return true;
+    free(chunk);
+    return result;
+}
+
+/* BuffersWritten of the logfile header, read straight from an uncompressed first buffer
+ * (the index is built before the header is parsed); 0 when it cannot be known cheaply. */
+static uint32_t header_buffers_written(struct etl_file *f)
+{
+    const struct etl_buffer_ref *first = &f->buffers[0];
+    uint64_t at = ETL_BUFFER_HEADER_SIZE + ETL_SYSTEM_HEADER_SIZE + ETL_LOG_OFF_BUFFERS_WRITTEN;
+    uint8_t field[4];
+    if ((first->flags & ETL_BUFFER_FLAG_COMPRESSED) || first->filled < at + sizeof field
+        || !read_at(f, at, field, sizeof field))
+        return 0;
+    return load_le32(field);
+}
+
+/* The end of the buffers: a zero BufferSize. When the header counted exactly the buffers
+ * indexed, ETW wrote no more and the rest is its preallocated space, so it is not read at
+ * all; otherwise it must be zeros to the end. */
+static enum zero_scan at_zero_header(struct etl_file *f, uint64_t offset)
+{
+    if (f->buffer_count > 0 && header_buffers_written(f) == f->buffer_count)
+        return ZERO_REST;
+    return rest_is_zero(f, offset);
 }
 
 /* Check one buffer header; false (and damage recorded) when it cannot be a buffer. */
@@ -199,34 +242,45 @@ static bool check_buffer_header(struct etl_file *f, uint64_t offset, const uint8
     return true;
 }
 
-static bool index_buffers(struct etl_file *f)
+enum index_result { INDEX_DONE, INDEX_OUT_OF_MEMORY, INDEX_CANCELLED };
+
+/* Fewer bytes than a buffer header after the last buffer: fine if they are zeros. */
+static enum index_result index_short_tail(struct etl_file *f, uint64_t offset)
+{
+    enum zero_scan zeros = rest_is_zero(f, offset);
+    if (zeros == NOT_ZERO)
+        etl_file_set_damage(f, offset, "%" PRIu64 " bytes after the last buffer are too few "
+                            "for a buffer header (72)", f->size - offset);
+    return zeros == ZERO_SCAN_CANCELLED ? INDEX_CANCELLED : INDEX_DONE;
+}
+
+static enum index_result index_buffers(struct etl_file *f)
 {
     size_t capacity = 0;
     uint64_t offset = 0;
     uint8_t h[ETL_BUFFER_HEADER_SIZE];
     while (offset < f->size) {
-        uint64_t left = f->size - offset;
-        if (left < ETL_BUFFER_HEADER_SIZE) {
-            if (rest_is_zero(f, offset))
-                break;
-            etl_file_set_damage(f, offset, "%" PRIu64 " bytes after the last buffer are too "
-                                "few for a buffer header (72)", left);
-            break;
-        }
+        if (cancelled(f))
+            return INDEX_CANCELLED;
+        if (f->size - offset < ETL_BUFFER_HEADER_SIZE)
+            return index_short_tail(f, offset);
         if (!read_at(f, offset, h, sizeof h)) {
             etl_file_set_damage(f, offset, "cannot read a buffer header");
             break;
         }
-        if (load_le32(h) == 0 && rest_is_zero(f, offset))
-            break;
+        if (load_le32(h) == 0) {
+            enum zero_scan zeros = at_zero_header(f, offset);
+            if (zeros != NOT_ZERO)
+                return zeros == ZERO_REST ? INDEX_DONE : INDEX_CANCELLED;
+        }
         struct etl_buffer_ref b;
         if (!check_buffer_header(f, offset, h, &b))
             break;
         if (!append_buffer(f, &capacity, &b))
-            return false;
+            return INDEX_OUT_OF_MEMORY;
         offset += b.size;
     }
-    return true;
+    return INDEX_DONE;
 }
 
 /* ---- the first buffer and logfile header ---- */
@@ -331,9 +385,10 @@ static enum etl_open_status open_and_index(struct etl_file *f, const char *path,
 {
     f->path = path;
     f->info.pointer_size = 8;
-    f->fp = file_open_read(path);
+    char why[256];
+    f->fp = file_open_read(path, why, sizeof why);
     if (!f->fp) {
-        snprintf(error, error_size, "%s: cannot open: %s", path, strerror(errno));
+        snprintf(error, error_size, "%s: %s", path, why);
         return ETL_OPEN_IO_ERROR;
     }
     f->position = UINT64_MAX;
@@ -350,7 +405,10 @@ static enum etl_open_status open_and_index(struct etl_file *f, const char *path,
     }
     if (!looks_like_etl(first, f->size))
         return not_etl(error, error_size, path, "no logfile header at the start");
-    if (!index_buffers(f)) {
+    enum index_result indexed = index_buffers(f);
+    if (indexed == INDEX_CANCELLED)
+        return ETL_OPEN_CANCELLED;
+    if (indexed == INDEX_OUT_OF_MEMORY) {
         snprintf(error, error_size, "%s: out of memory indexing buffers", path);
         return ETL_OPEN_IO_ERROR;
     }
@@ -364,10 +422,11 @@ static enum etl_open_status open_and_index(struct etl_file *f, const char *path,
     return ETL_OPEN_OK;
 }
 
-enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *error,
-                                   size_t error_size)
+enum etl_open_status etl_file_open(struct etl_file *f, const char *path,
+                                   const atomic_bool *cancel, char *error, size_t error_size)
 {
     memset(f, 0, sizeof *f);
+    f->cancel = cancel;
     enum etl_open_status status = open_and_index(f, path, error, error_size);
     if (status != ETL_OPEN_OK)
         etl_file_close(f); /* callers that bail out on failure leak nothing */

@@ -3,6 +3,7 @@
 #ifndef TCPIP_EXPORTER_ETL_FILE_H
 #define TCPIP_EXPORTER_ETL_FILE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,7 @@ struct etl_file {
     size_t buffer_count;
     bool damaged;
     char error[512];            /* "PATH: offset N: what was wrong", the first damage */
+    const atomic_bool *cancel;  /* true: stop indexing (a stop was asked); may be NULL */
 };
 
 /* A loaded buffer: the 72-byte header and valid data, decompressed when it was. */
@@ -58,12 +60,15 @@ enum etl_open_status {
     ETL_OPEN_OK = 0,            /* usable; f->damaged may still be set (index cut short) */
     ETL_OPEN_NOT_ETL,           /* not an ETL file at all; message in error */
     ETL_OPEN_IO_ERROR,          /* cannot open or read; message in error */
+    ETL_OPEN_CANCELLED,         /* *cancel became true while indexing; no message */
 };
 
-/* Open, check the first buffer and logfile header, and index every buffer. On failure
- * nothing is left open; etl_file_close may still be called (it is idempotent). */
-enum etl_open_status etl_file_open(struct etl_file *f, const char *path, char *error,
-                                   size_t error_size);
+/* Open, check the first buffer and logfile header, and index every buffer. cancel (NULL:
+ * never) is looked at before each buffer header and each block of a zero tail, so a stop
+ * is not held up by a huge file. On failure nothing is left open; etl_file_close may still
+ * be called (it is idempotent). */
+enum etl_open_status etl_file_open(struct etl_file *f, const char *path,
+                                   const atomic_bool *cancel, char *error, size_t error_size);
 void etl_file_close(struct etl_file *f);
 
 /* Read (and decompress) buffer `index` into img. False when the buffer is damaged (the

@@ -33,6 +33,8 @@ struct etl_reader {
     size_t *lists;             /* the streams' buffer lists, one block */
     struct etl_reader_counts counts;
     const char *first_error;
+    const atomic_bool *cancel;
+    bool cancelled;            /* cancel was seen: no more records */
 };
 
 static bool stream_before(const struct stream *a, const struct stream *b)
@@ -76,7 +78,10 @@ static void report_walk_damage(struct etl_reader *r, struct stream *s)
 
 static bool load_next_buffer(struct etl_reader *r, struct stream *s)
 {
-    while (s->next_buffer < s->count) {
+    /* once per buffer: cheap against the buffer's records, soon enough for a stop */
+    if (r->cancel != NULL && atomic_load_explicit(r->cancel, memory_order_relaxed))
+        r->cancelled = true;
+    while (!r->cancelled && s->next_buffer < s->count) {
         size_t index = s->buffers[s->next_buffer++];
         const struct etl_buffer_ref *b = &s->file->buffers[index];
         s->current_buffer = index;
@@ -177,9 +182,21 @@ static bool build_streams(struct etl_reader *r)
     return true;
 }
 
+static enum etl_reader_status reader_status(enum etl_open_status st)
+{
+    switch (st) {
+    case ETL_OPEN_NOT_ETL:
+        return ETL_READER_NOT_ETL;
+    case ETL_OPEN_CANCELLED:
+        return ETL_READER_CANCELLED;
+    default:
+        return ETL_READER_IO_ERROR;
+    }
+}
+
 enum etl_reader_status etl_reader_open(const char *const *paths, size_t count,
-                                       struct etl_reader **reader, char *error,
-                                       size_t error_size)
+                                       const atomic_bool *cancel, struct etl_reader **reader,
+                                       char *error, size_t error_size)
 {
     *reader = NULL;
     struct etl_reader *r = calloc(1, sizeof *r);
@@ -189,17 +206,19 @@ enum etl_reader_status etl_reader_open(const char *const *paths, size_t count,
         return ETL_READER_IO_ERROR;
     }
     for (size_t i = 0; i < count; i++) {
-        enum etl_open_status st = etl_file_open(&r->files[i], paths[i], error, error_size);
+        enum etl_open_status st = etl_file_open(&r->files[i], paths[i], cancel, error,
+                                                error_size);
         r->file_count = i + 1;
         if (st != ETL_OPEN_OK) {
             etl_reader_close(r);
-            return st == ETL_OPEN_NOT_ETL ? ETL_READER_NOT_ETL : ETL_READER_IO_ERROR;
+            return reader_status(st);
         }
         r->counts.bytes_total += r->files[i].size;
         r->counts.file_events_lost += r->files[i].info.events_lost;
         note_damage(r, &r->files[i]);
     }
     r->counts.files = count;
+    r->cancel = cancel;
     if (!build_streams(r)) {
         etl_reader_close(r);
         snprintf(error, error_size, "out of memory");
@@ -227,7 +246,7 @@ const struct etl_record *etl_reader_next(struct etl_reader *r)
         if (r->heap_size > 1)
             sift_down(r, 0);
     }
-    if (r->heap_size == 0)
+    if (r->heap_size == 0 || r->cancelled)
         return NULL;
     r->emitted = r->heap[0];
     return &r->emitted->head;
@@ -239,6 +258,11 @@ void etl_reader_counts(const struct etl_reader *r, struct etl_reader_counts *cou
     counts->damaged_files = 0;
     for (size_t i = 0; i < r->file_count; i++)
         counts->damaged_files += r->files[i].damaged;
+}
+
+bool etl_reader_cancelled(const struct etl_reader *r)
+{
+    return r->cancelled;
 }
 
 const char *etl_reader_error(const struct etl_reader *r)

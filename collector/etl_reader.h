@@ -5,6 +5,7 @@
 #ifndef TCPIP_EXPORTER_ETL_READER_H
 #define TCPIP_EXPORTER_ETL_READER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,13 +28,16 @@ enum etl_reader_status {
     ETL_READER_OK = 0,
     ETL_READER_NOT_ETL,            /* a file is not ETL: nothing is read from any file */
     ETL_READER_IO_ERROR,           /* a file cannot be opened or read */
+    ETL_READER_CANCELLED,          /* *cancel became true while the files were indexed */
 };
 
 /* Open every file and check it before anything is read, so a wrong argument is refused
- * before a single record is handed out. On failure *reader is NULL and error says why. */
+ * before a single record is handed out. On failure *reader is NULL and error says why.
+ * cancel (NULL: never) asks to stop: it is looked at while indexing and before each buffer
+ * is loaded, after which etl_reader_next returns NULL and etl_reader_cancelled true. */
 enum etl_reader_status etl_reader_open(const char *const *paths, size_t count,
-                                       struct etl_reader **reader, char *error,
-                                       size_t error_size);
+                                       const atomic_bool *cancel, struct etl_reader **reader,
+                                       char *error, size_t error_size);
 
 /* The next record of a class we decode (TcpIp, UdpIp, Process, RT_LostEvent), in time
  * order across all files, its timestamp converted to FILETIME units; NULL at the end.
@@ -45,6 +49,9 @@ void etl_reader_counts(const struct etl_reader *reader, struct etl_reader_counts
 
 /* The first damage found in any file ("FILE: offset N: what"), or NULL. */
 const char *etl_reader_error(const struct etl_reader *reader);
+
+/* True when the records ended because cancel was set, not at the end of the files. */
+bool etl_reader_cancelled(const struct etl_reader *reader);
 
 void etl_reader_close(struct etl_reader *reader);
 

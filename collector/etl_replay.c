@@ -33,17 +33,31 @@ static void print_progress(FILE *progress, const struct etl_reader_counts *c,
     fflush(progress);
 }
 
+static enum etl_replay_status open_failed(enum etl_reader_status st)
+{
+    switch (st) {
+    case ETL_READER_NOT_ETL:
+        return ETL_REPLAY_NOT_ETL;
+    case ETL_READER_CANCELLED:
+        return ETL_REPLAY_STOPPED;
+    default:
+        return ETL_REPLAY_IO_ERROR;
+    }
+}
+
 enum etl_replay_status etl_replay_files(struct process_table *table, const char *const *paths,
-                                        size_t count, FILE *progress,
+                                        size_t count, const atomic_bool *cancel, FILE *progress,
                                         struct etl_replay_report *report)
 {
     memset(report, 0, sizeof *report);
     struct etl_reader *reader;
-    enum etl_reader_status st = etl_reader_open(paths, count, &reader, report->error,
+    enum etl_reader_status st = etl_reader_open(paths, count, cancel, &reader, report->error,
                                                 sizeof report->error);
     if (st != ETL_READER_OK) {
         report->files = count;
-        return st == ETL_READER_NOT_ETL ? ETL_REPLAY_NOT_ETL : ETL_REPLAY_IO_ERROR;
+        if (st == ETL_READER_CANCELLED)
+            snprintf(report->error, sizeof report->error, "stopped while opening the files");
+        return open_failed(st);
     }
 
     const struct etl_record *r;
@@ -78,8 +92,13 @@ enum etl_replay_status etl_replay_files(struct process_table *table, const char 
         print_progress(progress, &counts, report->records_fed, "\n");
     copy_counts(report, &counts);
     const char *damage = etl_reader_error(reader);
+    bool stopped = etl_reader_cancelled(reader);
     if (damage)
         snprintf(report->error, sizeof report->error, "%s", damage);
+    else if (stopped)
+        snprintf(report->error, sizeof report->error, "stopped before the end of the files");
     etl_reader_close(reader);
-    return damage ? ETL_REPLAY_DAMAGED : ETL_REPLAY_OK;
+    if (damage)
+        return ETL_REPLAY_DAMAGED;
+    return stopped ? ETL_REPLAY_STOPPED : ETL_REPLAY_OK;
 }

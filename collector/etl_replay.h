@@ -2,6 +2,7 @@
 #ifndef TCPIP_EXPORTER_ETL_REPLAY_H
 #define TCPIP_EXPORTER_ETL_REPLAY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,12 +26,15 @@ enum etl_replay_status {
     ETL_REPLAY_DAMAGED = 1,        /* a file was truncated or corrupt; data before it counted */
     ETL_REPLAY_NOT_ETL = 2,        /* a file is not an ETL file at all; nothing of it fed */
     ETL_REPLAY_IO_ERROR = 3,       /* cannot open or read a file */
+    ETL_REPLAY_STOPPED = 4,        /* *cancel was set: ended early; what was fed is counted */
 };
 
 /* Replay the files, in time order across all their buffers, into the table (the caller's
- * thread is the table's writer). With progress non-NULL, prints progress lines there. */
+ * thread is the table's writer). With progress non-NULL, prints progress lines there.
+ * Setting *cancel (from any thread; NULL: never) ends the replay within one buffer or one
+ * block of a file's zero tail, so a stop never waits for the end of a large trace. */
 enum etl_replay_status etl_replay_files(struct process_table *table, const char *const *paths,
-                                        size_t count, FILE *progress,
+                                        size_t count, const atomic_bool *cancel, FILE *progress,
                                         struct etl_replay_report *report);
 
 #endif

@@ -8,7 +8,6 @@
  * scrape is running when the source and the table go away. */
 #include "app.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,6 +52,7 @@ struct app {
     pthread_t replay_thread;
     bool replay_thread_started;
     atomic_bool replay_finished;     /* release-stored after replay_status and report */
+    atomic_bool replay_cancel;       /* set by app_stop: the replay ends within a buffer */
     enum etl_replay_status replay_status;
     struct etl_replay_report report;
 };
@@ -69,8 +69,8 @@ static void *replay_main(void *arg)
 {
     struct app *app = arg;
     enum etl_replay_status status =
-        etl_replay_files(app->table, app->config.etl_files, app->config.etl_count, NULL,
-                         &app->report);
+        etl_replay_files(app->table, app->config.etl_files, app->config.etl_count,
+                         &app->replay_cancel, NULL, &app->report);
     app->replay_status = status;
     atomic_store_explicit(&app->replay_finished, true, memory_order_release);
 
@@ -80,6 +80,9 @@ static void *replay_main(void *arg)
     else if (status == ETL_REPLAY_DAMAGED)
         log_msg(LOG_ERROR, "replay stopped at damage, data before it is served: %s",
                 app->report.error);
+    else if (status == ETL_REPLAY_STOPPED)
+        log_msg(LOG_INFO, "replay stopped on request after %" PRIu64 " records",
+                app->report.records);
     else
         log_msg(LOG_ERROR, "replay failed: %s", app->report.error);
     return NULL;
@@ -102,6 +105,10 @@ static void replay_info(struct app *app, struct source_info *info)
         info->up = true;
         snprintf(info->reason, sizeof info->reason, "replayed %" PRIu64 " file(s)",
                  app->report.files);
+        break;
+    case ETL_REPLAY_STOPPED: /* only while stopping; served for completeness */
+        info->up = true;
+        copy_text(info->reason, sizeof info->reason, app->report.error);
         break;
     case ETL_REPLAY_DAMAGED:
         info->up = true; /* what was read before the damage is served */
@@ -160,10 +167,10 @@ static void source_info(void *context, struct source_info *info)
 static bool check_files_readable(const struct config *config, char *err, size_t err_size)
 {
     for (size_t i = 0; i < config->etl_count; i++) {
-        FILE *file = file_open_read(config->etl_files[i]);
+        char why[256];
+        FILE *file = file_open_read(config->etl_files[i], why, sizeof why);
         if (file == NULL) {
-            snprintf(err, err_size, "--etl: %s: cannot open: %s", config->etl_files[i],
-                     strerror(errno));
+            snprintf(err, err_size, "--etl: %s: %s", config->etl_files[i], why);
             return false;
         }
         fclose(file);
@@ -221,6 +228,7 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
     app->config.owned_strings = NULL; /* the caller's config keeps owning them */
     app->is_replay = config->etl_count > 0;
     atomic_init(&app->replay_finished, false);
+    atomic_init(&app->replay_cancel, false);
     app->config_json = config_to_json(config);
 
     struct process_table_config table_config = {
@@ -278,6 +286,8 @@ int app_stop(struct app *app)
 {
     if (app == NULL)
         return 0;
+    /* the replay starts winding down now, so joining it below takes at most a buffer */
+    atomic_store(&app->replay_cancel, true);
     /* readers first: after this no scrape touches the table or the source */
     http_server_stop(app->http);
 
@@ -289,12 +299,12 @@ int app_stop(struct app *app)
         exit_code = EXIT_SYSTEM_ERROR;
     }
     if (app->replay_thread_started) {
-        /* a replay cannot be interrupted: stopping waits for it to reach the end */
         pthread_join(app->replay_thread, NULL);
         if (app->replay_status == ETL_REPLAY_DAMAGED)
             exit_code = EXIT_DAMAGED_TRACE;
-        else if (app->replay_status != ETL_REPLAY_OK)
-            exit_code = EXIT_BAD_TRACE;
+        else if (app->replay_status != ETL_REPLAY_OK
+                 && app->replay_status != ETL_REPLAY_STOPPED)
+            exit_code = EXIT_BAD_TRACE; /* a replay cut short by the stop is a clean stop */
     }
     free_app(app);
     return exit_code;

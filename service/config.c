@@ -441,11 +441,9 @@ struct parse_state {
 
 static char *read_whole_file(const char *path, size_t *size, char *why, size_t why_size)
 {
-    FILE *file = file_open_read(path);
-    if (file == NULL) {
-        value_fail(why, why_size, "cannot open: %s", strerror(errno));
+    FILE *file = file_open_read(path, why, why_size);
+    if (file == NULL)
         return NULL;
-    }
     char *data = malloc(MAX_CONFIG_FILE_BYTES + 1);
     if (data == NULL) {
         fclose(file);
@@ -453,11 +451,11 @@ static char *read_whole_file(const char *path, size_t *size, char *why, size_t w
         return NULL;
     }
     size_t n = fread(data, 1, MAX_CONFIG_FILE_BYTES + 1, file);
-    bool read_error = ferror(file) != 0;
+    int read_errno = ferror(file) ? errno : 0;
     fclose(file);
-    if (read_error) {
+    if (read_errno != 0) {
         free(data);
-        value_fail(why, why_size, "cannot read");
+        value_fail(why, why_size, "cannot read: %s", strerror(read_errno));
         return NULL;
     }
     if (n > MAX_CONFIG_FILE_BYTES) {

@@ -40,7 +40,7 @@ static int run_summary(const struct config *config)
     memset(&report, 0, sizeof report);
     FILE *progress = console_stderr_is_terminal() ? stderr : NULL;
     enum etl_replay_status status =
-        etl_replay_files(table, config->etl_files, config->etl_count, progress, &report);
+        etl_replay_files(table, config->etl_files, config->etl_count, NULL, progress, &report);
 
     int code = EXIT_OK;
     switch (status) {
@@ -56,6 +56,7 @@ static int run_summary(const struct config *config)
         break;
     case ETL_REPLAY_NOT_ETL:
     case ETL_REPLAY_IO_ERROR:
+    case ETL_REPLAY_STOPPED: /* not asked for here: no cancel flag is given */
         fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
         code = EXIT_BAD_TRACE;
         break;

@@ -76,7 +76,7 @@ static void time_buffers(const char *path, double *read_s, double *decompress_s)
 {
     struct etl_file f;
     char error[512];
-    if (etl_file_open(&f, path, error, sizeof error) != ETL_OPEN_OK) {
+    if (etl_file_open(&f, path, NULL, error, sizeof error) != ETL_OPEN_OK) {
         fprintf(stderr, "%s\n", error);
         exit(1);
     }
@@ -112,7 +112,7 @@ static double time_reader(const char *path, uint64_t *records)
     struct etl_reader *r;
     char error[512];
     double t = now();
-    if (etl_reader_open(paths, 1, &r, error, sizeof error) != ETL_READER_OK)
+    if (etl_reader_open(paths, 1, NULL, &r, error, sizeof error) != ETL_READER_OK)
         exit(1);
     uint64_t n = 0;
     while (etl_reader_next(r))
@@ -127,7 +127,7 @@ static double time_replay(const char *path, struct etl_replay_report *report)
     const char *paths[] = { path };
     struct process_table *table = process_table_create(NULL);
     double t = now();
-    if (etl_replay_files(table, paths, 1, NULL, report) != ETL_REPLAY_OK) {
+    if (etl_replay_files(table, paths, 1, NULL, NULL, report) != ETL_REPLAY_OK) {
         fprintf(stderr, "replay failed: %s\n", report->error);
         exit(1);
     }

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
     int verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
     struct etl_file f;
     char error[512];
-    if (etl_file_open(&f, argv[1], error, sizeof error) != ETL_OPEN_OK) {
+    if (etl_file_open(&f, argv[1], NULL, error, sizeof error) != ETL_OPEN_OK) {
         fprintf(stderr, "%s\n", error);
         return 1;
     }

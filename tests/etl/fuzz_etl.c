@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     const char *paths[] = { path, path }; /* the same file twice: the merge of two files */
     struct etl_replay_report report;
-    enum etl_replay_status st = etl_replay_files(table, paths, 1 + (size & 1), NULL, &report);
+    enum etl_replay_status st =
+        etl_replay_files(table, paths, 1 + (size & 1), NULL, NULL, &report);
     if (st == ETL_REPLAY_OK || st == ETL_REPLAY_DAMAGED)
         summary_print(sink, table, &report);
     process_table_destroy(table);

@@ -250,7 +250,7 @@ static int check_perfview(const char *dir, const char *name)
     /* Start time of the file, for the baseline's milliseconds since the session start. */
     struct etl_file file;
     char error[512];
-    if (etl_file_open(&file, etl, error, sizeof error) != ETL_OPEN_OK) {
+    if (etl_file_open(&file, etl, NULL, error, sizeof error) != ETL_OPEN_OK) {
         fprintf(stderr, "%s\n", error);
         return 1;
     }
@@ -259,7 +259,7 @@ static int check_perfview(const char *dir, const char *name)
 
     const char *paths[] = { etl };
     struct etl_reader *reader;
-    if (etl_reader_open(paths, 1, &reader, error, sizeof error) != ETL_READER_OK) {
+    if (etl_reader_open(paths, 1, NULL, &reader, error, sizeof error) != ETL_READER_OK) {
         fprintf(stderr, "%s\n", error);
         return 1;
     }
@@ -340,7 +340,7 @@ static int check_names(const char *dir)
     static struct pid_names names;
     memset(&names, 0, sizeof names);
     struct etl_reader *reader;
-    if (etl_reader_open(paths, 1, &reader, error, sizeof error) != ETL_READER_OK) {
+    if (etl_reader_open(paths, 1, NULL, &reader, error, sizeof error) != ETL_READER_OK) {
         fprintf(stderr, "%s\n", error);
         return 1;
     }
@@ -367,7 +367,7 @@ static int check_names(const char *dir)
                                            .retention = PROCESS_TABLE_DEFAULT_RETENTION };
     struct process_table *table = process_table_create(&config);
     struct etl_replay_report report;
-    enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, &report);
+    enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, NULL, &report);
     EXPECT(st == ETL_REPLAY_OK, "replay status %d: %s", (int)st, report.error);
     process_table_foreach(table, check_row, &names);
     size_t missing = 0;

@@ -1,6 +1,7 @@
 /* End to end: `tcpip_exporter --etl FILE... --summary` on traces of known contents from
  * the test writer, compared with the exact expected output; then damaged and non-ETL
- * files, with their exact messages and exit codes.
+ * files, with their exact messages and exit codes; traces followed by a long zero tail
+ * (preallocated space), which must be passed over quickly and change nothing.
  *
  * Usage: test_etl_cli PATH_TO_TCPIP_EXPORTER */
 #include <stdbool.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "etl_scenarios.h"
 
@@ -151,6 +154,99 @@ static void damaged_and_not_etl(void)
     expect_text("not ETL: stdout", r.out, "");
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The mixed trace, with the logfile header's BuffersWritten set to its real count when
+ * counted is true (the writer leaves it 0), then zeros to tail_size bytes: a sparse file,
+ * so gigabytes cost no disk. */
+static void save_with_zero_tail(const char *path, bool counted, off_t tail_size)
+{
+    struct etl_writer *w = scenario_mixed64();
+    size_t size;
+    const uint8_t *finished = etl_writer_finish(w, &size);
+    uint8_t *data = malloc(size);
+    if (!data)
+        exit(1);
+    memcpy(data, finished, size);
+    uint32_t buffers = 0;
+    for (size_t at = 0; at + 4 <= size && le32(data + at) != 0; at += le32(data + at))
+        buffers++;
+    /* BuffersWritten: logfile header payload (after 72 + 32 header bytes) + 0x24 */
+    uint32_t written = counted ? buffers : 0;
+    for (int i = 0; i < 4; i++)
+        data[72 + 32 + 0x24 + i] = (uint8_t)(written >> (8 * i));
+    if (!etl_write_file(path, data, size) || truncate(path, (off_t)size + tail_size) != 0)
+        exit(1);
+    free(data);
+    etl_writer_free(w);
+}
+
+static void zero_tails(void)
+{
+    save(scenario_mixed64(), "test_etl_cli_mixed64.etl");
+    const char *plain[] = { "test_etl_cli_mixed64.etl" };
+    struct run want;
+    run_exporter(&want, plain, 1);
+
+    /* The header counts the buffers: 64 GB of zeros after them are not even read. Scanning
+     * them, as the reader did 4 KB at a time, took half a minute and more. */
+    save_with_zero_tail("test_etl_cli_tail.etl", true, (off_t)64 << 30);
+    const char *tail[] = { "test_etl_cli_tail.etl" };
+    struct run r;
+    time_t start = time(NULL);
+    run_exporter(&r, tail, 1);
+    double seconds = difftime(time(NULL), start);
+    expect_status("64 GB zero tail, counted", r.status, 0);
+    expect_text("64 GB zero tail, counted: stderr", r.err, "");
+    char *files_line = strstr(want.out, "files: 1,");
+    char *tail_line = strstr(r.out, "files: 1,");
+    if (files_line && tail_line) {
+        *files_line = *tail_line = '\0'; /* the file's byte count differs, nothing else */
+        expect_text("64 GB zero tail, counted: same table", r.out, want.out);
+    }
+    if (seconds > 3) {
+        failures++;
+        fprintf(stderr, "FAIL 64 GB zero tail, counted: took %.0f s, expected under 3\n",
+                seconds);
+    }
+
+    /* Without the count (the writer's 0) the zeros are checked, a megabyte per read. */
+    save_with_zero_tail("test_etl_cli_tail.etl", false, (off_t)512 << 20);
+    start = time(NULL);
+    run_exporter(&r, tail, 1);
+    seconds = difftime(time(NULL), start);
+    expect_status("512 MB zero tail, not counted", r.status, 0);
+    expect_text("512 MB zero tail, not counted: stderr", r.err, "");
+    if (seconds > 10) {
+        failures++;
+        fprintf(stderr, "FAIL 512 MB zero tail, not counted: took %.0f s\n", seconds);
+    }
+    remove("test_etl_cli_tail.etl");
+}
+
+/* A byte that is not zero at the very end of a long zero tail is still damage: the scan
+ * reads to the end, its last block included. */
+static void nonzero_after_zero_tail(void)
+{
+    const char *path = "test_etl_cli_tail.etl";
+    save_with_zero_tail(path, false, (off_t)3 << 20 | 12345);
+    FILE *f = fopen(path, "r+b");
+    if (!f || fseeko(f, -1, SEEK_END) != 0 || fputc(1, f) == EOF || fclose(f) != 0)
+        exit(1);
+    const char *files[] = { path };
+    struct run r;
+    run_exporter(&r, files, 1);
+    expect_status("a byte after the zero tail", r.status, 5); /* EXIT_DAMAGED_TRACE */
+    if (!strstr(r.err, "buffer size 0 is out of range")) {
+        failures++;
+        fprintf(stderr, "FAIL a byte after the zero tail: stderr %s", r.err);
+    }
+    remove(path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -160,6 +256,8 @@ int main(int argc, char **argv)
     exporter = argv[1];
     known_traces();
     damaged_and_not_etl();
+    zero_tails();
+    nonzero_after_zero_tail();
     remove("test_etl_cli_mixed64.etl");
     remove("test_etl_cli_compressed32.etl");
     remove("test_etl_cli_truncated.etl");

@@ -3,6 +3,7 @@
  * buffers, clock conversion, the merge across processors and files, and damage with its
  * exact message. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +47,7 @@ static struct etl_reader *open_ok(const char *const *paths, size_t count)
 {
     struct etl_reader *r = NULL;
     char error[512] = "";
-    enum etl_reader_status st = etl_reader_open(paths, count, &r, error, sizeof error);
+    enum etl_reader_status st = etl_reader_open(paths, count, NULL, &r, error, sizeof error);
     if (st != ETL_READER_OK)
         fail_msg("open failed: %s", error);
     return r;
@@ -245,7 +246,7 @@ static char *open_error(const char *const *paths, size_t count, enum etl_reader_
     static char error[512];
     struct etl_reader *r = NULL;
     error[0] = '\0';
-    assert_int_equal(etl_reader_open(paths, count, &r, error, sizeof error), want);
+    assert_int_equal(etl_reader_open(paths, count, NULL, &r, error, sizeof error), want);
     assert_null(r);
     return error;
 }
@@ -423,6 +424,49 @@ static void extended_item_past_record_end_is_damage(void **state)
     free(data);
 }
 
+/* ---- cancel: a stop asked from another thread ends the reader within a buffer ---- */
+
+static void cancel_before_open_indexes_nothing(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *data = three_buffers(&size, false);
+    assert_true(etl_write_file(path_a, data, size));
+    free(data);
+    atomic_bool cancel = true;
+    const char *paths[] = { path_a };
+    struct etl_reader *r = NULL;
+    char error[512] = "";
+    assert_int_equal(etl_reader_open(paths, 1, &cancel, &r, error, sizeof error),
+                     ETL_READER_CANCELLED);
+    assert_null(r);
+}
+
+static void cancel_while_reading_stops_at_the_buffer(void **state)
+{
+    (void)state;
+    size_t size;
+    uint8_t *data = three_buffers(&size, true);
+    assert_true(etl_write_file(path_a, data, size));
+    free(data);
+    atomic_bool cancel = false;
+    const char *paths[] = { path_a };
+    struct etl_reader *r = NULL;
+    char error[512] = "";
+    assert_int_equal(etl_reader_open(paths, 1, &cancel, &r, error, sizeof error),
+                     ETL_READER_OK);
+    uint64_t n = 0;
+    while (etl_reader_next(r) != NULL) {
+        if (++n == 3)
+            atomic_store(&cancel, true);
+    }
+    /* the first buffer's ten records, none of the next two buffers' */
+    assert_int_equal(n, 10);
+    assert_true(etl_reader_cancelled(r));
+    assert_null(etl_reader_error(r));
+    etl_reader_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +480,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_record_size_keeps_earlier_records, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_compressed_buffer_is_damage, setup, teardown),
         cmocka_unit_test(extended_item_past_record_end_is_damage),
+        cmocka_unit_test_setup_teardown(cancel_before_open_indexes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_while_reading_stops_at_the_buffer, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,12 +44,12 @@ free_port() {
 
 line_count() { wc -l < "$1" | tr -d ' '; }
 
-# Runs the exporter to completion; sets RC.
+# Runs the exporter to completion (within RUN_TIMEOUT seconds, 20 by default); sets RC.
 run() {
     # bounded: a run that should end at once but serves instead must fail, not hang
-    timeout 20 "$EXE" "$@" > "$OUT" 2> "$ERR" < /dev/null
+    timeout "${RUN_TIMEOUT:-20}" "$EXE" "$@" > "$OUT" 2> "$ERR" < /dev/null
     RC=$?
-    [ "$RC" -ne 124 ] || fail "still running after 20 s: $*"
+    [ "$RC" -ne 124 ] || fail "still running after ${RUN_TIMEOUT:-20} s: $*"
 }
 
 # Starts the exporter in the background on a free loopback port (PORT) and waits until
@@ -246,6 +246,57 @@ serve-not-etl)
 missing-etl)
     run --etl "$SCRATCH/does-not-exist.etl" --web.listen-address 127.0.0.1:1
     expect_one_line_error 3 "does-not-exist.etl: cannot open"
+    ;;
+not-regular)
+    # FIFOs, directories and devices are refused at once, in one line: opening a FIFO must
+    # not wait for a writer, and /dev/zero is not an "empty" trace
+    rm -f "$SCRATCH/fifo"
+    mkfifo "$SCRATCH/fifo" || fail "cannot make a FIFO"
+    printf '{}' > "$SCRATCH/ok.json"
+    RUN_TIMEOUT=5
+    run --config.file "$SCRATCH/fifo"
+    expect_one_line_error 2 "^tcpip_exporter: --config.file: $SCRATCH/fifo: is not a regular file (a FIFO, device or socket)\$"
+    run --config.file "$SCRATCH"
+    expect_one_line_error 2 "^tcpip_exporter: --config.file: $SCRATCH: is a directory\$"
+    run --config.file /dev/null
+    expect_one_line_error 2 "^tcpip_exporter: --config.file: /dev/null: is not a regular file"
+    run --etl "$SCRATCH/fifo" --web.listen-address 127.0.0.1:1
+    expect_one_line_error 3 "^tcpip_exporter: --etl: $SCRATCH/fifo: is not a regular file"
+    run --etl "$SCRATCH" --web.listen-address 127.0.0.1:1
+    expect_one_line_error 3 "^tcpip_exporter: --etl: $SCRATCH: is a directory\$"
+    run --etl /dev/zero --summary
+    expect_one_line_error 4 "^tcpip_exporter: /dev/zero: is not a regular file (a FIFO, device or socket)\$"
+    run --etl "$SCRATCH/fifo" --summary
+    expect_one_line_error 4 "^tcpip_exporter: $SCRATCH/fifo: is not a regular file"
+    ;;
+stop-long-replay)
+    # A trace whose logfile header does not count its buffers, followed by 1 TB of zeros
+    # (a sparse file): checking them takes minutes, and a stop must not wait for that.
+    need_etl
+    python3 - "$X64" "$SCRATCH/long.etl" <<'PY' || fail "cannot write the long trace"
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", data, 72 + 32 + 0x24, 0)   # BuffersWritten of the logfile header
+with open(sys.argv[2], "wb") as f:
+    f.write(data)
+    f.truncate(len(data) + (1 << 40))
+PY
+    start --etl "$SCRATCH/long.etl"
+    sleep 0.5
+    get /metrics
+    grep -q 'replaying 1 file' "$SCRATCH/body" || fail "the replay is not running: $(grep reason "$SCRATCH/body")"
+    kill -TERM "$PID"
+    for _ in $(seq 1 10); do
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$PID" 2>/dev/null && fail "still running 1 s after SIGTERM during a replay"
+    wait "$PID"
+    RC=$?
+    PID=
+    [ "$RC" -eq 0 ] || fail "exit code $RC after a stop during the replay, expected 0"
+    grep -q "replay stopped on request" "$ERR" || fail "the stopped replay was not logged"
+    rm -f "$SCRATCH/long.etl"
     ;;
 summary)
     need_etl
