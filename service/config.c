@@ -472,7 +472,7 @@ static void where_in_text(const char *text, const char *at, int *line, int *colu
 {
     *line = 1;
     *column = 1;
-    for (const char *p = text; p < at && *p != '\0'; p++) {
+    for (const char *p = text; p < at; p++) {
         if (*p == '\n') {
             (*line)++;
             *column = 1;
@@ -480,6 +480,86 @@ static void where_in_text(const char *text, const char *at, int *line, int *colu
             (*column)++;
         }
     }
+}
+
+/* What cJSON cannot say about a text: a NUL (a raw byte, or \u0000 in a string, which
+ * cJSON would turn into the end of that string, so "collector.capacity\u0000x" would read
+ * as collector.capacity), and where nesting passes cJSON's limit (it then reports only a
+ * failure, which is no reason to call valid JSON invalid). A small lexer: strings and the
+ * brackets outside them. */
+struct json_scan {
+    const char *nul;        /* first NUL, raw or escaped; NULL if none */
+    const char *too_deep;   /* the bracket that opens level CJSON_NESTING_LIMIT + 1 */
+};
+
+static bool is_escaped_nul(const char *p, const char *end)
+{
+    return end - p >= 6 && memcmp(p, "\\u0000", 6) == 0;
+}
+
+static void json_scan(const char *text, size_t size, struct json_scan *scan)
+{
+    const char *end = text + size;
+    bool in_string = false;
+    size_t depth = 0;
+    memset(scan, 0, sizeof *scan);
+    for (const char *p = text; p < end; p++) {
+        if (*p == '\0' || (in_string && is_escaped_nul(p, end))) {
+            if (scan->nul == NULL)
+                scan->nul = p;
+        } else if (in_string && *p == '\\') {
+            p++; /* the escaped character cannot end the string */
+        } else if (*p == '"') {
+            in_string = !in_string;
+        } else if (!in_string && (*p == '[' || *p == '{')) {
+            if (++depth > CJSON_NESTING_LIMIT && scan->too_deep == NULL)
+                scan->too_deep = p;
+        } else if (!in_string && (*p == ']' || *p == '}') && depth > 0) {
+            depth--;
+        }
+    }
+}
+
+/* "FILE: line L, column C: why", for what the scan found; false when it found nothing. */
+static bool refuse_scanned(struct parse_state *st, const char *path, const char *text,
+                           size_t size)
+{
+    struct json_scan scan;
+    json_scan(text, size, &scan);
+    const char *at = scan.nul != NULL ? scan.nul : scan.too_deep;
+    if (at == NULL)
+        return false;
+    int line, column;
+    where_in_text(text, at, &line, &column);
+    if (scan.nul != NULL)
+        snprintf(st->err, st->err_size, "%s: line %d, column %d: a NUL character (\\u0000 or "
+                 "a zero byte), which no key or value may hold", path, line, column);
+    else
+        snprintf(st->err, st->err_size, "%s: line %d, column %d: nested deeper than %d "
+                 "levels", path, line, column, CJSON_NESTING_LIMIT);
+    return true;
+}
+
+/* A JSON number as the decimal text a flag would carry: a whole number in range goes on to
+ * the option's own check (which names its range); one that is whole but beyond any range is
+ * said to be out of range, not "not a whole number". */
+static bool json_number_text(double d, const struct option *option, char *buf,
+                             size_t buf_size, const char **text, char *why, size_t why_size)
+{
+    /* doubles this large are all whole; the casts below are defined only inside */
+    bool beyond = d >= 18446744073709551616.0 || d <= -9223372036854775808.0;
+    bool whole = beyond || (d >= 0 ? (double)(uint64_t)d == d : (double)(int64_t)d == d);
+    if (!whole)
+        return value_fail(why, why_size, "%g is not a whole number", d);
+    if (beyond || d < 0) {
+        uint64_t min = option->kind == KIND_NUMBER ? option->min : 0;
+        uint64_t max = option->kind == KIND_NUMBER ? option->max : UINT32_MAX;
+        return value_fail(why, why_size, "%g is out of range (%" PRIu64 " to %" PRIu64 ")",
+                          d, min, max);
+    }
+    snprintf(buf, buf_size, "%" PRIu64, (uint64_t)d);
+    *text = buf;
+    return true;
 }
 
 /* Renders a JSON scalar as the text a flag would carry, so one validator serves both. */
@@ -496,14 +576,8 @@ static bool json_scalar_text(const cJSON *item, const struct option *option, cha
         *text = item->valuestring;
         return true;
     }
-    if (cJSON_IsNumber(item)) {
-        double d = item->valuedouble;
-        if (d < 0 || d > 4294967295.0 || d != (double)(uint64_t)d)
-            return value_fail(why, why_size, "%g is not a whole number", d);
-        snprintf(buf, buf_size, "%" PRIu64, (uint64_t)d);
-        *text = buf;
-        return true;
-    }
+    if (cJSON_IsNumber(item))
+        return json_number_text(item->valuedouble, option, buf, buf_size, text, why, why_size);
     return value_fail(why, why_size, "must be a string%s",
                 option->kind == KIND_LIST ? " or an array of strings" : " or a number");
 }
@@ -566,6 +640,10 @@ static bool load_config_file(struct parse_state *st, const char *path)
     char *text = read_whole_file(path, &size, why, sizeof why);
     if (text == NULL) {
         snprintf(st->err, st->err_size, "--config.file: %s: %s", path, why);
+        return false;
+    }
+    if (refuse_scanned(st, path, text, size)) {
+        free(text);
         return false;
     }
     const char *parse_end = NULL;

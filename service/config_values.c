@@ -25,8 +25,13 @@ bool value_whole_number(const char *value, uint64_t min, uint64_t max, uint32_t 
                          char *why, size_t why_size)
 {
     uint64_t n;
-    if (!decimal_parse(value, UINT64_MAX, &n))
+    if (!decimal_parse(value, UINT64_MAX, &n)) {
+        /* digits only, and still refused: too many of them for any range */
+        if (value[0] != '\0' && strspn(value, "0123456789") == strlen(value))
+            return value_fail(why, why_size, "%s is out of range (%" PRIu64 " to %" PRIu64 ")",
+                              value, min, max);
         return value_fail(why, why_size, "\"%s\" is not a whole number", value);
+    }
     if (n < min || n > max)
         return value_fail(why, why_size, "%s is out of range (%" PRIu64 " to %" PRIu64 ")",
                     value, min, max);

@@ -1,7 +1,8 @@
 /* Levelled logging. The console sink writes one line per message to stderr with a UTC
  * timestamp; the service installs another sink (the Event Log) at start. Any thread may
  * log: each message is formatted into a local buffer and written with one call so lines
- * from different threads never interleave. */
+ * from different threads never interleave. Control characters are escaped once, here, for
+ * every sink: messages carry flag values, file names and trace contents. */
 #include "log.h"
 #include "../collector/bytes.h"
 
@@ -35,6 +36,40 @@ int log_level_parse(const char *text)
             return i;
     }
     return -1;
+}
+
+/* The escape of one byte: "\n" and the like, "\x1b", or the byte itself. */
+static size_t escape_byte(unsigned char c, char out[5])
+{
+    static const char short_forms[] = { ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't' };
+    if (c >= 0x20 && c != 0x7f) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < sizeof short_forms && short_forms[c] != 0) {
+        out[0] = '\\';
+        out[1] = short_forms[c];
+        return 2;
+    }
+    snprintf(out, 5, "\\x%02x", c);
+    return 4;
+}
+
+char *log_escape(const char *text, char *out, size_t out_size)
+{
+    if (out_size == 0)
+        return out;
+    size_t used = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        char piece[5];
+        size_t n = escape_byte(*p, piece);
+        if (used + n >= out_size)
+            break; /* cut at a whole escape, never inside one */
+        memcpy(out + used, piece, n);
+        used += n;
+    }
+    out[used] = '\0';
+    return out;
 }
 
 /* "2026-11-26T01:15:41.123Z": UTC so lines from machines in different zones compare. */
@@ -86,9 +121,11 @@ void log_msg(enum log_level level, const char *format, ...)
     else if ((size_t)n >= sizeof message)
         memcpy(message + sizeof message - 4, "...", 4); /* say it was cut, keep the NUL */
 
+    char escaped[LOG_LINE_MAX];
+    log_escape(message, escaped, sizeof escaped);
     log_sink_fn sink = atomic_load(&current_sink);
     if (sink != NULL)
-        sink(level, message);
+        sink(level, escaped);
     else
-        stderr_sink(level, message);
+        stderr_sink(level, escaped);
 }

@@ -20,6 +20,14 @@
 
 #define PROGRAM_NAME "tcpip_exporter"
 
+/* The one error line: its text names flags, values and files the user gave, so control
+ * characters in them are escaped (a newline must not make it two lines). */
+static void print_error_line(const char *text)
+{
+    char escaped[2048];
+    fprintf(stderr, PROGRAM_NAME ": %s\n", log_escape(text, escaped, sizeof escaped));
+}
+
 /* --etl FILE... --summary: replay into a table, print it, exit. */
 static int run_summary(const struct config *config)
 {
@@ -51,13 +59,13 @@ static int run_summary(const struct config *config)
         /* records before the damage were counted: show them, then say what broke */
         summary_print(stdout, table, &report);
         fflush(stdout);
-        fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
+        print_error_line(report.error);
         code = EXIT_DAMAGED_TRACE;
         break;
     case ETL_REPLAY_NOT_ETL:
     case ETL_REPLAY_IO_ERROR:
     case ETL_REPLAY_STOPPED: /* not asked for here: no cancel flag is given */
-        fprintf(stderr, PROGRAM_NAME ": %s\n", report.error);
+        print_error_line(report.error);
         code = EXIT_BAD_TRACE;
         break;
     }
@@ -85,7 +93,7 @@ static int run_server(const struct config *config)
     char err[512];
     struct app *app = app_start(config, err, sizeof err);
     if (app == NULL) {
-        fprintf(stderr, PROGRAM_NAME ": %s\n", err);
+        print_error_line(err);
         return EXIT_START_FAILED;
     }
     log_urls(config);
@@ -111,7 +119,7 @@ int main(int argc, char **argv)
         config_free(&config);
         return EXIT_OK;
     case CONFIG_ERROR:
-        fprintf(stderr, PROGRAM_NAME ": %s\n", err);
+        print_error_line(err);
         config_free(&config);
         return EXIT_BAD_CONFIG;
     case CONFIG_RUN:

@@ -523,7 +523,9 @@ static int install(int argc, char **argv)
     enum config_result parsed = config_parse(&config, argc - 1, argv + 1, err, sizeof err);
     config_free(&config);
     if (parsed == CONFIG_ERROR) {
-        fprintf(stderr, "tcpip_exporter: install: %s\n", err);
+        char escaped[2048]; /* the line quotes the flags: a newline in one stays "\n" */
+        fprintf(stderr, "tcpip_exporter: install: %s\n",
+                log_escape(err, escaped, sizeof escaped));
         return EXIT_BAD_CONFIG;
     }
     if (parsed == CONFIG_EXIT_OK)

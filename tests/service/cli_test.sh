@@ -143,6 +143,9 @@ bad-flags)
     expect_one_line_error 2 '^tcpip_exporter: --collector.retention: "10" is not a duration'
     run --collector.capacity=abc
     expect_one_line_error 2 '^tcpip_exporter: --collector.capacity: "abc" is not a whole number'
+    # a newline or a terminal escape in a value stays visible, on the one line
+    run --collector.capacity "$(printf '1\n\033[31m')"
+    expect_one_line_error 2 '^tcpip_exporter: --collector.capacity: "1\\n\\x1b\[31m" is not a whole number$'
     run --summary
     expect_one_line_error 2 'needs at least one --etl FILE'
     run --etl

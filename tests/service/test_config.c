@@ -359,7 +359,7 @@ static void test_bad_values(void **state)
                 "--collector.capacity", "15");
     PARSE_FAILS("--collector.capacity: 262145 is out of range (16 to 262144)",
                 "--collector.capacity", "262145");
-    PARSE_FAILS("--collector.capacity: \"99999999999999999999999\" is not a whole number",
+    PARSE_FAILS("--collector.capacity: 99999999999999999999999 is out of range (16 to 262144)",
                 "--collector.capacity", "99999999999999999999999");
     PARSE_FAILS("--collector.capacity: \" 64\" is not a whole number",
                 "--collector.capacity", " 64");
@@ -612,6 +612,65 @@ static void test_file_errors(void **state)
     PARSE_FAILS("--config.file: the file name is empty", "--config.file=");
 }
 
+/* Issue 14: a NUL read as the end of a key or value, numbers and nesting misreported, a
+ * directory or device said to be unreadable. */
+static void test_file_refusals_say_what_is_wrong(void **state)
+{
+    (void)state;
+    file_fails("nulkey.json", "{\"collector.capacity\\u0000x\": 64}",
+               "line 1, column 21: a NUL character (\\u0000 or a zero byte), which no key "
+               "or value may hold");
+    file_fails("nulvalue.json", "{\n \"etl\": [\"a.etl\\u0000.txt\"]}",
+               "line 2, column 16: a NUL character (\\u0000 or a zero byte), which no key "
+               "or value may hold");
+    const char *escaped = write_file("backslash.json", "{\"session.name\": \"a\\\\u0000\"}");
+    struct config c;
+    PARSE_OK(&c, "--config.file", escaped); /* an escaped backslash, then text: no NUL */
+    assert_string_equal(c.session.session_name, "a\\u0000");
+    config_free(&c);
+    file_fails("big.json", "{\"collector.capacity\": 4294967296}",
+               "\"collector.capacity\": 4294967296 is out of range (16 to 262144)");
+    file_fails("negative.json", "{\"collector.capacity\": -1}",
+               "\"collector.capacity\": -1 is out of range (16 to 262144)");
+    file_fails("huge.json", "{\"collector.capacity\": 1e300}",
+               "\"collector.capacity\": 1e+300 is out of range (16 to 262144)");
+    PARSE_FAILS("--collector.capacity: 99999999999999999999 is out of range (16 to 262144)",
+                "--collector.capacity", "99999999999999999999");
+
+    enum { DEPTH = 10000 };
+    static char deep[2 * DEPTH + 16];
+    size_t n = (size_t)snprintf(deep, sizeof deep, "{\"etl\":");
+    memset(deep + n, '[', DEPTH);
+    memset(deep + n + DEPTH, ']', DEPTH);
+    snprintf(deep + n + 2 * DEPTH, sizeof deep - n - 2 * DEPTH, "}");
+    file_fails("deep.json", deep, "line 1, column 1007: nested deeper than 1000 levels");
+}
+
+static void test_file_raw_nul_and_not_regular(void **state)
+{
+    (void)state;
+    char path[1280], line[1400];
+    snprintf(path, sizeof path, "%s/rawnul.json", scratch_dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite("{\"console\": true\0}", 1, 18, f), 18);
+    assert_int_equal(fclose(f), 0);
+    snprintf(line, sizeof line, "%s: line 1, column 17: a NUL character (\\u0000 or a zero "
+             "byte), which no key or value may hold", path);
+    PARSE_FAILS(line, "--config.file", path);
+
+    snprintf(line, sizeof line, "--config.file: %s: is a directory", scratch_dir);
+    PARSE_FAILS(line, "--config.file", scratch_dir);
+#ifdef _WIN32
+    const char *device = "NUL";
+#else
+    const char *device = "/dev/null";
+#endif
+    snprintf(line, sizeof line, "--config.file: %s: is not a regular file (a FIFO, device or "
+             "socket)", device);
+    PARSE_FAILS(line, "--config.file", device);
+}
+
 static void test_file_strings_outlive_the_file(void **state)
 {
     (void)state;
@@ -678,6 +737,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_file_sets_everything),
         cmocka_unit_test(test_flags_win_over_file),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_file_refusals_say_what_is_wrong),
+        cmocka_unit_test(test_file_raw_nul_and_not_regular),
         cmocka_unit_test(test_file_strings_outlive_the_file),
         cmocka_unit_test(test_config_json_reads_back),
     };

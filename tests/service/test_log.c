@@ -49,6 +49,27 @@ static void test_sink_gets_formatted_message(void **state)
     assert_string_equal(last_message, "port 9731: in use"); /* no timestamp, no newline */
 }
 
+/* A newline or a terminal escape in a logged value stays on one line, visible. */
+static void test_control_characters_are_escaped(void **state)
+{
+    (void)state;
+    log_msg(LOG_ERROR, "--etl: %s: cannot open", "a\nb\tc\r\x1b[31mred\x7f\x01");
+    assert_int_equal(calls, 1);
+    assert_string_equal(last_message, "--etl: a\\nb\\tc\\r\\x1b[31mred\\x7f\\x01: cannot open");
+    log_msg(LOG_INFO, "caf\xc3\xa9 \\ stays"); /* UTF-8 and backslashes are kept */
+    assert_string_equal(last_message, "caf\xc3\xa9 \\ stays");
+}
+
+static void test_escape_cuts_at_whole_escapes(void **state)
+{
+    (void)state;
+    char out[6];
+    assert_string_equal(log_escape("ab\ncd", out, sizeof out), "ab\\nc");
+    assert_string_equal(log_escape("a\x1b", out, sizeof out), "a\\x1b");
+    assert_string_equal(log_escape("ab\x1b", out, sizeof out), "ab"); /* \x1b needs 4 */
+    assert_string_equal(log_escape("", out, sizeof out), "");
+}
+
 static void test_level_filters(void **state)
 {
     (void)state;
@@ -126,6 +147,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sink_gets_formatted_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_control_characters_are_escaped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escape_cuts_at_whole_escapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_level_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_message_is_cut_and_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_levels, setup, teardown),
