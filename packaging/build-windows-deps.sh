@@ -4,12 +4,13 @@
 #
 #   libmicrohttpd  -> PREFIX/lib/libmicrohttpd.a, PREFIX/include/microhttpd.h
 #   cJSON          -> PREFIX/lib/libcjson.a,      PREFIX/include/cjson/cJSON.h
+#   libdeflate     -> PREFIX/lib/libdeflate.a,    PREFIX/include/libdeflate.h
 #   cmocka         -> PREFIX/lib/libcmocka-static.a, PREFIX/include/cmocka.h (test executables)
 #
 # Usage: packaging/build-windows-deps.sh PREFIX
 #
 # The cross meson configure runs this (run_command in meson.build) with PREFIX inside the build
-# directory. Cache: PREFIX/.stamp holds a key made of the three source package versions (what
+# directory. Cache: PREFIX/.stamp holds a key made of the source package versions (what
 # `apt-get source` would fetch now), the cross compiler's version and this script's hash. Same
 # key: nothing is done (a cache hit takes well under a second). Different key: PREFIX is rebuilt
 # from scratch. With no deb-src index (offline machine) an existing PREFIX is reused as it is.
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 HOST=x86_64-w64-mingw32
-SOURCE_PACKAGES=(libmicrohttpd cjson cmocka)
+SOURCE_PACKAGES=(libmicrohttpd cjson libdeflate cmocka)
 
 die() { echo "build-windows-deps: $*" >&2; exit 1; }
 say() { echo "build-windows-deps: $*" >&2; }
@@ -84,6 +85,22 @@ build_cjson() {
     ) >>"$LOG" 2>&1 || die "cJSON failed; see $LOG"
 }
 
+build_libdeflate() {
+    local src
+    src=$(find "$WORK" -maxdepth 1 -type d -name 'libdeflate-*' | head -n1)
+    [ -n "$src" ] || die "libdeflate source tree missing"
+    say "libdeflate: make (its own Makefile, static library only)"
+    (
+        cd "$src"
+        # For a mingw compiler its Makefile names the static library libdeflatestatic.lib (an
+        # ar archive, as MSVC users expect the name); installed as libdeflate.a for -ldeflate.
+        # Without LIBDEFLATE_DLL the header declares plain functions, no dllimport.
+        make -j"$(nproc)" CC="$HOST-gcc" AR="$HOST-ar" DISABLE_SHARED=1 libdeflatestatic.lib
+        install -D -m 644 libdeflatestatic.lib "$PREFIX/lib/libdeflate.a"
+        install -D -m 644 libdeflate.h "$PREFIX/include/libdeflate.h"
+    ) >>"$LOG" 2>&1 || die "libdeflate failed; see $LOG"
+}
+
 build_cmocka() {
     local src
     src=$(find "$WORK" -maxdepth 1 -type d -name 'cmocka-*' | head -n1)
@@ -138,6 +155,7 @@ main() {
         || die "apt-get source failed; see $LOG"
     build_libmicrohttpd
     build_cjson
+    build_libdeflate
     build_cmocka
     rm -rf "$WORK"
     # Written last: an interrupted build leaves no stamp and is redone next time.

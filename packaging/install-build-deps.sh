@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installs everything needed to build and test tcpip_exporter on Debian 12 (bookworm):
 # the Debian packages, and a deb-src entry for the same suites so that
-# packaging/build-windows-deps.sh can `apt-get source` libmicrohttpd, cJSON and cmocka.
+# packaging/build-windows-deps.sh can `apt-get source` libmicrohttpd, cJSON, libdeflate and
+# cmocka.
 #
 #   packaging/install-build-deps.sh           install what is missing (needs root)
 #   packaging/install-build-deps.sh --check   only say what is missing; exit 1 if anything is
@@ -12,7 +13,7 @@ set -euo pipefail
 PACKAGES=(
     # native build
     gcc make pkg-config meson ninja-build
-    libmicrohttpd-dev libcjson-dev zlib1g-dev libcmocka-dev
+    libmicrohttpd-dev libcjson-dev libdeflate-dev zlib1g-dev libcmocka-dev
     # sanitizers and libFuzzer (clang-14 is the fuzzing compiler)
     clang-14 libfuzzer-14-dev libclang-rt-14-dev
     # Windows cross build, its static deps, and running it
