@@ -7,7 +7,9 @@
 #            Windows build of the stage before (TCPIP_EXPORTER_WIN_BUILD)
 #   asan     clang-14 build with AddressSanitizer + UndefinedBehaviorSanitizer (and -Dfuzzing=true,
 #            so the libFuzzer targets come out of the same build), every `meson test`
-#   fuzz     each libFuzzer target tests/etl/fuzz_* for FUZZ_SECONDS (60) from tests/etl/corpus
+#   fuzz     each libFuzzer target tests/*/fuzz_* of the asan build: fuzz_etl for FUZZ_SECONDS
+#            (60), every other one for half that (30); seeds from tests/DIR/corpus-TARGET/, or
+#            tests/DIR/corpus/ when there is none (fuzz_etl's)
 #   tsan     gcc build with ThreadSanitizer, `meson test --suite concurrency`
 #
 # Usage: tests/run-all.sh [STAGE...]      (no STAGE: all of them, in the order above)
@@ -127,25 +129,36 @@ stage_fuzz() {
         return 0
     fi
     [ "$ASAN_BUILT" = yes ] || ninja -C "$b" || { build_failed ninja; return; }
-    for t in "$b"/tests/etl/fuzz_*; do
+    # Every folder's targets; the fuzz_*.p folders beside them are meson's objects.
+    for t in "$b"/tests/*/fuzz_*; do
         [ -f "$t" ] && [ -x "$t" ] && targets+=("$t")
     done
     if [ ${#targets[@]} -eq 0 ]; then
-        note "fuzz: no libFuzzer target (tests/etl/fuzz_*) in $b; skipped"
+        note "fuzz: no libFuzzer target (tests/*/fuzz_*) in $b; skipped"
         STAGE_NOTE[$CURRENT]="skipped: no fuzz target"
         TOTAL_SKIPPED=$((TOTAL_SKIPPED + 1))
         return 0
     fi
-    [ -d "$ROOT/tests/etl/corpus" ] && seeds=("$ROOT/tests/etl/corpus")
-    local p=0 f=0
+    local p=0 f=0 dir seconds
     for t in "${targets[@]}"; do
         name=$(basename "$t")
+        dir=$ROOT/tests/$(basename "$(dirname "$t")")
+        seeds=()
+        if [ -d "$dir/corpus-$name" ]; then
+            seeds=("$dir/corpus-$name")
+        elif [ -d "$dir/corpus" ]; then
+            seeds=("$dir/corpus")
+        fi
+        # The ETL reader is the big input surface; the others are small parsers. With four
+        # targets the stage fuzzes 60 + 3 x 30 = 150 s.
+        seconds=$FUZZ_SECONDS
+        [ "$name" = fuzz_etl ] || seconds=$(((FUZZ_SECONDS + 1) / 2))
         # New inputs go to a corpus of the build's own; the seeds in the tree are only read.
         work=$b/fuzz-corpus/$name
         mkdir -p "$work" "$b/fuzz-artifacts"
-        note "fuzz: $name for ${FUZZ_SECONDS}s (seeds: ${seeds[*]:-none})"
+        note "fuzz: $name for ${seconds}s (seeds: ${seeds[*]:-none})"
         if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-            "$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+            "$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
                 -print_final_stats=1 -artifact_prefix="$b/fuzz-artifacts/$name-" \
                 "$work" "${seeds[@]}" >"$b/fuzz-$name.log" 2>&1; then
             p=$((p + 1))
