@@ -31,4 +31,12 @@ bool listen_host_is_literal(const char *address);
 bool listen_socket_open(const char *address, listen_socket_t *out, char *err, size_t err_size);
 void listen_socket_close(listen_socket_t socket);
 
+struct sockaddr;
+/* The bytes of a client's address (IPv4: 4, IPv6: 16) into out; 0 for other families. */
+size_t socket_address_bytes(const struct sockaddr *address, uint8_t out[16]);
+
+/* Ends a client connection from another thread without closing its descriptor (shutdown
+ * both ways): the server's own loop then sees the end and closes it. */
+void connection_socket_cut(listen_socket_t socket);
+
 #endif

@@ -83,3 +83,22 @@ void listen_socket_close(listen_socket_t socket)
     if (socket != LISTEN_SOCKET_INVALID)
         close(socket);
 }
+
+void connection_socket_cut(listen_socket_t socket)
+{
+    if (socket != LISTEN_SOCKET_INVALID)
+        shutdown(socket, SHUT_RDWR);   /* ENOTCONN when the peer went first: nothing to do */
+}
+
+size_t socket_address_bytes(const struct sockaddr *address, uint8_t out[16])
+{
+    if (address->sa_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)(const void *)address)->sin_addr, 4);
+        return 4;
+    }
+    if (address->sa_family == AF_INET6) {
+        memcpy(out, &((const struct sockaddr_in6 *)(const void *)address)->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* Per-connection limits libmicrohttpd does not have: a cap on connections per client
+ * address (counted, across every listen address), a deadline for the whole request head
+ * (not an idle timer that each trickled byte resets) and a minimum average transfer rate
+ * for responses. A watchdog thread checks the deadlines a few times a second and cuts the
+ * sockets that passed them (shutdown, so libmicrohttpd sees the end and closes them itself:
+ * the descriptor stays libmicrohttpd's, and is never closed or reused under us).
+ *
+ * The server reports each connection's life to the guard: opened, request head complete,
+ * response queued, response done, closed. Thread-safe; every call is short. */
+#ifndef TCPIP_EXPORTER_CONNECTION_GUARD_H
+#define TCPIP_EXPORTER_CONNECTION_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "listen_socket.h"
+
+struct connection_guard_config {
+    unsigned per_address_cap;     /* connections from one address; 0 = no cap */
+    double head_timeout_s;        /* a request head must be complete within this */
+    double idle_timeout_s;        /* kept-alive connection: this more before the next head */
+    double min_send_rate;         /* bytes/s a response must average; 0 = none */
+    double send_grace_s;          /* before the rate counts: slow starts, small answers */
+    double (*now)(void);          /* monotonic seconds; NULL = the real clock */
+    bool no_watchdog;             /* tests call connection_guard_sweep themselves */
+};
+
+struct connection_guard_counts {
+    uint64_t open;                /* connections now */
+    uint64_t refused_per_address; /* cut at once: their address had the cap */
+    uint64_t head_timeouts;       /* cut: the request head took too long */
+    uint64_t slow_sends;          /* cut: the client read the response too slowly */
+};
+
+struct connection_guard;
+struct guarded_connection;
+
+/* NULL when out of memory or when the watchdog thread cannot start. */
+struct connection_guard *connection_guard_create(const struct connection_guard_config *config);
+/* Stops the watchdog. Every connection must have been reported closed. */
+void connection_guard_destroy(struct connection_guard *guard);
+
+/* A new connection from address (bytes of an IPv4 or IPv6 address; an IPv4-mapped IPv6
+ * one counts as its IPv4 address). Beyond the per-address cap the socket is cut at once.
+ * NULL only when out of memory (the socket is cut then too). */
+struct guarded_connection *connection_guard_opened(struct connection_guard *guard,
+                                                   listen_socket_t socket,
+                                                   const uint8_t *address, size_t length);
+void connection_guard_head_done(struct connection_guard *guard, struct guarded_connection *c);
+void connection_guard_sending(struct connection_guard *guard, struct guarded_connection *c,
+                              uint64_t bytes);
+void connection_guard_request_done(struct connection_guard *guard,
+                                   struct guarded_connection *c);
+void connection_guard_closed(struct connection_guard *guard, struct guarded_connection *c);
+
+/* Cuts every connection past its deadline; the watchdog calls it. Returns how many. */
+size_t connection_guard_sweep(struct connection_guard *guard);
+void connection_guard_counts(struct connection_guard *guard,
+                             struct connection_guard_counts *out);
+
+#endif
