@@ -6,11 +6,16 @@
  * Sockets are ours (listen_socket_*.c) for the exclusive bind on Windows and readable
  * bind errors.
  *
- * Refusals (405, 503) go out on the handler's first call; answers on the second, once
- * libmicrohttpd knows the request has no body, which keeps the connection reusable.
- * Requests in flight are counted from the first call until libmicrohttpd reports the response
- * sent (NOTIFY_COMPLETED): beyond max_in_flight the answer is 503, and shutdown waits for
- * the count to reach zero after closing the listening sockets, so scrapes under way finish. */
+ * What a hostile client could hold, and what bounds it:
+ *   - an in-flight slot: only while its answer is being made (max_in_flight, then 503);
+ *     a GET or HEAD announcing a body is refused at once, never waited for;
+ *   - memory: every response body is charged to one budget (response_body.h); /metrics
+ *     bodies are shared by concurrent scrapes (shared_render.h), sent without a copy;
+ *   - a connection: capped per client address, with a deadline for the whole request
+ *     head and a minimum average rate for reading the response (connection_guard.h).
+ * Refusals go out on the handler's first call; answers on the second, once libmicrohttpd
+ * knows the request has no body, which keeps the connection reusable. Shutdown closes the
+ * listening sockets, waits (bounded) for the answers being made or sent, then stops. */
 #include "http_server.h"
 
 #include <microhttpd.h>
@@ -20,27 +25,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
+#include "connection_guard.h"
+#include "http_counters.h"
 #include "json.h"
+#include "label_text.h"
 #include "listen_socket.h"
-#include "prometheus.h"
 #include "negotiate.h"
+#include "prometheus.h"
+#include "response_body.h"
+#include "shared_render.h"
 #include "version.h"
 
 #define MAX_DAEMONS 16
 #define THREADS_PER_DAEMON 4
-#define POOLED_RENDERERS_KEPT 4      /* more concurrent scrapes allocate and free their own */
 #define SHUTDOWN_GRACE_S 10
-#define RESPONSE_BLOCK_SIZE (256 * 1024)
+/* How long one /metrics render is served to later scrapes: Prometheus scrapes every 15 s or
+ * more, so a second is invisible to it, and a burst of clients costs one render. */
+#define SHARED_RENDER_MAX_AGE_S 1.0
 
-/* The memory of one /metrics answer, reused by later scrapes once its response is gone. */
-struct render_slot {
-    struct metrics_renderer *renderer;
-    struct text_buffer text;
-    struct text_buffer gzip;
-    const struct text_buffer *body;   /* text or gzip */
-    struct http_server *server;
-    struct render_slot *next;
+/* *req_cls of a request: accepted and its answer being made (in flight), accepted and
+ * answered (being sent), refused (answered at once). */
+static char in_flight_marker;
+static char accepted_marker;
+static char answered_marker;
+
+/* libmicrohttpd's socket context of each connection. */
+struct client {
+    struct guarded_connection *guarded;
+    bool nul_in_request;             /* the unescaped path or a query value held a NUL */
 };
 
 struct http_server {
@@ -54,24 +66,28 @@ struct http_server {
     char *config_json;
     char **filters;                   /* include then exclude, copied */
     struct render_options render;
-    atomic_uint in_flight;
+    atomic_uint in_flight;            /* answers being made */
+    atomic_uint answering;            /* accepted and not yet completed: shutdown waits */
     atomic_uint_fast64_t scrapes;
     atomic_uint_fast64_t last_render_ns;
+    atomic_uint_fast64_t rejected[HTTP_REJECT_COUNT];
     double started;
-    pthread_mutex_t pool_lock;
-    struct render_slot *pool;
-    size_t pooled;
+    struct response_budget budget;
+    struct shared_render *shared;
+    struct metrics_renderer *renderer;   /* used by the shared render, one render at a time */
+    struct connection_guard *guard;
 };
-
-/* *req_cls of requests that count as in flight, and of requests already refused. */
-static char in_flight_marker;
-static char answered_marker;
 
 static double monotonic_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void count_rejection(struct http_server *server, enum http_rejection reason)
+{
+    atomic_fetch_add_explicit(&server->rejected[reason], 1, memory_order_relaxed);
 }
 
 /* ---- responses ---- */
@@ -86,15 +102,34 @@ static enum MHD_Result queue(struct MHD_Connection *connection, unsigned status,
     return result;
 }
 
-/* Takes ownership of body (malloc'ed). */
-static struct MHD_Response *owned_response(char *body, const char *content_type)
+static struct client *client_of(struct MHD_Connection *connection)
 {
-    if (body == NULL)
-        return NULL;
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info != NULL ? info->socket_context : NULL;
+}
+
+/* Tells the guard how many bytes the client now has to read, which sets its deadline. */
+static void sending(struct http_server *server, struct MHD_Connection *connection,
+                    uint64_t bytes)
+{
+    struct client *client = client_of(connection);
+    if (client != NULL)
+        connection_guard_sending(server->guard, client->guarded, bytes);
+}
+
+static void release_body(void *cls)
+{
+    response_body_release(cls);
+}
+
+/* A response sent straight from body's memory; takes the caller's reference. */
+static struct MHD_Response *body_response(struct response_body *body, const char *content_type)
+{
+    struct MHD_Response *response = MHD_create_response_from_buffer_with_free_callback_cls(
+        body->length, body->data, release_body, body);
     if (response == NULL) {
-        free(body);
+        response_body_release(body);
         return NULL;
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -102,108 +137,71 @@ static struct MHD_Response *owned_response(char *body, const char *content_type)
     return response;
 }
 
-static struct MHD_Response *json_response(char *body)
+static enum MHD_Result queue_body(struct http_server *server, struct MHD_Connection *connection,
+                                  unsigned status, struct MHD_Response *response, size_t length)
 {
-    return owned_response(body, "application/json; charset=utf-8");
-}
-
-static enum MHD_Result send_error(struct MHD_Connection *connection, unsigned status,
-                                  const char *message)
-{
-    struct MHD_Response *response = json_response(json_render_error((int)status, message));
-    if (response != NULL && status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    if (response != NULL && status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    sending(server, connection, length);
     return queue(connection, status, response);
 }
 
+/* Error answers are small and made even when the budget is full: they are what tells the
+ * client to come back later. */
+static enum MHD_Result send_error(struct http_server *server, struct MHD_Connection *connection,
+                                  unsigned status, const char *message)
+{
+    char *text = json_render_error((int)status, message);
+    if (text == NULL)
+        return MHD_NO;
+    size_t length = strlen(text);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(length, text, MHD_RESPMEM_MUST_FREE);
+    if (response == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return queue_body(server, connection, status, response, length);
+}
+
+static enum MHD_Result refuse(struct http_server *server, struct MHD_Connection *connection,
+                              enum http_rejection reason, unsigned status, const char *message)
+{
+    count_rejection(server, reason);
+    return send_error(server, connection, status, message);
+}
+
+/* A malloc'ed body made for one request (the JSON API): charged to the budget, or 503. */
+static enum MHD_Result send_owned(struct http_server *server, struct MHD_Connection *connection,
+                                  char *text, const char *content_type)
+{
+    if (text == NULL)
+        return send_error(server, connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    size_t length = strlen(text);
+    struct response_body *body =
+        response_body_wrap(&server->budget, text, length, length + 1, true);
+    if (body == NULL) {
+        free(text);
+        return refuse(server, connection, HTTP_REJECT_RESPONSE_MEMORY,
+                      MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "the memory for responses is in use by other clients; try again shortly");
+    }
+    return queue_body(server, connection, MHD_HTTP_OK, body_response(body, content_type),
+                      length);
+}
+
+static enum MHD_Result send_json(struct http_server *server, struct MHD_Connection *connection,
+                                 char *text)
+{
+    return send_owned(server, connection, text, "application/json; charset=utf-8");
+}
+
 /* ---- /metrics ---- */
-
-static struct render_slot *acquire_slot(struct http_server *server)
-{
-    pthread_mutex_lock(&server->pool_lock);
-    struct render_slot *slot = server->pool;
-    if (slot != NULL) {
-        server->pool = slot->next;
-        server->pooled--;
-    }
-    pthread_mutex_unlock(&server->pool_lock);
-    if (slot != NULL)
-        return slot;
-    slot = calloc(1, sizeof *slot);
-    if (slot == NULL)
-        return NULL;
-    slot->renderer = metrics_renderer_create();
-    if (slot->renderer == NULL) {
-        free(slot);
-        return NULL;
-    }
-    text_buffer_init(&slot->text);
-    text_buffer_init(&slot->gzip);
-    slot->server = server;
-    return slot;
-}
-
-static void free_slot(struct render_slot *slot)
-{
-    metrics_renderer_destroy(slot->renderer);
-    text_buffer_free(&slot->text);
-    text_buffer_free(&slot->gzip);
-    free(slot);
-}
-
-/* libmicrohttpd's free callback of a /metrics response. */
-static void release_slot(void *cls)
-{
-    struct render_slot *slot = cls;
-    struct http_server *server = slot->server;
-    pthread_mutex_lock(&server->pool_lock);
-    bool keep = server->pooled < POOLED_RENDERERS_KEPT;
-    if (keep) {
-        slot->next = server->pool;
-        server->pool = slot;
-        server->pooled++;
-    }
-    pthread_mutex_unlock(&server->pool_lock);
-    if (!keep)
-        free_slot(slot);
-}
-
-static ssize_t read_slot(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    const struct text_buffer *body = ((struct render_slot *)cls)->body;
-    if (pos >= body->length)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    size_t n = body->length - (size_t)pos;
-    if (n > max)
-        n = max;
-    memcpy(buf, body->data + pos, n);
-    return (ssize_t)n;
-}
-
-/* Level 1: metrics text repeats itself so much that it still shrinks ~10x, at a fraction
- * of the default level's time. */
-static bool gzip_into(const struct text_buffer *in, struct text_buffer *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    text_buffer_reset(out);
-    uLong bound = deflateBound(&z, (uLong)in->length);
-    bool ok = text_buffer_reserve(out, bound);
-    if (ok) {
-        z.next_in = (Bytef *)in->data;
-        z.avail_in = (uInt)in->length;
-        z.next_out = (Bytef *)out->data;
-        z.avail_out = (uInt)bound;
-        ok = deflate(&z, Z_FINISH) == Z_STREAM_END;
-        out->length = z.total_out;
-    }
-    deflateEnd(&z);
-    return ok;
-}
 
 static void fill_source(struct http_server *server, bool *has_source, struct source_info *info)
 {
@@ -211,6 +209,46 @@ static void fill_source(struct http_server *server, bool *has_source, struct sou
     *has_source = server->source_info != NULL;
     if (*has_source)
         server->source_info(server->source_context, info);
+}
+
+static void fill_http_counters(struct http_server *server, struct http_counters *out)
+{
+    memset(out, 0, sizeof *out);
+    out->present = true;
+    for (int i = 0; i < HTTP_REJECT_COUNT; i++)
+        out->rejected[i] = atomic_load_explicit(&server->rejected[i], memory_order_relaxed);
+    struct connection_guard_counts guard;
+    connection_guard_counts(server->guard, &guard);
+    out->connections = guard.open;
+    out->rejected[HTTP_REJECT_PER_ADDRESS] = guard.refused_per_address;
+    out->rejected[HTTP_REJECT_HEAD_TIMEOUT] = guard.head_timeouts;
+    out->rejected[HTTP_REJECT_SLOW_READ] = guard.slow_sends;
+    out->response_bytes = response_budget_held(&server->budget);
+    out->response_bytes_cap = server->budget.cap;
+    struct shared_render_counts shared;
+    shared_render_counts(server->shared, &shared);
+    out->renders = shared.renders;
+    out->compressions = shared.compressions;
+    out->stale_responses = shared.stale;
+}
+
+/* The shared render's callback: one render at a time. */
+static bool render_metrics(void *context, enum metrics_format format, struct text_buffer *out)
+{
+    struct http_server *server = context;
+    struct exporter_self self = {
+        .version = TCPIP_EXPORTER_VERSION,
+        .scrapes = atomic_load(&server->scrapes),
+        .last_render_seconds = (double)atomic_load(&server->last_render_ns) / 1e9,
+    };
+    fill_source(server, &self.has_source, &self.source);
+    fill_http_counters(server, &self.http);
+    double start = monotonic_seconds();
+    bool ok = metrics_render(server->renderer, server->table, &server->render, &self, format,
+                             out);
+    atomic_store(&server->last_render_ns,
+                 (uint_fast64_t)((monotonic_seconds() - start) * 1e9));
+    return ok;
 }
 
 static enum MHD_Result serve_metrics(struct http_server *server,
@@ -221,47 +259,26 @@ static enum MHD_Result serve_metrics(struct http_server *server,
     const char *encoding = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                        MHD_HTTP_HEADER_ACCEPT_ENCODING);
     enum metrics_format format = negotiate_format(accept);
-    bool gzip = negotiate_gzip(encoding);
-
-    struct render_slot *slot = acquire_slot(server);
-    if (slot == NULL)
-        return send_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    struct exporter_self self = {
-        .version = TCPIP_EXPORTER_VERSION,
-        .scrapes = atomic_fetch_add(&server->scrapes, 1) + 1,
-        .last_render_seconds = (double)atomic_load(&server->last_render_ns) / 1e9,
-    };
-    fill_source(server, &self.has_source, &self.source);
-
-    double start = monotonic_seconds();
-    bool ok = metrics_render(slot->renderer, server->table, &server->render, &self, format,
-                             &slot->text);
-    atomic_store(&server->last_render_ns,
-                 (uint_fast64_t)((monotonic_seconds() - start) * 1e9));
-    slot->body = &slot->text;
-    if (ok && gzip) {
-        ok = gzip_into(&slot->text, &slot->gzip);
-        slot->body = &slot->gzip;
-    }
-    if (!ok) {
-        release_slot(slot);
-        return send_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+    atomic_fetch_add(&server->scrapes, 1);
+    struct shared_render_result got =
+        shared_render_get(server->shared, format, negotiate_gzip(encoding));
+    if (got.outcome == SHARED_RENDER_NO_ROOM)
+        return refuse(server, connection, HTTP_REJECT_RESPONSE_MEMORY,
+                      MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "the memory for responses is in use by other clients; try again shortly");
+    if (got.body == NULL)
+        return send_error(server, connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
                           "out of memory while rendering the metrics");
-    }
-    struct MHD_Response *response = MHD_create_response_from_callback(
-        slot->body->length, RESPONSE_BLOCK_SIZE, read_slot, slot, release_slot);
-    if (response == NULL) {
-        release_slot(slot);
+    size_t length = got.body->length;
+    struct MHD_Response *response = body_response(got.body,
+        format == METRICS_FORMAT_OPENMETRICS ? METRICS_CONTENT_TYPE_OPENMETRICS
+                                             : METRICS_CONTENT_TYPE_TEXT);
+    if (response == NULL)
         return MHD_NO;
-    }
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            format == METRICS_FORMAT_OPENMETRICS ?
-                            METRICS_CONTENT_TYPE_OPENMETRICS : METRICS_CONTENT_TYPE_TEXT);
     MHD_add_response_header(response, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (gzip)
+    if (got.gzip)
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-    return queue(connection, MHD_HTTP_OK, response);
+    return queue_body(server, connection, MHD_HTTP_OK, response, length);
 }
 
 /* ---- JSON and HTML endpoints ---- */
@@ -291,11 +308,9 @@ static enum MHD_Result serve_processes(struct http_server *server,
     process_query_init(&parse.query);
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, take_argument, &parse);
     if (parse.failed)
-        return send_error(connection, MHD_HTTP_BAD_REQUEST, parse.err);
-    char *body = json_render_processes(server->table, &server->render, &parse.query);
-    if (body == NULL)
-        return send_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    return queue(connection, MHD_HTTP_OK, json_response(body));
+        return send_error(server, connection, MHD_HTTP_BAD_REQUEST, parse.err);
+    return send_json(server, connection,
+                     json_render_processes(server->table, &server->render, &parse.query));
 }
 
 static enum MHD_Result serve_status(struct http_server *server,
@@ -308,13 +323,11 @@ static enum MHD_Result serve_status(struct http_server *server,
         .config_json = server->config_json,
     };
     fill_source(server, &input.has_source, &input.source);
-    char *body = json_render_status(server->table, &input);
-    if (body == NULL)
-        return send_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    return queue(connection, MHD_HTTP_OK, json_response(body));
+    return send_json(server, connection, json_render_status(server->table, &input));
 }
 
-static enum MHD_Result serve_health(struct MHD_Connection *connection)
+static enum MHD_Result serve_health(struct http_server *server,
+                                    struct MHD_Connection *connection)
 {
     static const char body[] = "{\"status\":\"ok\"}";
     struct MHD_Response *response = MHD_create_response_from_buffer(
@@ -324,7 +337,7 @@ static enum MHD_Result serve_health(struct MHD_Connection *connection)
                                 "application/json; charset=utf-8");
         MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     }
-    return queue(connection, MHD_HTTP_OK, response);
+    return queue_body(server, connection, MHD_HTTP_OK, response, sizeof body - 1);
 }
 
 static void append_html_escaped(struct text_buffer *out, const char *text)
@@ -363,12 +376,21 @@ static enum MHD_Result serve_landing(struct http_server *server,
         "<li><a href=\"/health\">/health</a>: liveness</li>\n</ul>\n</body></html>\n");
     if (page.failed) {
         text_buffer_free(&page);
-        return send_error(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return send_error(server, connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    return queue(connection, MHD_HTTP_OK, owned_response(page.data, "text/html; charset=utf-8"));
+    return send_owned(server, connection, page.data, "text/html; charset=utf-8");
 }
 
 /* ---- dispatch ---- */
+
+static enum MHD_Result not_found(struct http_server *server, struct MHD_Connection *connection,
+                                 const char *url)
+{
+    char shown[81], message[200];
+    utf8_from_image_name(url, shown, sizeof shown);   /* whole characters, valid UTF-8 */
+    snprintf(message, sizeof message, "no such path '%s' (see / for the endpoints)", shown);
+    return send_error(server, connection, MHD_HTTP_NOT_FOUND, message);
+}
 
 static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connection *connection,
                                 const char *url)
@@ -380,12 +402,76 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
     if (strcmp(url, "/api/v1/status") == 0)
         return serve_status(server, connection);
     if (strcmp(url, "/health") == 0)
-        return serve_health(connection);
+        return serve_health(server, connection);
     if (strcmp(url, "/") == 0)
         return serve_landing(server, connection);
-    char message[200];
-    snprintf(message, sizeof message, "no such path '%.80s' (see / for the endpoints)", url);
-    return send_error(connection, MHD_HTTP_NOT_FOUND, message);
+    return not_found(server, connection, url);
+}
+
+/* A GET carries a body when it says so; we never read one (RFC 9110: no meaning), and
+ * waiting for it is how sixteen trickling clients used to hold every slot. */
+static bool has_body(struct MHD_Connection *connection)
+{
+    const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length != NULL && strspn(length, "0") != strlen(length))
+        return true;
+    return MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/* The refusal for a request we will not answer, or NULL; *reason says which. */
+static const char *refusal(struct MHD_Connection *connection, const char *method,
+                           const char *version, enum http_rejection *reason, unsigned *status,
+                           char *text, size_t text_size)
+{
+    struct client *client = client_of(connection);
+    *status = MHD_HTTP_BAD_REQUEST;
+    *reason = HTTP_REJECT_BAD_REQUEST;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+        *status = MHD_HTTP_METHOD_NOT_ALLOWED;
+        *reason = HTTP_REJECT_METHOD;
+        char shown[33];
+        utf8_from_image_name(method, shown, sizeof shown);
+        snprintf(text, text_size, "method %s is not allowed (use GET or HEAD)", shown);
+        return text;
+    }
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST) == NULL)
+        return "an HTTP/1.1 request needs a Host header (RFC 9112, section 3.2)";
+    if (client != NULL && client->nul_in_request)
+        return "the path or query holds a NUL character (%00)";
+    if (has_body(connection)) {
+        *reason = HTTP_REJECT_REQUEST_BODY;
+        return "a GET or HEAD request must not carry a body";
+    }
+    return NULL;
+}
+
+/* First call: the head is in. Refusals go out now (libmicrohttpd closes the connection when
+ * a body was announced); accepted requests are answered on the next call, once
+ * libmicrohttpd knows there is no body, so the connection stays open for the next scrape. */
+static enum MHD_Result first_call(struct http_server *server, struct MHD_Connection *connection,
+                                  const char *method, const char *version, void **req_cls)
+{
+    struct client *client = client_of(connection);
+    if (client != NULL)
+        connection_guard_head_done(server->guard, client->guarded);
+    enum http_rejection reason;
+    unsigned status;
+    char text[160];
+    const char *why = refusal(connection, method, version, &reason, &status, text, sizeof text);
+    *req_cls = &answered_marker;
+    if (why != NULL)
+        return refuse(server, connection, reason, status, why);
+    if (atomic_fetch_add(&server->in_flight, 1) >= server->max_in_flight) {
+        atomic_fetch_sub(&server->in_flight, 1);
+        return refuse(server, connection, HTTP_REJECT_IN_FLIGHT, MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "too many requests in flight; try again shortly");
+    }
+    atomic_fetch_add(&server->answering, 1);
+    *req_cls = &in_flight_marker;
+    return MHD_YES;
 }
 
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connection,
@@ -393,48 +479,85 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
                                       const char *upload_data, size_t *upload_data_size,
                                       void **req_cls)
 {
-    (void)version;
     (void)upload_data;
     struct http_server *server = cls;
-    if (*req_cls == NULL) {
-        /* First call: the headers are in. Refusals go out now (and close the connection);
-         * accepted requests are answered on the next call, once libmicrohttpd knows there is
-         * no body, so that the connection can stay open for the next scrape. */
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-            strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-            char message[160];
-            snprintf(message, sizeof message, "method %.32s is not allowed (use GET or HEAD)",
-                     method);
-            *req_cls = &answered_marker;
-            return send_error(connection, MHD_HTTP_METHOD_NOT_ALLOWED, message);
-        }
-        if (atomic_fetch_add(&server->in_flight, 1) >= server->max_in_flight) {
-            atomic_fetch_sub(&server->in_flight, 1);
-            *req_cls = &answered_marker;
-            return send_error(connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                              "too many requests in flight; try again shortly");
-        }
-        *req_cls = &in_flight_marker;
-        return MHD_YES;
-    }
+    if (*req_cls == NULL)
+        return first_call(server, connection, method, version, req_cls);
     if (*upload_data_size != 0) {
-        *upload_data_size = 0;   /* a body on GET means nothing to us: discard it */
+        *upload_data_size = 0;   /* a refused request's body: discarded while closing */
         return MHD_YES;
     }
-    if (*req_cls == &answered_marker)
+    if (*req_cls == &answered_marker || *req_cls == &accepted_marker)
         return MHD_YES;
-    return dispatch(server, connection, url);
+    /* In flight only while the answer is being made: a client that then reads slowly
+     * holds its connection and the body's memory (both capped), never a slot. */
+    enum MHD_Result result = dispatch(server, connection, url);
+    *req_cls = &accepted_marker;
+    atomic_fetch_sub(&server->in_flight, 1);
+    return result;
 }
 
 static void request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
                               enum MHD_RequestTerminationCode toe)
 {
-    (void)connection;
     (void)toe;
     struct http_server *server = cls;
-    if (*req_cls == &in_flight_marker)
+    if (*req_cls == &in_flight_marker)   /* ended before its answer was made */
         atomic_fetch_sub(&server->in_flight, 1);
+    if (*req_cls == &in_flight_marker || *req_cls == &accepted_marker)
+        atomic_fetch_sub(&server->answering, 1);
     *req_cls = NULL;
+    struct client *client = client_of(connection);
+    if (client != NULL) {
+        client->nul_in_request = false;
+        connection_guard_request_done(server->guard, client->guarded);
+    }
+}
+
+/* Connections start and end here: the guard counts them per address and watches them. */
+static void connection_notified(void *cls, struct MHD_Connection *connection,
+                                void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *server = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        struct client *client = *socket_context;
+        if (client != NULL) {
+            connection_guard_closed(server->guard, client->guarded);
+            free(client);
+        }
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *addr =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    struct client *client = calloc(1, sizeof *client);
+    if (fd == NULL || addr == NULL || client == NULL) {
+        free(client);
+        if (fd != NULL)
+            connection_socket_cut((listen_socket_t)fd->connect_fd);
+        *socket_context = NULL;
+        return;
+    }
+    uint8_t bytes[16];
+    size_t length = socket_address_bytes(addr->client_addr, bytes);
+    client->guarded = connection_guard_opened(server->guard, (listen_socket_t)fd->connect_fd,
+                                              bytes, length);
+    *socket_context = client;
+}
+
+/* libmicrohttpd's own unescaping, noting a NUL that would cut the path or a value short. */
+static size_t unescape(void *cls, struct MHD_Connection *connection, char *text)
+{
+    (void)cls;
+    size_t length = MHD_http_unescape(text);
+    if (memchr(text, '\0', length) != NULL) {
+        struct client *client = client_of(connection);
+        if (client != NULL)
+            client->nul_in_request = true;
+    }
+    return length;
 }
 
 /* ---- life cycle ---- */
@@ -479,6 +602,29 @@ static bool copy_options(struct http_server *server, const struct http_server_op
     return true;
 }
 
+/* The response budget, the shared render and the connection guard. */
+static bool make_parts(struct http_server *server, const struct http_server_options *options)
+{
+    response_budget_init(&server->budget, options->response_memory_bytes);
+    server->renderer = metrics_renderer_create();
+    struct shared_render_config shared = {
+        .budget = &server->budget,
+        .max_age_s = SHARED_RENDER_MAX_AGE_S,
+        .render = render_metrics,
+        .context = server,
+    };
+    server->shared = server->renderer != NULL ? shared_render_create(&shared) : NULL;
+    struct connection_guard_config guard = {
+        .per_address_cap = options->max_connections_per_ip,
+        .head_timeout_s = options->request_head_timeout_s,
+        .idle_timeout_s = options->connection_timeout_s,
+        .min_send_rate = (double)options->min_send_rate,
+        .send_grace_s = options->request_head_timeout_s,
+    };
+    server->guard = server->shared != NULL ? connection_guard_create(&guard) : NULL;
+    return server->guard != NULL;
+}
+
 static void free_server(struct http_server *server)
 {
     if (server->filters != NULL) {
@@ -488,12 +634,9 @@ static void free_server(struct http_server *server)
     }
     free(server->telemetry_path);
     free(server->config_json);
-    while (server->pool != NULL) {
-        struct render_slot *slot = server->pool;
-        server->pool = slot->next;
-        free_slot(slot);
-    }
-    pthread_mutex_destroy(&server->pool_lock);
+    shared_render_destroy(server->shared);
+    metrics_renderer_destroy(server->renderer);
+    connection_guard_destroy(server->guard);
     free(server);
 }
 
@@ -512,9 +655,10 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout,
         MHD_OPTION_CONNECTION_LIMIT, limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, options->max_connections_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_notified, server,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, server,
         MHD_OPTION_END);
 }
 
@@ -528,7 +672,7 @@ static void stop_daemons(struct http_server *server)
             listen_socket_close((listen_socket_t)s);
     }
     double deadline = monotonic_seconds() + SHUTDOWN_GRACE_S;
-    while (atomic_load(&server->in_flight) > 0 && monotonic_seconds() < deadline) {
+    while (atomic_load(&server->answering) > 0 && monotonic_seconds() < deadline) {
         struct timespec pause = { 0, 10 * 1000 * 1000 };
         nanosleep(&pause, NULL);
     }
@@ -551,9 +695,10 @@ struct http_server *http_server_start(const struct http_server_options *options,
     /* The defaults live in the option table (service/config.c), not here: a caller that
      * leaves a limit at 0 has forgotten it, and 0 would mean "no timeout" or "no request". */
     if (options->connection_timeout_s == 0 || options->max_connections == 0 ||
-        options->max_in_flight == 0) {
-        snprintf(err, err_size, "http server: connection timeout, connection limit and "
-                 "requests in flight must all be set");
+        options->max_in_flight == 0 || options->request_head_timeout_s == 0 ||
+        options->response_memory_bytes == 0) {
+        snprintf(err, err_size, "http server: connection timeout, connection limit, "
+                 "requests in flight, head timeout and response memory must all be set");
         return NULL;
     }
     if (options->telemetry_path != NULL && options->telemetry_path[0] != '/') {
@@ -562,13 +707,12 @@ struct http_server *http_server_start(const struct http_server_options *options,
         return NULL;
     }
     struct http_server *server = calloc(1, sizeof *server);
-    if (server == NULL || pthread_mutex_init(&server->pool_lock, NULL) != 0) {
-        free(server);
+    if (server == NULL) {
         snprintf(err, err_size, "http server: out of memory");
         return NULL;
     }
     server->started = monotonic_seconds();
-    if (!copy_options(server, options)) {
+    if (!copy_options(server, options) || !make_parts(server, options)) {
         free_server(server);
         snprintf(err, err_size, "http server: out of memory");
         return NULL;

@@ -18,6 +18,9 @@ struct http_server_options {
     unsigned max_connections;
     unsigned max_connections_per_ip;
     unsigned max_in_flight;          /* requests being answered at once; 503 beyond */
+    unsigned request_head_timeout_s; /* for the whole request head, not reset by each byte */
+    uint64_t min_send_rate;          /* bytes/s a response must average; 0 = no minimum */
+    uint64_t response_memory_bytes;  /* bodies held for clients at once */
     struct process_table *table;
     source_info_fn source_info;
     void *source_context;

@@ -428,8 +428,37 @@ static void exporter_families(struct writer *w, const struct exporter_self *self
     labelled_sample(w, NULL, NULL, 0, seconds);
 
     single_u64(w, "tcpip_exporter_scrapes", KIND_COUNTER,
-               "Requests for the metrics endpoint served, this one included.",
+               "Requests for the metrics endpoint received, up to this render (concurrent "
+               "scrapes share one render).",
                self->scrapes);
+}
+
+/* The HTTP server's own figures: what it refused and why, and what its clients hold. */
+static void http_families(struct writer *w, const struct http_counters *http)
+{
+    if (!http->present)
+        return;
+    static const char *const reason_name[] = { "reason" };
+    family_header(w, "tcpip_exporter_http_rejections", KIND_COUNTER, NULL,
+                  "Requests refused and connections cut by the HTTP server, by reason.");
+    for (int r = 0; r < HTTP_REJECT_COUNT; r++)
+        labelled_u64(w, reason_name, &http_rejection_names[r], 1, http->rejected[r]);
+    single_u64(w, "tcpip_exporter_http_connections", KIND_GAUGE,
+               "Client connections open now.", http->connections);
+    single_u64(w, "tcpip_exporter_http_response_memory_bytes", KIND_GAUGE,
+               "Bytes of response bodies held for clients now (shared renders count once).",
+               http->response_bytes);
+    single_u64(w, "tcpip_exporter_http_response_memory_limit_bytes", KIND_GAUGE,
+               "The cap on tcpip_exporter_http_response_memory_bytes "
+               "(--web.max-response-memory).", http->response_bytes_cap);
+    single_u64(w, "tcpip_exporter_metrics_renders", KIND_COUNTER,
+               "Renders of the metrics endpoint; scrapes within a second of one share it.",
+               http->renders);
+    single_u64(w, "tcpip_exporter_metrics_compressions", KIND_COUNTER,
+               "gzip compressions of a render, shared like the renders.", http->compressions);
+    single_u64(w, "tcpip_exporter_metrics_stale_responses", KIND_COUNTER,
+               "Scrapes served an older render because the response memory had no room for "
+               "a new one.", http->stale_responses);
 }
 
 bool metrics_render(struct metrics_renderer *renderer, const struct process_table *table,
@@ -448,6 +477,7 @@ bool metrics_render(struct metrics_renderer *renderer, const struct process_tabl
     source_families(&w, self);
     table_families(&w, &stats);
     exporter_families(&w, self);
+    http_families(&w, &self->http);
     if (w.openmetrics)
         text_buffer_append_str(out, "# EOF\n");
     return !out->failed;

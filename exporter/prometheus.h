@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "http_counters.h"
 #include "render_types.h"
 #include "text_buffer.h"
 
@@ -18,8 +19,9 @@ struct exporter_self {
     const char *version;
     bool has_source;                 /* false: no source attached (tests) */
     struct source_info source;
-    uint64_t scrapes;                /* /metrics requests served, this one included */
+    uint64_t scrapes;                /* /metrics requests received so far */
     double last_render_seconds;      /* the previous render's duration */
+    struct http_counters http;       /* the serving server's own figures, when present */
 };
 
 /* Holds the per-render scratch (row snapshot, label text) so that repeated renders reuse

@@ -175,10 +175,20 @@ static const struct option options[] = {
              86400000, "10s", "Close a connection idle this long (whole seconds)."),
     NUMBER("web.max-connections", "N", max_connections, 1, 65536, "1024",
            "Connections open at once on each listen address."),
-    NUMBER("web.max-connections-per-ip", "N", max_connections_per_ip, 0, 65536, "0",
-           "Connections open at once from one client address; 0 = no per-client cap."),
+    NUMBER("web.max-connections-per-ip", "N", max_connections_per_ip, 0, 65536, "16",
+           "Connections open at once from one client address (room for a few Prometheus "
+           "servers behind one address); more are cut at once. 0 = no per-client cap."),
     NUMBER("web.max-requests-in-flight", "N", max_in_flight, 1, 4096, "16",
-           "Requests answered at once; more get 503."),
+           "Answers being made at once (a client reading slowly holds none); more get 503."),
+    DURATION("web.request-head-timeout", KIND_DURATION_SECONDS, request_head_timeout_s, 1000,
+             3600000, "5s", "A request head must be complete within this (whole seconds); "
+             "trickled bytes do not extend it."),
+    NUMBER("web.min-send-rate", "BYTES", min_send_rate, 0, 1u << 30, "65536",
+           "Bytes per second a client must read a response at, on average, after a grace "
+           "of the head timeout, or be cut. 0 = no minimum."),
+    NUMBER("web.max-response-memory", "MIB", max_response_memory_mib, 1, 65536, "64",
+           "MiB of response bodies held for clients at once; a render shared by concurrent "
+           "scrapes counts once. Beyond it: the latest render, or 503."),
     { .name = "config.file", .metavar = "FILE", .kind = KIND_TEXT, .offset = AT(config_file),
       .check = check_file_name, .file_key = false,
       .help = "JSON file with any of these options, keyed by flag name without \"--\". "

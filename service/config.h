@@ -38,6 +38,9 @@ struct config {
     unsigned max_connections;
     unsigned max_connections_per_ip;
     unsigned max_in_flight;
+    unsigned request_head_timeout_s;
+    unsigned min_send_rate;                   /* bytes/s */
+    unsigned max_response_memory_mib;
     char *owned_strings;                      /* storage for strings read from the file */
 };
 

@@ -42,6 +42,13 @@ OTHER = {  # OpenMetrics family name: type
     "tcpip_exporter_build": "info",
     "tcpip_exporter_last_render_duration_seconds": "gauge",
     "tcpip_exporter_scrapes": "counter",
+    "tcpip_exporter_http_rejections": "counter",
+    "tcpip_exporter_http_connections": "gauge",
+    "tcpip_exporter_http_response_memory_bytes": "gauge",
+    "tcpip_exporter_http_response_memory_limit_bytes": "gauge",
+    "tcpip_exporter_metrics_renders": "counter",
+    "tcpip_exporter_metrics_compressions": "counter",
+    "tcpip_exporter_metrics_stale_responses": "counter",
 }
 WEIRD = {'say "hi".exe': 10, "back\\slash.exe": 11, "new\nline.exe": 12, "caf\u00e9.exe": 13,
          "\u65e5\u672c.exe": 14, "PROC0.EXE": 15}

@@ -103,7 +103,7 @@ static void per_process_text(void **state)
         "# TYPE tcpip_exporter_build_info gauge\n"
         "tcpip_exporter_build_info{version=\"9.9.9\"} 1\n");
     assert_block(text, "# HELP tcpip_exporter_scrapes_total ",
-        "# HELP tcpip_exporter_scrapes_total Requests for the metrics endpoint served, this one included.\n"
+        "# HELP tcpip_exporter_scrapes_total Requests for the metrics endpoint received, up to this render (concurrent scrapes share one render).\n"
         "# TYPE tcpip_exporter_scrapes_total counter\n"
         "tcpip_exporter_scrapes_total 3\n");
     assert_non_null(strstr(text, "\ntcpip_exporter_last_render_duration_seconds 0.001500000\n"));
@@ -309,6 +309,43 @@ static void repeatable(void **state)
     process_table_destroy(table);
 }
 
+/* The HTTP server's figures appear only when a server rendered, every reason always. */
+static void http_self_metrics(void **state)
+{
+    (void)state;
+    struct process_table *table = small_table();
+    struct metrics_renderer *renderer = metrics_renderer_create();
+    struct text_buffer out;
+    text_buffer_init(&out);
+    struct exporter_self self = { .version = "x" };
+    struct render_options options = { 0 };
+    assert_true(metrics_render(renderer, table, &options, &self, METRICS_FORMAT_TEXT, &out));
+    assert_null(strstr(out.data, "tcpip_exporter_http_"));
+    self.http = (struct http_counters){ .present = true, .connections = 7,
+                                        .response_bytes = 1000, .response_bytes_cap = 4096,
+                                        .renders = 5, .compressions = 4, .stale_responses = 2 };
+    self.http.rejected[HTTP_REJECT_HEAD_TIMEOUT] = 9;
+    assert_true(metrics_render(renderer, table, &options, &self, METRICS_FORMAT_TEXT, &out));
+    assert_non_null(strstr(out.data,
+        "\ntcpip_exporter_http_rejections_total{reason=\"head_timeout\"} 9\n"));
+    assert_non_null(strstr(out.data,
+        "\ntcpip_exporter_http_rejections_total{reason=\"method\"} 0\n"));
+    assert_non_null(strstr(out.data, "\ntcpip_exporter_http_connections 7\n"));
+    assert_non_null(strstr(out.data, "\ntcpip_exporter_http_response_memory_bytes 1000\n"));
+    assert_non_null(strstr(out.data,
+                           "\ntcpip_exporter_http_response_memory_limit_bytes 4096\n"));
+    assert_non_null(strstr(out.data, "\ntcpip_exporter_metrics_renders_total 5\n"));
+    assert_non_null(strstr(out.data, "\ntcpip_exporter_metrics_compressions_total 4\n"));
+    assert_non_null(strstr(out.data, "\ntcpip_exporter_metrics_stale_responses_total 2\n"));
+    size_t reasons = 0;
+    for (const char *p = out.data; (p = strstr(p, "\ntcpip_exporter_http_rejections_total{")); p++)
+        reasons++;
+    assert_int_equal(reasons, HTTP_REJECT_COUNT);
+    text_buffer_free(&out);
+    metrics_renderer_destroy(renderer);
+    process_table_destroy(table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +357,7 @@ int main(void)
         cmocka_unit_test(filters),
         cmocka_unit_test(reused_pid_shows_newest),
         cmocka_unit_test(repeatable),
+        cmocka_unit_test(http_self_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,12 @@ static bool parse(struct settings *s, int argc, char **argv)
             s->http.max_connections_per_ip = (unsigned)number;
         else if (strcmp(flag, "--max-in-flight") == 0)
             s->http.max_in_flight = (unsigned)number;
+        else if (strcmp(flag, "--head-timeout") == 0)
+            s->http.request_head_timeout_s = (unsigned)number;
+        else if (strcmp(flag, "--min-send-rate") == 0)
+            s->http.min_send_rate = number;
+        else if (strcmp(flag, "--response-memory-mib") == 0)
+            s->http.response_memory_bytes = (uint64_t)number << 20;
         else if (strcmp(flag, "--source-delay-ms") == 0)
             s->source_delay_ms = (unsigned)number;
         else if (strcmp(flag, "--config-json") == 0)
@@ -149,11 +155,15 @@ static bool parse(struct settings *s, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static struct settings s;
-    /* The server has no defaults of its own; these are the test server's, overridden by
-     * --timeout, --max-connections, --per-ip and --max-in-flight. */
+    /* The server has no defaults of its own; these are the test server's (the exporter's
+     * defaults, but a longer idle timeout), overridden by the flags above. */
     s.http.connection_timeout_s = 30;
     s.http.max_connections = 1024;
+    s.http.max_connections_per_ip = 16;
     s.http.max_in_flight = 16;
+    s.http.request_head_timeout_s = 5;
+    s.http.min_send_rate = 65536;
+    s.http.response_memory_bytes = (uint64_t)64 << 20;
     if (!parse(&s, argc, argv)) {
         fprintf(stderr, "usage: %s --listen ADDR [--processes N] [--writer] ...\n", argv[0]);
         return 2;

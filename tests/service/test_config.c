@@ -105,8 +105,11 @@ static void test_defaults(void **state)
     assert_null(c.config_file);
     assert_int_equal(c.connection_timeout_s, 10);
     assert_int_equal(c.max_connections, 1024);
-    assert_int_equal(c.max_connections_per_ip, 0);
+    assert_int_equal(c.max_connections_per_ip, 16);
     assert_int_equal(c.max_in_flight, 16);
+    assert_int_equal(c.request_head_timeout_s, 5);
+    assert_int_equal(c.min_send_rate, 65536);
+    assert_int_equal(c.max_response_memory_mib, 64);
     config_free(&c);
 }
 

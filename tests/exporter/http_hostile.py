@@ -1,0 +1,211 @@
+"""Hostile clients on loopback against the exporter's defaults (issue 14's judgement): while
+2,000 connections trickle header bytes, 16 and then 64 clients trickle GET bodies, and 64
+clients read a 10,000-process /metrics slowly, from several 127.0.0.x addresses, a normal
+scrape from 127.0.0.1 is answered within one second every time and the server's memory
+stays under its documented bound. Bounded: each attack lasts a few seconds.
+
+Target: the test server (10,000 made-up processes) by default, or a server already running
+(--port P --pid PID, e.g. tcpip_exporter.exe under Wine: tests/windows/wine_hostile.sh),
+then with --table-rows and --response-memory-mib telling the bound."""
+import argparse
+import os
+import resource
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SKIP, TestServer, check, finish, request  # noqa: E402
+
+ATTACK_ADDRESSES = ["127.0.0.%d" % i for i in range(2, 10)]   # eight attacking clients
+ROW_BYTES = 2048            # bound per table row: the row, its index and its render scratch
+CONNECTION_BYTES = 64 << 10  # libmicrohttpd's 32 KB pool and our bookkeeping, rounded up
+
+
+def rss_bytes(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Target:
+    def __init__(self, port, pid, rows, response_mib, max_connections, fixed_mib=48):
+        self.port, self.pid = port, pid
+        self.bound = ((fixed_mib << 20) + rows * ROW_BYTES + (response_mib << 20) +
+                      max_connections * CONNECTION_BYTES)
+        self.peak = 0
+
+    def sample_memory(self):
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+
+def normal_scrapes(target, seconds, what):
+    """Scrapes as Prometheus does (gzip) every 0.25 s; each must take under a second."""
+    worst, count, failed = 0.0, 0, 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        start = time.monotonic()
+        try:
+            status, _, body = request(target.port, "/metrics", timeout=5,
+                                      headers={"Accept-Encoding": "gzip"})
+            ok = status == 200 and len(body) > 0
+        except OSError:
+            ok = False
+        took = time.monotonic() - start
+        worst = max(worst, took)
+        count += 1
+        failed += 0 if ok else 1
+        target.sample_memory()
+        time.sleep(0.25)
+    check(failed == 0, "%s: %d scrapes, all answered (%d failed)" % (what, count, failed))
+    check(worst < 1.0, "%s: every scrape within 1 s (worst %.3f s)" % (what, worst))
+
+
+def connect_from(source, port, rcvbuf=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.bind((source, 0))
+    s.settimeout(2)
+    s.connect(("127.0.0.1", port))
+    s.setblocking(False)
+    return s
+
+
+class Attack(threading.Thread):
+    """Opens connections, sends `opening`, then one byte of `drip` per connection every
+    `interval` seconds (or reads a byte, with read=True) until stopped."""
+
+    def __init__(self, port, count, opening, drip=b"", interval=0.5, read=False,
+                 rcvbuf=None):
+        super().__init__(daemon=True)
+        self.port, self.count, self.opening, self.drip = port, count, opening, drip
+        self.interval, self.read, self.rcvbuf = interval, read, rcvbuf
+        self.conns, self.stopping = [], threading.Event()
+        self.opened = self.not_opened = self.cut = 0
+
+    def open_all(self):
+        for i in range(self.count):
+            try:
+                s = connect_from(ATTACK_ADDRESSES[i % len(ATTACK_ADDRESSES)], self.port,
+                                 self.rcvbuf)
+                s.send(self.opening)
+            except OSError:
+                self.not_opened += 1
+                continue
+            self.conns.append(s)
+            self.opened += 1
+
+    def step(self, s):
+        try:
+            if self.read:
+                return s.recv(1) != b""
+            s.send(self.drip[:1] or b"x")
+            return True
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    def run(self):
+        self.open_all()
+        while not self.stopping.wait(self.interval):
+            alive = []
+            for s in self.conns:
+                if self.step(s):
+                    alive.append(s)
+                else:
+                    self.cut += 1
+                    s.close()
+            self.conns = alive
+
+    def stop(self):
+        self.stopping.set()
+        self.join(10)
+        for s in self.conns:
+            s.close()
+
+
+def under_attack(target, attack, seconds, what):
+    attack.start()
+    time.sleep(1.0)   # let the attack take hold
+    normal_scrapes(target, seconds, what)
+    attack.stop()
+    return attack
+
+
+def trickling_heads(target, seconds):
+    attack = under_attack(target, Attack(target.port, 2000,
+                                         b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "),
+                          seconds, "2,000 connections trickling header bytes")
+    check(attack.opened + attack.not_opened == 2000 and attack.opened > 1000,
+          "2,000 trickling connections tried, %d opened" % attack.opened)
+    check(attack.cut >= attack.opened - 16 * len(ATTACK_ADDRESSES),
+          "all but 16 per address cut (%d of %d)" % (attack.cut, attack.opened))
+
+
+def trickling_bodies(target, count, seconds):
+    opening = (b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
+    under_attack(target, Attack(target.port, count, opening, b"b", interval=2.0), seconds,
+                 "%d GETs trickling a body" % count)
+
+
+def slow_readers(target, seconds):
+    opening = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+    under_attack(target, Attack(target.port, 64, opening, read=True, interval=0.2,
+                                rcvbuf=4096), seconds, "64 slow readers of /metrics")
+
+
+def memory_bound(target):
+    check(target.peak < target.bound, "memory stayed under the bound: peak %.1f MiB < %.1f MiB"
+          % (target.peak / 2**20, target.bound / 2**20))
+
+
+def run_all(target, seconds):
+    trickling_heads(target, seconds)
+    trickling_bodies(target, 16, seconds)
+    trickling_bodies(target, 64, seconds)
+    slow_readers(target, seconds)
+    memory_bound(target)
+
+
+def raise_fd_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, 8192)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--pid", type=int)
+    parser.add_argument("--table-rows", type=int, default=10000)
+    parser.add_argument("--response-memory-mib", type=int, default=64)
+    parser.add_argument("--max-connections", type=int, default=1024)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--fixed-mib", type=int, default=48,
+                        help="code, libraries, threads (Wine: plus Wine's own)")
+    args = parser.parse_args()
+    if raise_fd_limit() < 2200:
+        print("cannot open 2,200 descriptors (RLIMIT_NOFILE)")
+        sys.exit(SKIP)
+    if args.port:
+        run_all(Target(args.port, args.pid, args.table_rows, args.response_memory_mib,
+                       args.max_connections, args.fixed_mib), args.seconds)
+        finish()
+    if not os.path.exists(os.environ.get("EXPORTER_TEST_SERVER", "")):
+        print("EXPORTER_TEST_SERVER not set")
+        sys.exit(SKIP)
+    # The exporter's defaults, as service/config.c sets them, but for the idle timeout.
+    with TestServer("--processes", "10000", "--writer") as s:
+        run_all(Target(s.port, s.proc.pid, 10000 + 1000, 64, 1024), args.seconds)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
