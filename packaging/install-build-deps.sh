@@ -13,11 +13,11 @@ set -euo pipefail
 PACKAGES=(
     # native build
     gcc make pkg-config meson ninja-build
-    libmicrohttpd-dev libcjson-dev libdeflate-dev zlib1g-dev libcmocka-dev
+    libmicrohttpd-dev libcjson-dev libdeflate-dev libcmocka-dev
     # sanitizers and libFuzzer (clang-14 is the fuzzing compiler)
     clang-14 libfuzzer-14-dev libclang-rt-14-dev
     # Windows cross build, its static deps, and running it
-    gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-tools libz-mingw-w64-dev
+    gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-tools
     dpkg-dev cmake wine wine64 wixl msitools
     # tools the tests and benchmarks use
     curl prometheus python3-prometheus-client wrk hyperfine prometheus-node-exporter
