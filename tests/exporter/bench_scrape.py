@@ -8,6 +8,10 @@ Then the server's CPU time per scrape that renders (rounds 1.1 s apart, so that 
 makes a new render rather than sharing the previous), 10,000 processes: plain, gzip, and
 16 gzip clients at once. Targets: a gzip scrape costs at most 2x a plain one; 16 clients
 at once cost at most 1.5x one client (one render and one compression, sent 16 times).
+Beside it, in the same run, Prometheus' client_golang serving the very same series
+(peer_client_golang/main.go, built here with Debian's golang-go and
+golang-github-prometheus-client-golang-dev; skipped without them): its CPU per gzip
+scrape, one client and 16 at once, against ours.
 Exits 1 when a target is missed.
 
 Environment: WRK_SECONDS (default 5), WRK_CONNECTIONS (default 4)."""
@@ -16,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -74,8 +79,35 @@ def cpu_per_round(server, clients, gzip, rounds=6):
     return (cpu_seconds(server.proc.pid) - start) / rounds * 1000
 
 
+class Peer:
+    """client_golang serving a saved exposition; stopped by its PID."""
+
+    def __init__(self, exposition, workdir):
+        self.port = free_port()
+        exe = os.path.join(workdir, "peer")
+        env = dict(os.environ, GO111MODULE="off", GOPATH="/usr/share/gocode",
+                   GOCACHE=os.path.join(workdir, "gocache"), GOFLAGS="")
+        subprocess.run(["go", "build", "-o", exe, "main.go"], check=True, env=env,
+                       cwd=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "peer_client_golang"))
+        self.proc = subprocess.Popen([exe, exposition, "127.0.0.1:%d" % self.port],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("peer_client_golang did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def golang_available():
+    return shutil.which("go") is not None and os.path.isdir(
+        "/usr/share/gocode/src/github.com/prometheus/client_golang")
+
+
 def scrape_cpu(missed):
     with TestServer("--processes", "10000", "--max-in-flight", "64") as s:
+        exposition = request(s.port, "/metrics")[2]
         plain = cpu_per_round(s, 1, False)
         gzip = cpu_per_round(s, 1, True)
         many = cpu_per_round(s, 16, True)
@@ -86,6 +118,24 @@ def scrape_cpu(missed):
         missed.append("a gzip scrape cost %.2fx a plain one" % (gzip / plain))
     if many > 1.5 * gzip:
         missed.append("16 concurrent clients cost %.2fx one" % (many / gzip))
+    if not golang_available():
+        print("client_golang peer skipped: needs golang-go and "
+              "golang-github-prometheus-client-golang-dev")
+        return
+    with tempfile.TemporaryDirectory() as work:
+        path = os.path.join(work, "exposition.txt")
+        with open(path, "wb") as f:
+            f.write(exposition)
+        peer = Peer(path, work)
+        try:
+            peer_gzip = cpu_per_round(peer, 1, True)
+            peer_many = cpu_per_round(peer, 16, True)
+        finally:
+            peer.stop()
+    print("client_golang, the same %d series: gzip %.1f ms per scrape (ours %.1fx less), "
+          "16 at once %.1f ms (ours %.1fx less)"
+          % (series_of(exposition.decode()), peer_gzip, peer_gzip / gzip, peer_many,
+             peer_many / many))
 
 
 def main():
