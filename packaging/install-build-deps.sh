@@ -20,7 +20,7 @@ PACKAGES=(
     gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-tools
     dpkg-dev cmake wine wine64 wixl msitools
     # tools the tests and benchmarks use
-    curl prometheus python3-prometheus-client wrk hyperfine prometheus-node-exporter
+    curl prometheus python3-prometheus-client python3-yaml wrk hyperfine prometheus-node-exporter
 )
 
 # The deb-src entry lives in a file of its own, derived from the machine's deb822 file, so the
