@@ -63,14 +63,22 @@ fi
 [ -f "$ETL" ] || { echo "no trace at $ETL; set ETL=/path/to/file.etl" >&2; exit 1; }
 ETL=$(cd "$(dirname "$ETL")" && pwd)/$(basename "$ETL")
 
+# A paced replay in a loop, so rate() and a dashboard show live numbers; not next to flags
+# that ask for another kind of replay (--summary prints once, --etl.* says how itself).
+REPLAY_FLAGS=(--etl.loop)
+for flag in "$@"; do
+    case $flag in --summary | --summary=* | --etl.loop* | --etl.pace*) REPLAY_FLAGS=() ;; esac
+done
+
 step "running the exporter"
-echo "Replaying $ETL"
+echo "Replaying $ETL${REPLAY_FLAGS[*]:+ in a loop, in real time}"
 echo "Serving on http://$LISTEN/metrics; in another terminal:"
 echo "    curl http://$LISTEN/metrics"
 echo "Ctrl-C stops it."
 if [ "$USE_WINE" = yes ]; then
     [ -f "$WINEPREFIX/system.reg" ] || { wineboot --init && wineserver -w; }
     exec wine "$WIN/service/tcpip_exporter.exe" --console --etl "$(winepath -w "$ETL")" \
-        --web.listen-address "$LISTEN" "$@"
+        "${REPLAY_FLAGS[@]}" --web.listen-address "$LISTEN" "$@"
 fi
-exec "$NATIVE/service/tcpip_exporter" --etl "$ETL" --web.listen-address "$LISTEN" "$@"
+exec "$NATIVE/service/tcpip_exporter" --etl "$ETL" "${REPLAY_FLAGS[@]}" --web.listen-address "$LISTEN" \
+    "$@"

@@ -53,6 +53,8 @@ struct app {
     bool replay_thread_started;
     atomic_bool replay_finished;     /* release-stored after replay_status and report */
     atomic_bool replay_cancel;       /* set by app_stop: the replay ends within a buffer */
+    atomic_uint_fast64_t replay_passes; /* passes ended, for the source's reason */
+    double replay_speed;             /* 0: unpaced */
     enum etl_replay_status replay_status;
     struct etl_replay_report report;
 };
@@ -68,9 +70,15 @@ static void copy_text(char *dst, size_t size, const char *src)
 static void *replay_main(void *arg)
 {
     struct app *app = arg;
-    enum etl_replay_status status =
-        etl_replay_files(app->table, app->config.etl_files, app->config.etl_count,
-                         &app->replay_cancel, NULL, &app->report);
+    struct etl_replay_options options = {
+        .speed = app->replay_speed,
+        .loop = app->config.etl_loop,
+        .cancel = &app->replay_cancel,
+        .passes = &app->replay_passes,
+    };
+    enum etl_replay_status status = etl_replay_run(app->table, app->config.etl_files,
+                                                   app->config.etl_count, &options,
+                                                   &app->report);
     app->replay_status = status;
     atomic_store_explicit(&app->replay_finished, true, memory_order_release);
 
@@ -93,8 +101,13 @@ static void replay_info(struct app *app, struct source_info *info)
     info->kind = "etl";
     if (!atomic_load_explicit(&app->replay_finished, memory_order_acquire)) {
         info->up = true;
-        snprintf(info->reason, sizeof info->reason, "replaying %zu file(s)",
-                 app->config.etl_count);
+        if (app->config.etl_loop)
+            snprintf(info->reason, sizeof info->reason, "replaying %zu file(s) in a loop, "
+                     "pass %" PRIuFAST64, app->config.etl_count,
+                     atomic_load_explicit(&app->replay_passes, memory_order_relaxed) + 1);
+        else
+            snprintf(info->reason, sizeof info->reason, "replaying %zu file(s)",
+                     app->config.etl_count);
         return;
     }
     /* finished: nothing below changes any more */
@@ -232,6 +245,12 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
     app->is_replay = config->etl_count > 0;
     atomic_init(&app->replay_finished, false);
     atomic_init(&app->replay_cancel, false);
+    atomic_init(&app->replay_passes, 0);
+    /* checked by the config already; without --etl.pace a loop runs in real time, so that
+     * it shows live rates instead of spinning a core */
+    app->replay_speed = config->etl_loop ? 1 : 0;
+    if (config->etl_pace != NULL)
+        etl_replay_parse_speed(config->etl_pace, &app->replay_speed);
     app->config_json = config_to_json(config);
 
     struct process_table_config table_config = {
@@ -280,7 +299,8 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
             return NULL;
         }
         app->replay_thread_started = true;
-        log_msg(LOG_INFO, "replaying %zu ETL file(s)", config->etl_count);
+        log_msg(LOG_INFO, "replaying %zu ETL file(s)%s", config->etl_count,
+                config->etl_loop ? " in a loop" : "");
     }
     return app;
 }

@@ -5,6 +5,7 @@
  * flag (or the file and key) and says what was wrong; parsing never exits the process. */
 #include "config.h"
 #include "../collector/bytes.h"
+#include "../collector/etl_replay.h"
 #include "../collector/file_open.h"
 
 #include <cJSON.h>
@@ -90,6 +91,15 @@ static bool check_session_name(const struct config *c, const char *v, char *why,
     if (strlen(v) > MAX_SESSION_NAME_LEN)
         return value_fail(why, n, "the name is longer than %u characters", MAX_SESSION_NAME_LEN);
     return true;
+}
+
+static bool check_pace(const struct config *c, const char *v, char *why, size_t n)
+{
+    (void)c;
+    double speed;
+    return etl_replay_parse_speed(v, &speed)
+           || value_fail(why, n, "\"%s\" is not off, realtime or a speed factor from 0.001 to "
+                         "1000000 (such as 10 or 0.5)", v);
 }
 
 /* ---- the option table ----------------------------------------------------------------- */
@@ -195,6 +205,13 @@ static const struct option options[] = {
               "Flags win over the file." },
     LIST("etl", "FILE", etl_files, etl_count, "files", check_file_name, NULL,
          "Replay this recorded ETL trace instead of the live kernel session. Repeatable."),
+    TEXT("etl.pace", "SPEED", etl_pace, check_pace, NULL,
+         "With --etl: feed records at the pace the trace recorded them: realtime, a factor "
+         "(10 is ten times as fast, 0.5 half as fast) or off (as fast as the files read). "
+         "Default: realtime with --etl.loop, else off."),
+    SWITCH("etl.loop", etl_loop,
+           "With --etl: at the end, replay again as more of the same run, until stopped: "
+           "the same instances go on counting (no process exits in a loop)."),
     SWITCH("summary", summary,
            "With --etl: print a per-process table after the replay and exit; do not serve."),
     SWITCH("collector.aggregate-by-name", aggregate_by_name,
@@ -756,6 +773,17 @@ static bool check_combination(struct parse_state *st)
     struct config *c = st->config;
     if (c->summary && c->etl_count == 0) {
         snprintf(st->err, st->err_size, "--summary: needs at least one --etl FILE to replay");
+        return false;
+    }
+    if ((c->etl_pace || c->etl_loop) && c->etl_count == 0) {
+        snprintf(st->err, st->err_size, "--%s: needs at least one --etl FILE to replay",
+                 c->etl_pace ? "etl.pace" : "etl.loop");
+        return false;
+    }
+    if (c->summary && (c->etl_loop || c->etl_pace)) {
+        snprintf(st->err, st->err_size, c->etl_loop
+                 ? "--etl.loop: never ends, so --summary would never print"
+                 : "--etl.pace: --summary replays as fast as the files read");
         return false;
     }
     uint32_t min = c->session.min_buffers;

@@ -20,6 +20,8 @@ struct config {
     const char *telemetry_path;               /* default "/metrics" */
     const char *etl_files[CONFIG_MAX_ETL];    /* --etl, repeatable: replay instead of live */
     size_t etl_count;
+    const char *etl_pace;                     /* --etl.pace: NULL = not given */
+    bool etl_loop;                            /* --etl.loop: replay again and again */
     bool summary;                             /* --summary: print the table, do not serve */
     bool aggregate_by_name;                   /* --collector.aggregate-by-name: no pid label */
     const char *include[CONFIG_MAX_FILTERS];  /* image-name globs; empty = all */

@@ -166,6 +166,21 @@ static void test_every_flag_separate_value(void **state)
     config_free(&c);
 }
 
+/* The replay's pace and loop go together, or alone, with --etl. */
+static void test_replay_pace_and_loop(void **state)
+{
+    (void)state;
+    struct config c;
+    PARSE_OK(&c, "--etl", "a.etl", "--etl.pace", "10x", "--etl.loop");
+    assert_string_equal(c.etl_pace, "10x");
+    assert_true(c.etl_loop);
+    config_free(&c);
+    PARSE_OK(&c, "--etl", "a.etl", "--etl.loop=false");
+    assert_null(c.etl_pace); /* not given: the app picks realtime for a loop, else off */
+    assert_false(c.etl_loop);
+    config_free(&c);
+}
+
 static void test_every_flag_equals_form(void **state)
 {
     (void)state;
@@ -389,6 +404,14 @@ static void test_bad_values(void **state)
     PARSE_FAILS("--log.level: \"verbose\" is not one of error, warn, info, debug",
                 "--log.level", "verbose");
     PARSE_FAILS("--summary: needs at least one --etl FILE to replay", "--summary");
+    PARSE_FAILS("--etl.pace: needs at least one --etl FILE to replay", "--etl.pace", "2");
+    PARSE_FAILS("--etl.loop: needs at least one --etl FILE to replay", "--etl.loop");
+    PARSE_FAILS("--etl.loop: never ends, so --summary would never print", "--etl", "a.etl",
+                "--etl.loop", "--summary");
+    PARSE_FAILS("--etl.pace: --summary replays as fast as the files read", "--etl", "a.etl",
+                "--etl.pace", "realtime", "--summary");
+    PARSE_FAILS("--etl.pace: \"fast\" is not off, realtime or a speed factor from 0.001 to "
+                "1000000 (such as 10 or 0.5)", "--etl", "a.etl", "--etl.pace", "fast");
     PARSE_FAILS("--help: takes no value", "--help=yes");
 }
 
@@ -728,6 +751,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_every_flag_separate_value),
         cmocka_unit_test(test_every_flag_equals_form),
+        cmocka_unit_test(test_replay_pace_and_loop),
         cmocka_unit_test(test_switch_false_and_values_with_equals),
         cmocka_unit_test(test_session_kinds_and_levels),
         cmocka_unit_test(test_listen_address_forms),
