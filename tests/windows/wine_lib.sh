@@ -5,6 +5,7 @@
 # Environment: TCPIP_EXPORTER_WIN_EXE (the .exe) or TCPIP_EXPORTER_WIN_BUILD (a cross build
 # directory with service/tcpip_exporter.exe); TCPIP_EXPORTER_NATIVE (the native executable,
 # set by meson); TCPIP_EXPORTER_SOURCE_ROOT (for ../shared). Missing pieces: exit 77 (skip).
+# KEEP_WORK=1 keeps the scratch folder (prefix and logs) for a look after the run.
 set -uo pipefail
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -57,7 +58,7 @@ wine_cleanup() {
                 [ -f "$f" ] && { echo "---- $f"; tail -n 40 "$f"; }
             done
         fi
-        rm -rf "$WORK"
+        [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
     fi
     exit $rc
 }

@@ -1,49 +1,65 @@
 #!/bin/bash
-# The MSI (packaging/tcpip_exporter.wxs, built here with wixl -a x64) under Wine: msiexec /i
-# installs the service with the flags in TCPIP_EXPORTER_ARGS and starts it (RUNNING, serves
-# the same numbers as the native replay) with LICENSE and the third-party notices beside the
-# exe, msiexec /x stops it and removes the service, the event source and the files.
+# The MSI (packaging/build-msi.sh: wixl, then msibuild's service-configuration tables) under
+# Wine's msiexec, as an administrator pushing it to a fleet would use it:
+#   - the package holds the upgrade, launch-condition, service-config and failure-action
+#     tables and MsiConfigureServices between InstallServices and StartServices (msiinfo);
+#   - install with LISTEN_ADDRESS, EXTRA_FLAGS, ENABLE_FIREWALL and REMOTE_ADDR: the service
+#     runs on that address with those flags and serves the native replay's numbers, the
+#     Event Log source and one firewall rule for the exe from REMOTE_ADDR exist;
+#   - an upgrade without properties: one product, the same address, flags and rule;
+#   - a repair: the same again, still one rule;
+#   - an upgrade with a new LISTEN_ADDRESS: the service moves, the rest stays;
+#   - a downgrade is refused with its message and changes nothing;
+#   - uninstall: no product, service, files, Event Log source, firewall rule or settings.
+# Wine's netsh is a stub: the prefix gets tests/windows/fake_netsh.exe in its place.
 . "$(dirname "$0")/wine_lib.sh"
 require_wine
 require_etl
 require_native
 command -v wixl >/dev/null || skip "wixl is not installed (Debian package wixl)"
+command -v msiinfo >/dev/null || skip "msiinfo is not installed (Debian package msitools)"
+FAKE_NETSH=$(dirname "$WIN_EXE")/../tests/windows/fake_netsh.exe
+[ -f "$FAKE_NETSH" ] || skip "$FAKE_NETSH is not built (the cross build's tests/windows)"
 wine_setup
 
 version=$(sed -n "s/^ *version *: *'\([0-9.]*\)'.*/\1/p" "$SOURCE_ROOT/meson.build" | head -n 1)
 version=${version:-0.0.0}
-# The same package one patch version later, to upgrade to (and downgrade from).
-next_version=$(echo "$version" | awk -F. '{ printf "%d.%d.%d", $1, $2, $3 + 1 }')
-# wixl resolves File/@Source against the .wxs folder.
-mkdir -p "$WORK/msi"
-cp "$SOURCE_ROOT/packaging/tcpip_exporter.wxs" "$WIN_EXE" "$SOURCE_ROOT/LICENSE" \
-    "$SOURCE_ROOT/THIRD-PARTY-NOTICES.md" "$WORK/msi/"
-build_msi() { # VERSION OUTPUT
-    (cd "$WORK/msi" && wixl -a x64 -D "Version=$1" -D Exe=tcpip_exporter.exe \
-        -o "$2" tcpip_exporter.wxs) >"$WORK/logs/wixl.log" 2>&1 \
-        || fail "wixl: $(cat "$WORK/logs/wixl.log")"
-}
-build_msi "$version" tcpip_exporter.msi
-build_msi "$next_version" tcpip_exporter-next.msi
-command -v msiinfo >/dev/null && \
-    note "$(msiinfo export "$WORK/msi/tcpip_exporter.msi" ServiceInstall | tail -n 1 | cut -f 2-11)"
-
-PORT=$(free_port)
-ETL_WIN=$(winpath "$ETL")
-MSI_WIN=$(winpath "$WORK/msi/tcpip_exporter.msi")
-wine msiexec /i "$MSI_WIN" /qn \
-    "TCPIP_EXPORTER_ARGS=--etl $ETL_WIN --web.listen-address 127.0.0.1:$PORT" \
-    >"$WORK/logs/msiexec-i.log" 2>&1 || fail "msiexec /i failed"
-[ -f "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/tcpip_exporter.exe" ] \
-    || fail "the exe was not installed to Program Files"
-for f in LICENSE THIRD-PARTY-NOTICES.md; do
-    cmp -s "$SOURCE_ROOT/$f" "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/$f" \
-        || fail "$f was not installed beside the exe"
+# The same package one and two patch versions later, to upgrade to (and downgrade from).
+bump() { echo "$version" | awk -F. -v n="$1" '{ printf "%d.%d.%d", $1, $2, $3 + n }'; }
+v1=$(bump 1) v2=$(bump 2)
+for v in "$version" "$v1" "$v2"; do
+    "$SOURCE_ROOT/packaging/build-msi.sh" "$v" "$WIN_EXE" "$WORK/msi/tcpip_exporter-$v.msi" \
+        >>"$WORK/logs/build-msi.log" 2>&1 || fail "build-msi.sh $v: $(cat "$WORK/logs/build-msi.log")"
 done
-wait_state tcpip_exporter 4 30 || fail "the MSI did not start the service"
-wait_http "http://127.0.0.1:$PORT/health" 20 || fail "/health does not answer on port $PORT"
-start_native
-compare_with_native "$PORT"
+MSI=$WORK/msi/tcpip_exporter-$version.msi
+
+# ---- the package's tables
+rows() { msiinfo export "$MSI" "$1" | tr -d '\r' | tail -n +4; }
+[ "$(rows MsiServiceConfig | cut -f 4 | sort | tr '\n' ' ')" = "3 4 5 6 " ] \
+    || fail "MsiServiceConfig should set delayed start (3), the failure-actions flag (4), the service SID (5) and the privileges (6): $(rows MsiServiceConfig)"
+rows MsiServiceConfig | grep -q $'\t6\tSeChangeNotifyPrivilege\[~\]SeCreateGlobalPrivilege\[~\]SeSystemProfilePrivilege\t' \
+    || fail "MsiServiceConfig does not name the three privileges install sets"
+[ "$(rows MsiServiceConfigFailureActions | cut -f 2-8)" = "$(printf 'tcpip_exporter\t5\t86400\t\t\t1[~]1[~]1\t5000[~]30000[~]60000')" ] \
+    || fail "MsiServiceConfigFailureActions differs from install's actions: $(rows MsiServiceConfigFailureActions)"
+seq_of() { rows InstallExecuteSequence | awk -F'\t' -v a="$1" '$1 == a { print $3 }'; }
+[ "$(seq_of InstallServices)" -lt "$(seq_of MsiConfigureServices)" ] \
+    && [ "$(seq_of MsiConfigureServices)" -lt "$(seq_of StartServices)" ] \
+    || fail "MsiConfigureServices is not between InstallServices and StartServices"
+rows Upgrade | grep -q '^{6B7C2A4E-3F0D-4F5E-9A61-2C8D7E1B9F30}' \
+    || fail "the Upgrade table does not hold the UpgradeCode: $(rows Upgrade)"
+rows LaunchCondition | grep -q "^NOT WIX_DOWNGRADE_DETECTED.A newer version of tcpip_exporter is already installed" \
+    || fail "the package has no downgrade condition with its message"
+note "tables: MsiServiceConfig (3 4 5 6), MsiServiceConfigFailureActions, MsiConfigureServices at $(seq_of MsiConfigureServices), Upgrade, LaunchCondition"
+
+cp "$FAKE_NETSH" "$WINEPREFIX/drive_c/windows/system32/netsh.exe"
+# Wine prefers its builtin for the programs it ships, even over a file put in its place.
+export WINEDLLOVERRIDES="$WINEDLLOVERRIDES;netsh.exe=n"
+RULES=$WINEPREFIX/drive_c/fake_firewall
+RULE_NAME="tcpip_exporter (TCP-In)"
+EXE_INSTALLED='C:\Program Files\tcpip_exporter\tcpip_exporter.exe'
+# The rules of our name, one file each.
+rule_count() { find "$RULES" -maxdepth 1 -name "$RULE_NAME.*.rule" 2>/dev/null | wc -l; }
+rule_has() { cat "$RULES/$RULE_NAME".*.rule 2>/dev/null | tr -d '\r' | grep -qxF "$1"; }
 
 # Installed products named tcpip_exporter, as "ProductCode DisplayVersion" lines.
 installed_products() {
@@ -54,52 +70,109 @@ installed_products() {
             $1 == "DisplayVersion" { ver = $3 }
             name == "tcpip_exporter" && ver != "" { print key, ver; name = "" }'
 }
-[ "$(installed_products | wc -l)" -eq 1 ] || fail "not one product installed: $(installed_products)"
+image_path() {
+    wine reg query 'HKLM\System\CurrentControlSet\Services\tcpip_exporter' /v ImagePath 2>/dev/null \
+        | tr -d '\r' | sed -n 's/.*REG_EXPAND_SZ *//p; s/.*REG_SZ *//p'
+}
+msiexec() { # LOG ARGS...
+    local log=$1
+    shift
+    wine msiexec "$@" /qn /l*v "$(winpath "$WORK/logs/$log-verbose.log")" \
+        >"$WORK/logs/$log.log" 2>&1
+}
+# expect_running VERSION PORT: one product of VERSION, the service RUNNING on PORT.
+expect_running() {
+    local products
+    products=$(installed_products)
+    [ "$(echo "$products" | wc -l)" -eq 1 ] && echo "$products" | grep -q " $1\$" \
+        || fail "installed: '$products', wanted one product of version $1"
+    wait_state tcpip_exporter 4 30 || fail "the service is not running ($1)"
+    wait_http "http://127.0.0.1:$2/health" 20 || fail "the service does not answer on port $2 ($1): $(image_path)"
+}
+expect_rule() { # WHEN
+    [ "$(rule_count)" -eq 1 ] || fail "$1: $(rule_count) firewall rules named '$RULE_NAME', wanted 1"
+    rule_has "remoteip=127.0.0.1,10.0.0.0/8" && rule_has "program=$EXE_INSTALLED" \
+        && rule_has "dir=in" && rule_has "action=allow" && rule_has "protocol=TCP" \
+        || fail "$1: the firewall rule is not for the exe from REMOTE_ADDR: $(cat "$RULES/$RULE_NAME".*.rule)"
+}
 
-# Upgrade: the newer package replaces the older in one step; one product owns the service.
-NEXT_WIN=$(winpath "$WORK/msi/tcpip_exporter-next.msi")
+PORT=$(free_port)
+ETL_WIN=$(winpath "$ETL")
+msiexec install /i "$(winpath "$MSI")" "LISTEN_ADDRESS=127.0.0.1:$PORT" "EXTRA_FLAGS=--etl $ETL_WIN" \
+    ENABLE_FIREWALL=1 REMOTE_ADDR=127.0.0.1,10.0.0.0/8 || fail "msiexec /i failed"
+[ -f "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/tcpip_exporter.exe" ] \
+    || fail "the exe was not installed to Program Files"
+for f in LICENSE THIRD-PARTY-NOTICES.md; do
+    cmp -s "$SOURCE_ROOT/$f" "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/$f" \
+        || fail "$f was not installed beside the exe"
+done
+expect_running "$version" "$PORT"
+image_path | grep -qF -- "--web.listen-address \"127.0.0.1:$PORT\"" \
+    && image_path | grep -qF -- "--etl $ETL_WIN" \
+    || fail "the service's command line lacks the properties: $(image_path)"
+wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\tcpip_exporter' \
+    >/dev/null 2>&1 || fail "the Event Log source is not registered"
+expect_rule "install"
+start_native
+compare_with_native "$PORT"
+note "installed $version: RUNNING on 127.0.0.1:$PORT with EXTRA_FLAGS, same numbers as native, one firewall rule"
+# What Wine makes of MsiConfigureServices (Windows applies the tables; Wine may not).
+wine sc qc tcpip_exporter >"$WORK/logs/sc-qc.log" 2>&1 </dev/null
+grep -aq "MsiConfigureServices" "$WORK/logs/install-verbose.log" \
+    && note "Wine's msiexec: $(grep -a "MsiConfigureServices" "$WORK/logs/install-verbose.log" | tr -d '\r' | tail -n 1 | cut -c 1-120)"
+
+# ---- upgrade without properties: everything remembered
+msiexec upgrade1 /i "$(winpath "$WORK/msi/tcpip_exporter-$v1.msi")" || fail "msiexec /i of $v1 failed"
+expect_running "$v1" "$PORT"
+image_path | grep -qF -- "--etl $ETL_WIN" || fail "the upgrade lost EXTRA_FLAGS: $(image_path)"
+expect_rule "upgrade to $v1"
+note "upgrade $version -> $v1 without properties: one product, same address, flags and rule"
+
+# ---- repair: the same again, and still one rule. Wine's msiexec /fa returns an error at
+# once; REINSTALL=ALL with REINSTALLMODE=vamus is what /fa asks of the installer.
+msiexec repair /i "$(winpath "$WORK/msi/tcpip_exporter-$v1.msi")" REINSTALL=ALL REINSTALLMODE=vamus \
+    || fail "the repair (REINSTALL=ALL) failed"
+expect_running "$v1" "$PORT"
+expect_rule "repair"
+note "repair of $v1: same address, flags and one rule"
+
+# ---- upgrade with a new address: just that changes
 PORT2=$(free_port)
-wine msiexec /i "$NEXT_WIN" /qn \
-    "TCPIP_EXPORTER_ARGS=--etl $ETL_WIN --web.listen-address 127.0.0.1:$PORT2" \
-    >"$WORK/logs/msiexec-upgrade.log" 2>&1 || fail "msiexec /i of $next_version failed"
-products=$(installed_products)
-[ "$(echo "$products" | wc -l)" -eq 1 ] && echo "$products" | grep -q " $next_version\$" \
-    || fail "after the upgrade to $next_version, installed: $products"
-wait_state tcpip_exporter 4 30 || fail "the service is not running after the upgrade"
-wait_http "http://127.0.0.1:$PORT2/health" 20 || fail "the upgraded service does not answer"
-note "upgrade $version -> $next_version: one product ($products), service RUNNING"
+msiexec upgrade2 /i "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" "LISTEN_ADDRESS=127.0.0.1:$PORT2" \
+    || fail "msiexec /i of $v2 failed"
+expect_running "$v2" "$PORT2"
+! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" || fail "the old port $PORT still answers"
+image_path | grep -qF -- "--etl $ETL_WIN" || fail "the upgrade with LISTEN_ADDRESS lost EXTRA_FLAGS"
+expect_rule "upgrade to $v2"
+note "upgrade $v1 -> $v2 with LISTEN_ADDRESS: moved to port $PORT2, flags and rule kept"
 
-# Downgrade: refused by the launch condition that carries our message, and the newer product left as it was.
-if wine msiexec /i "$MSI_WIN" /qn /l*v "$(winpath "$WORK/logs/msiexec-downgrade-verbose.log")" \
-        >"$WORK/logs/msiexec-downgrade.log" 2>&1; then
-    fail "msiexec accepted a downgrade from $next_version to $version"
+# ---- downgrade: refused by the launch condition, nothing changed
+products=$(installed_products)
+if msiexec downgrade /i "$(winpath "$MSI")"; then
+    fail "msiexec accepted a downgrade from $v2 to $version"
 fi
-# Windows logs the launch condition's message; Wine's msi, in quiet mode, does not: check
-# that it stopped at LaunchConditions because of WIX_DOWNGRADE_DETECTED, and that the
-# package's condition carries the message.
-verbose=$WORK/logs/msiexec-downgrade-verbose.log
+# Windows shows the launch condition's message; Wine's msi, in quiet mode, does not log it:
+# check that it stopped at LaunchConditions because of WIX_DOWNGRADE_DETECTED (the
+# package's condition carries the message, checked above).
+verbose=$WORK/logs/downgrade-verbose.log
 grep -aq "WIX_DOWNGRADE_DETECTED = {" "$verbose" \
     || fail "the downgrade was not detected: $(grep -a -i -E 'related|launch|downgrade' "$verbose")"
 grep -aq "Action start .*InstallValidate" "$verbose" && fail "the downgrade went past LaunchConditions"
-if command -v msiinfo >/dev/null; then
-    msiinfo export "$WORK/msi/tcpip_exporter.msi" LaunchCondition \
-        | grep -q "^NOT WIX_DOWNGRADE_DETECTED.A newer version of tcpip_exporter is already installed" \
-        || fail "the package has no downgrade condition with its message"
-fi
 [ "$(installed_products)" = "$products" ] || fail "the downgrade changed what is installed"
 wait_state tcpip_exporter 4 10 || fail "the service stopped after the refused downgrade"
-note "downgrade $next_version -> $version refused by the launch condition"
-MSI_WIN=$NEXT_WIN
-PORT=$PORT2
+expect_rule "refused downgrade"
+note "downgrade $v2 -> $version refused by the launch condition"
 
-wine msiexec /x "$MSI_WIN" /qn >"$WORK/logs/msiexec-x.log" 2>&1 || fail "msiexec /x failed"
+# ---- uninstall: nothing left
+msiexec uninstall /x "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" || fail "msiexec /x failed"
 [ -z "$(installed_products)" ] || fail "still installed after msiexec /x: $(installed_products)"
 sc query tcpip_exporter | grep -q SERVICE_NAME && fail "the service still exists after msiexec /x"
-[ ! -e "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/tcpip_exporter.exe" ] \
-    || fail "the exe is still there after msiexec /x"
-[ ! -e "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/LICENSE" ] \
-    || fail "LICENSE is still there after msiexec /x"
+for f in tcpip_exporter.exe LICENSE THIRD-PARTY-NOTICES.md; do
+    [ ! -e "$WINEPREFIX/drive_c/Program Files/tcpip_exporter/$f" ] || fail "$f is still there after msiexec /x"
+done
 wine reg query 'HKLM\System\CurrentControlSet\Services\EventLog\Application\tcpip_exporter' \
     >/dev/null 2>&1 && fail "the event source is still registered"
-! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" || fail "port $PORT still answers"
-note "installed, RUNNING, same numbers as native, upgraded, downgrade refused, removed"
+wine reg query 'HKLM\SOFTWARE\tcpip_exporter' >/dev/null 2>&1 && fail "the remembered settings are still there"
+[ "$(rule_count)" -eq 0 ] || fail "a firewall rule is left after msiexec /x"
+! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT2/health" || fail "port $PORT2 still answers"
+note "removed: no product, service, files, event source, settings or firewall rule"
