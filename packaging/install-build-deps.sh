@@ -21,6 +21,8 @@ PACKAGES=(
     dpkg-dev cmake wine wine64 wixl msitools
     # tools the tests and benchmarks use
     curl prometheus python3-prometheus-client python3-yaml wrk hyperfine prometheus-node-exporter
+    # release files: the zip, Authenticode signing and its throw-away test certificate
+    zip unzip osslsigncode openssl
 )
 
 # The deb-src entry lives in a file of its own, derived from the machine's deb822 file, so the
