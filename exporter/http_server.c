@@ -30,6 +30,7 @@
 #include "json.h"
 #include "label_text.h"
 #include "listen_socket.h"
+#include "live_page.h"
 #include "negotiate.h"
 #include "prometheus.h"
 #include "response_body.h"
@@ -340,45 +341,49 @@ static enum MHD_Result serve_health(struct http_server *server,
     return queue_body(server, connection, MHD_HTTP_OK, response, sizeof body - 1);
 }
 
-static void append_html_escaped(struct text_buffer *out, const char *text)
+/* ---- the live page ---- */
+
+static void add_page_headers(struct MHD_Response *response)
 {
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '<': text_buffer_append_str(out, "&lt;"); break;
-        case '>': text_buffer_append_str(out, "&gt;"); break;
-        case '&': text_buffer_append_str(out, "&amp;"); break;
-        case '"': text_buffer_append_str(out, "&quot;"); break;
-        default: text_buffer_append_char(out, *p); break;
-        }
-    }
+    MHD_add_response_header(response, "Content-Security-Policy", LIVE_PAGE_SECURITY_POLICY);
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
 }
 
-static enum MHD_Result serve_landing(struct http_server *server,
-                                     struct MHD_Connection *connection)
+static enum MHD_Result serve_page(struct http_server *server, struct MHD_Connection *connection)
 {
-    struct text_buffer page;
-    text_buffer_init(&page);
-    text_buffer_append_str(&page,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>tcpip_exporter</title>"
-        "</head>\n<body><h1>tcpip_exporter " TCPIP_EXPORTER_VERSION "</h1>\n"
-        "<p>Per-process TCP/IP counters from Windows kernel trace events.</p>\n<ul>\n"
-        "<li><a href=\"");
-    append_html_escaped(&page, server->telemetry_path);
-    text_buffer_append_str(&page, "\">");
-    append_html_escaped(&page, server->telemetry_path);
-    text_buffer_append_str(&page,
-        "</a>: metrics for Prometheus (text 0.0.4, OpenMetrics 1.0)</li>\n"
-        "<li><a href=\"/api/v1/processes\">/api/v1/processes</a>: process instances as JSON "
-        "(<a href=\"/api/v1/processes?sort=total_bytes&amp;limit=10\">top 10 by bytes</a>)"
-        "</li>\n"
-        "<li><a href=\"/api/v1/status\">/api/v1/status</a>: event source, table and config"
-        "</li>\n"
-        "<li><a href=\"/health\">/health</a>: liveness</li>\n</ul>\n</body></html>\n");
-    if (page.failed) {
-        text_buffer_free(&page);
+    char *html = live_page_html(server->telemetry_path, TCPIP_EXPORTER_VERSION);
+    if (html == NULL)
         return send_error(server, connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    size_t length = strlen(html);
+    struct response_body *body =
+        response_body_wrap(&server->budget, html, length, length + 1, true);
+    if (body == NULL) {
+        free(html);
+        return refuse(server, connection, HTTP_REJECT_RESPONSE_MEMORY,
+                      MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "the memory for responses is in use by other clients; try again shortly");
     }
-    return send_owned(server, connection, page.data, "text/html; charset=utf-8");
+    struct MHD_Response *response = body_response(body, "text/html; charset=utf-8");
+    if (response != NULL)
+        add_page_headers(response);
+    return queue_body(server, connection, MHD_HTTP_OK, response, length);
+}
+
+/* The page's script and style: static, so they cost no memory of the budget. */
+static enum MHD_Result serve_page_file(struct http_server *server,
+                                       struct MHD_Connection *connection,
+                                       const struct live_page_file *file)
+{
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        file->size, (void *)file->data, MHD_RESPMEM_PERSISTENT);
+    if (response != NULL) {
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, file->content_type);
+        /* revalidated each time: an upgraded exe must not run with an old script */
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+        add_page_headers(response);
+    }
+    return queue_body(server, connection, MHD_HTTP_OK, response, file->size);
 }
 
 /* ---- dispatch ---- */
@@ -404,7 +409,10 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
     if (strcmp(url, "/health") == 0)
         return serve_health(server, connection);
     if (strcmp(url, "/") == 0)
-        return serve_landing(server, connection);
+        return serve_page(server, connection);
+    struct live_page_file file;
+    if (live_page_file(url, &file))
+        return serve_page_file(server, connection, &file);
     return not_found(server, connection, url);
 }
 

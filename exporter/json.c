@@ -346,6 +346,18 @@ static bool add_table(cJSON *status, const struct process_table *table)
         if (!add_u64(dropped, drop_reason_label((enum drop_reason)r), stats.dropped[r]))
             return false;
     }
+    cJSON *fails = cJSON_AddObjectToObject(t, "tcp_connect_failures");
+    for (int f = 0; fails != NULL && f < FAMILY_COUNT; f++) {
+        cJSON *family = cJSON_AddObjectToObject(fails, family_label((enum ip_family)f));
+        if (family == NULL)
+            return false;
+        for (int l = 0; l < FAIL_LABEL_COUNT; l++) {
+            if (!add_u64(family, fail_labels[l].reason, fail_label_count(stats.fails[f], l)))
+                return false;
+        }
+    }
+    if (fails == NULL)
+        return false;
     uint64_t events = 0;
     for (int e = 0; e < EVT_TYPE_COUNT; e++)
         events += stats.events_by_type[e];

@@ -23,6 +23,8 @@ PACKAGES=(
     curl prometheus python3-prometheus-client python3-yaml wrk hyperfine prometheus-node-exporter
     # release files: the zip, Authenticode signing and its throw-away test certificate
     zip unzip osslsigncode openssl
+    # the live page's test in a headless browser
+    chromium
 )
 
 # The deb-src entry lives in a file of its own, derived from the machine's deb822 file, so the

@@ -75,6 +75,26 @@ def other_endpoints(port):
     for link in (b'href="/metrics"', b'href="/api/v1/processes"', b'href="/api/v1/status"',
                  b'href="/health"'):
         check(link in body, "/ links %s" % link.decode())
+    policy = headers.get("content-security-policy", "")
+    check("script-src 'self'" in policy and "default-src 'none'" in policy
+          and "frame-ancestors 'none'" in policy, "/ has a strict Content-Security-Policy")
+    check(headers.get("x-content-type-options") == "nosniff", "/ says nosniff")
+    for path, kind in (("/ui/live.js", "text/javascript"), ("/ui/live.css", "text/css")):
+        status, headers, body = request(port, path)
+        check(status == 200 and headers["content-type"].startswith(kind) and len(body) > 100
+              and headers.get("content-security-policy") == policy
+              and headers.get("cache-control") == "no-cache",
+              "%s: %s, the same policy, revalidated" % (path, kind))
+        status, headers, body = request(port, path, method="HEAD")
+        check(status == 200 and body == b"" and int(headers["content-length"]) > 100,
+              "HEAD %s" % path)
+    for path in ("/ui/", "/ui/live.html", "/ui/live.js/", "/ui/../metrics"):
+        status, headers, body = request(port, path)
+        check(status == 404, "%s is 404" % path)
+    status, _, body = request(port, "/api/v1/status")
+    fails = json.loads(body)["table"].get("tcp_connect_failures", {})
+    check(sorted(fails) == ["ipv4", "ipv6"] and len(fails["ipv4"]) == 7,
+          "status has the connect failures by family and reason")
 
     status, headers, body = request(port, "/health")
     check(status == 200 and json.loads(body) == {"status": "ok"}, "/health")
@@ -131,7 +151,7 @@ def curl_every_endpoint(port):
     """The same through curl, as a person would type it: status and a body for each."""
     cases = [("GET", "/", 200), ("GET", "/metrics", 200), ("GET", "/api/v1/processes", 200),
              ("GET", "/api/v1/status", 200), ("GET", "/health", 200), ("HEAD", "/health", 200),
-             ("GET", "/missing", 404), ("POST", "/metrics", 405), ("DELETE", "/", 405),
+             ("GET", "/ui/live.js", 200), ("GET", "/missing", 404), ("POST", "/metrics", 405), ("DELETE", "/", 405),
              ("GET", "/api/v1/processes?limit=x", 400)]
     for method, path, expected in cases:
         args = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-X", method,

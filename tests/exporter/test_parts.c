@@ -14,6 +14,7 @@
 #include "bytes.h"
 #include "label_text.h"
 #include "listen_socket.h"
+#include "live_page.h"
 #include "name_filter.h"
 #include "negotiate.h"
 #include "table_fill.h"
@@ -332,6 +333,66 @@ static void json_status_and_error(void **state)
     process_table_destroy(table);
 }
 
+/* The connect failures by family and reason, as the live page reads them. */
+static void json_status_failures(void **state)
+{
+    (void)state;
+    struct process_table_config config = { .capacity = 16 };
+    struct process_table *table = process_table_create(&config);
+    struct trace_fact fact = { .kind = FACT_FAIL, .type = EVT_TCP_FAIL,
+                               .u.fail = { .proto = 23, .code = 6 } };
+    process_table_apply(table, &fact, 1);
+    process_table_apply(table, &fact, 2);
+    fact.u.fail.code = 99;
+    process_table_apply(table, &fact, 3);
+    struct status_input input = { .version = "1" };
+    char *text = json_render_status(table, &input);
+    cJSON *root = cJSON_Parse(text);
+    cJSON *fails = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "table"), "tcp_connect_failures");
+    assert_non_null(fails);
+    cJSON *v6 = cJSON_GetObjectItem(fails, "ipv6");
+    assert_int_equal(cJSON_GetObjectItem(v6, "time_wait_address_exists")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(v6, "unrecognized")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(fails, "ipv4"), "other")->valueint, 0);
+    assert_int_equal(cJSON_GetArraySize(v6), 7);
+    cJSON_Delete(root);
+    free(text);
+    process_table_destroy(table);
+}
+
+/* GET /: the placeholders filled in and escaped, the page's own '@' left alone, and the
+ * two files found by their exact paths only. */
+static void live_page_parts(void **state)
+{
+    (void)state;
+    char *html = live_page_html("/m\"><script>'&", "9.9.9");
+    assert_non_null(html);
+    assert_non_null(strstr(html, "href=\"/m&quot;&gt;&lt;script&gt;&#39;&amp;\""));
+    assert_null(strstr(html, "/m\"><script>"));
+    assert_null(strstr(html, "@TELEMETRY_PATH@"));
+    assert_null(strstr(html, "@VERSION@"));
+    assert_non_null(strstr(html, "<span class=\"version\">9.9.9</span>"));
+    assert_non_null(strstr(html, "<script src=\"/ui/live.js\" defer></script>"));
+    free(html);
+    html = live_page_html("/a@b", "@VERSION@");
+    assert_non_null(strstr(html, "href=\"/a@b\""));      /* an '@' that names nothing */
+    assert_non_null(strstr(html, ">@VERSION@</span>"));  /* values are not expanded again */
+    free(html);
+
+    struct live_page_file file;
+    assert_true(live_page_file("/ui/live.js", &file));
+    assert_string_equal(file.content_type, "text/javascript; charset=utf-8");
+    assert_int_equal(file.size, strlen(file.data));
+    assert_non_null(strstr(file.data, "textContent"));
+    assert_true(live_page_file("/ui/live.css", &file));
+    assert_string_equal(file.content_type, "text/css; charset=utf-8");
+    assert_true(file.size > 100);
+    assert_false(live_page_file("/ui/live.js/", &file));
+    assert_false(live_page_file("/ui/", &file));
+    assert_false(live_page_file("/ui/live.html", &file));
+    assert_false(live_page_file("/UI/live.js", &file));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +405,8 @@ int main(void)
         cmocka_unit_test(json_counters_exact),
         cmocka_unit_test(json_query),
         cmocka_unit_test(json_status_and_error),
+        cmocka_unit_test(json_status_failures),
+        cmocka_unit_test(live_page_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

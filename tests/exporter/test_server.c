@@ -32,6 +32,7 @@ struct settings {
     uint32_t capacity;
     bool writer;
     bool weird;
+    bool markup;                 /* image names that are HTML and script, for the page */
     unsigned source_delay_ms;
 };
 
@@ -102,6 +103,10 @@ static bool parse(struct settings *s, int argc, char **argv)
         }
         if (strcmp(flag, "--weird-names") == 0) {
             s->weird = true;
+            continue;
+        }
+        if (strcmp(flag, "--markup-names") == 0) {
+            s->markup = true;
             continue;
         }
         if (strcmp(flag, "--aggregate") == 0) {
@@ -185,6 +190,15 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; i < ARRAY_SIZE(names); i++) {
             fill_start(table, 30000 + 4 * i, names[i], 30000 + i, FILL_T0);
             fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 30000 + 4 * i, 10 + i, FILL_T0);
+        }
+    }
+    if (s.markup) {
+        const char *names[] = { "<img src=x onerror=console.error(1)>.exe",
+                                "</td><script>console.error(2)</script>.exe",
+                                "\"'><b>&amp;.exe" };
+        for (uint32_t i = 0; i < ARRAY_SIZE(names); i++) {
+            fill_start(table, 40000 + 4 * i, names[i], 40000 + i, FILL_T0);
+            fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 40000 + 4 * i, 1000000 + i, FILL_T0);
         }
     }
     s.http.listen = s.listen;
