@@ -9,4 +9,5 @@ const char *const http_rejection_names[HTTP_REJECT_COUNT] = {
     [HTTP_REJECT_PER_ADDRESS] = "per_address",
     [HTTP_REJECT_HEAD_TIMEOUT] = "head_timeout",
     [HTTP_REJECT_SLOW_READ] = "slow_read",
+    [HTTP_REJECT_UNAUTHORIZED] = "unauthorized",
 };

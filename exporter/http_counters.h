@@ -15,6 +15,7 @@ enum http_rejection {
     HTTP_REJECT_PER_ADDRESS,      /* connection cut: its address had the cap */
     HTTP_REJECT_HEAD_TIMEOUT,     /* connection cut: the request head took too long */
     HTTP_REJECT_SLOW_READ,        /* connection cut: the response was read too slowly */
+    HTTP_REJECT_UNAUTHORIZED,     /* 401: no or wrong basic-auth credentials */
     HTTP_REJECT_COUNT
 };
 

@@ -35,6 +35,7 @@
 #include "prometheus.h"
 #include "response_body.h"
 #include "shared_render.h"
+#include "web_security.h"
 #include "version.h"
 
 #define MAX_DAEMONS 16
@@ -77,6 +78,8 @@ struct http_server {
     struct shared_render *shared;
     struct metrics_renderer *renderer;   /* used by the shared render, one render at a time */
     struct connection_guard *guard;
+    struct web_security *security;    /* NULL: no --web.config.file */
+    bool health_without_auth;
 };
 
 static double monotonic_seconds(void)
@@ -93,11 +96,25 @@ static void count_rejection(struct http_server *server, enum http_rejection reas
 
 /* ---- responses ---- */
 
-static enum MHD_Result queue(struct MHD_Connection *connection, unsigned status,
-                             struct MHD_Response *response)
+/* The web config's extra headers (Strict-Transport-Security...) go on every answer. */
+static void add_configured_headers(struct http_server *server, struct MHD_Response *response)
+{
+    if (server->security == NULL)
+        return;
+    struct web_policy *policy = web_security_acquire(server->security);
+    for (size_t i = 0; i < web_policy_header_count(policy); i++) {
+        const struct web_header *h = web_policy_header(policy, i);
+        MHD_add_response_header(response, h->name, h->value);
+    }
+    web_policy_release(server->security, policy);
+}
+
+static enum MHD_Result queue(struct http_server *server, struct MHD_Connection *connection,
+                             unsigned status, struct MHD_Response *response)
 {
     if (response == NULL)
         return MHD_NO;   /* out of memory: libmicrohttpd closes the connection */
+    add_configured_headers(server, response);
     enum MHD_Result result = MHD_queue_response(connection, status, response);
     MHD_destroy_response(response);
     return result;
@@ -142,7 +159,7 @@ static enum MHD_Result queue_body(struct http_server *server, struct MHD_Connect
                                   unsigned status, struct MHD_Response *response, size_t length)
 {
     sending(server, connection, length);
-    return queue(connection, status, response);
+    return queue(server, connection, status, response);
 }
 
 /* Error answers are small and made even when the budget is full: they are what tells the
@@ -167,6 +184,9 @@ static enum MHD_Result send_error(struct http_server *server, struct MHD_Connect
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"tcpip_exporter\", charset=\"UTF-8\"");
     return queue_body(server, connection, status, response, length);
 }
 
@@ -386,6 +406,34 @@ static enum MHD_Result serve_page_file(struct http_server *server,
     return queue_body(server, connection, MHD_HTTP_OK, response, file->size);
 }
 
+/* ---- basic authentication ---- */
+
+/* True when the request may go on: the web config names no users, /health is open by
+ * flag, or the credentials are a user's. Nothing of them is ever logged. */
+static bool authorized(struct http_server *server, struct MHD_Connection *connection,
+                       const char *url)
+{
+    if (server->security == NULL)
+        return true;
+    struct web_policy *policy = web_security_acquire(server->security);
+    bool ok = !web_policy_needs_auth(policy) ||
+              (server->health_without_auth && strcmp(url, "/health") == 0);
+    if (!ok) {
+        char *password = NULL;
+        char *user = MHD_basic_auth_get_username_password(connection, &password);
+        ok = user != NULL && password != NULL &&
+             web_policy_check_user(policy, user, password, monotonic_seconds());
+        if (password != NULL) {
+            memset(password, 0, strlen(password));
+            MHD_free(password);
+        }
+        if (user != NULL)
+            MHD_free(user);
+    }
+    web_policy_release(server->security, policy);
+    return ok;
+}
+
 /* ---- dispatch ---- */
 
 static enum MHD_Result not_found(struct http_server *server, struct MHD_Connection *connection,
@@ -499,7 +547,11 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
         return MHD_YES;
     /* In flight only while the answer is being made: a client that then reads slowly
      * holds its connection and the body's memory (both capped), never a slot. */
-    enum MHD_Result result = dispatch(server, connection, url);
+    enum MHD_Result result =
+        authorized(server, connection, url)
+            ? dispatch(server, connection, url)
+            : refuse(server, connection, HTTP_REJECT_UNAUTHORIZED, MHD_HTTP_UNAUTHORIZED,
+                     "credentials needed: basic authentication with a user of the web config");
     *req_cls = &accepted_marker;
     atomic_fetch_sub(&server->in_flight, 1);
     return result;
@@ -645,6 +697,7 @@ static void free_server(struct http_server *server)
     shared_render_destroy(server->shared);
     metrics_renderer_destroy(server->renderer);
     connection_guard_destroy(server->guard);
+    web_security_close(server->security);
     free(server);
 }
 
@@ -657,8 +710,26 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
     /* libmicrohttpd splits the connection limit between the pool's threads and refuses to
      * start when there are more threads than connections. */
     unsigned threads = limit < THREADS_PER_DAEMON ? limit : THREADS_PER_DAEMON;
+    bool tls = server->security != NULL && web_security_tls(server->security);
+    /* With TLS, each handshake asks web_security for the certificate in force, so a
+     * rotated one is served without restarting the daemon. (An option array, so that the
+     * plain daemon gets no TLS option at all.) */
+    struct MHD_OptionItem tls_options[] = {
+        { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, NULL },
+        { MHD_OPTION_HTTPS_PRIORITIES, 0, NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
+    if (tls) {
+        /* a function pointer through libmicrohttpd's void *, as its manual says to pass it */
+        tls_options[0].ptr_value = (void *)web_security_cert_callback();
+        tls_options[1].ptr_value = (void *)web_security_priority(server->security);
+    } else {
+        tls_options[0].option = MHD_OPTION_END;
+    }
     return MHD_start_daemon(
-        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handle_request, server,
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL,
+        handle_request, server,
+        MHD_OPTION_ARRAY, tls_options,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)socket,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout,
@@ -725,6 +796,22 @@ struct http_server *http_server_start(const struct http_server_options *options,
         snprintf(err, err_size, "http server: out of memory");
         return NULL;
     }
+    server->health_without_auth = options->health_without_auth;
+    if (options->web_config_file != NULL) {
+        server->security = web_security_open(options->web_config_file, &options->log, err,
+                                             err_size);
+        if (server->security == NULL) {
+            free_server(server);
+            return NULL;
+        }
+        if (web_security_tls(server->security) &&
+            MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+            free_server(server);
+            snprintf(err, err_size, "%s: TLS is configured, but this libmicrohttpd has no "
+                     "HTTPS certificate callback", options->web_config_file);
+            return NULL;
+        }
+    }
     for (size_t i = 0; i < options->listen_count; i++) {
         listen_socket_t socket;
         if (!listen_socket_open(options->listen[i], &socket, err, err_size)) {
@@ -745,6 +832,11 @@ struct http_server *http_server_start(const struct http_server_options *options,
         server->daemons[server->daemon_count++] = daemon;
     }
     return server;
+}
+
+const char *http_server_scheme(const struct http_server *server)
+{
+    return server->security != NULL && web_security_tls(server->security) ? "https" : "http";
 }
 
 void http_server_stop(struct http_server *server)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../collector/process_table.h"
+#include "../collector/collector_log.h"
 #include "render_types.h"
 
 struct http_server_options {
@@ -25,6 +26,9 @@ struct http_server_options {
     source_info_fn source_info;
     void *source_context;
     const char *config_json;         /* the config in effect, shown by /api/v1/status; may be NULL */
+    const char *web_config_file;     /* TLS, basic auth and headers (web_security.h); NULL: none */
+    bool health_without_auth;        /* /health answers without credentials */
+    struct collector_log log;        /* reloads of the web config are logged here */
 };
 
 struct http_server;
@@ -33,6 +37,8 @@ struct http_server;
  * NULL with one line in err when it cannot (bad address, port in use). */
 struct http_server *http_server_start(const struct http_server_options *options,
                                       char *err, size_t err_size);
+/* "https" when the web config turned TLS on, else "http". */
+const char *http_server_scheme(const struct http_server *server);
 /* Stops accepting, lets in-flight requests finish, frees the server. */
 void http_server_stop(struct http_server *server);
 

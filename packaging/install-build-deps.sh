@@ -14,6 +14,8 @@ PACKAGES=(
     # native build
     gcc make pkg-config meson ninja-build
     libmicrohttpd-dev libcjson-dev libdeflate-dev libcmocka-dev
+    # the web configuration: TLS, bcrypt, YAML
+    libgnutls28-dev nettle-dev libyaml-dev
     # sanitizers and libFuzzer (clang-14 is the fuzzing compiler)
     clang-14 libfuzzer-14-dev libclang-rt-14-dev
     # Windows cross build, its static deps, and running it

@@ -225,6 +225,9 @@ static bool start_http(struct app *app, char *err, size_t err_size)
         .source_info = source_info,
         .source_context = app,
         .config_json = app->config_json,
+        .web_config_file = c->web_config_file,
+        .health_without_auth = c->health_without_auth,
+        .log = { .fn = collector_to_log },
     };
     app->http = http_server_start(&options, err, err_size);
     return app->http != NULL;
@@ -331,4 +334,9 @@ int app_stop(struct app *app)
     }
     free_app(app);
     return exit_code;
+}
+
+const char *app_scheme(const struct app *app)
+{
+    return http_server_scheme(app->http);
 }

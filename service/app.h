@@ -16,4 +16,7 @@ struct app *app_start(const struct config *config, char *err, size_t err_size);
  * 2 if a replayed file was not ETL or could not be read. */
 int app_stop(struct app *app);
 
+/* "https" or "http": how the running app serves. */
+const char *app_scheme(const struct app *app);
+
 #endif

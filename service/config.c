@@ -6,6 +6,7 @@
 #include "config.h"
 #include "../collector/bytes.h"
 #include "../collector/etl_replay.h"
+#include "../exporter/web_security.h"
 #include "../collector/file_open.h"
 
 #include <cJSON.h>
@@ -91,6 +92,16 @@ static bool check_session_name(const struct config *c, const char *v, char *why,
     if (strlen(v) > MAX_SESSION_NAME_LEN)
         return value_fail(why, n, "the name is longer than %u characters", MAX_SESSION_NAME_LEN);
     return true;
+}
+
+/* The whole file is loaded here, certificates and all, so that a mistake in it stops the
+ * start with the configuration's exit code and one line naming the key. */
+static bool check_web_config(const struct config *c, const char *v, char *why, size_t n)
+{
+    (void)c;
+    if (v[0] == '\0')
+        return value_fail(why, n, "the file name is empty");
+    return web_security_validate(v, why, n);
 }
 
 static bool check_pace(const struct config *c, const char *v, char *why, size_t n)
@@ -199,6 +210,11 @@ static const struct option options[] = {
     NUMBER("web.max-response-memory", "MIB", max_response_memory_mib, 1, 65536, "64",
            "MiB of response bodies held for clients at once; a render shared by concurrent "
            "scrapes counts once. Beyond it: the latest render, or 503."),
+    TEXT("web.config.file", "FILE", web_config_file, check_web_config, NULL,
+         "Web configuration (YAML, exporter-toolkit's format): TLS, client certificates, "
+         "basic-auth users, response headers. Read again when it or a file it names changes."),
+    SWITCH("web.health-without-auth", health_without_auth,
+           "With basic-auth users in --web.config.file: /health answers without credentials."),
     { .name = "config.file", .metavar = "FILE", .kind = KIND_TEXT, .offset = AT(config_file),
       .check = check_file_name, .file_key = false,
       .help = "JSON file with any of these options, keyed by flag name without \"--\". "
@@ -784,6 +800,11 @@ static bool check_combination(struct parse_state *st)
         snprintf(st->err, st->err_size, c->etl_loop
                  ? "--etl.loop: never ends, so --summary would never print"
                  : "--etl.pace: --summary replays as fast as the files read");
+        return false;
+    }
+    if (c->health_without_auth && c->web_config_file == NULL) {
+        snprintf(st->err, st->err_size,
+                 "--web.health-without-auth: needs --web.config.file with basic_auth_users");
         return false;
     }
     uint32_t min = c->session.min_buffers;

@@ -35,6 +35,8 @@ struct config {
     enum log_level log_level;
     bool console;                             /* --console: never try the SCM */
     const char *config_file;
+    const char *web_config_file;              /* --web.config.file: NULL = plain HTTP, no auth */
+    bool health_without_auth;
     /* limits of the HTTP server */
     unsigned connection_timeout_s;
     unsigned max_connections;

@@ -73,15 +73,15 @@ static int run_summary(const struct config *config)
     return code;
 }
 
-static void log_urls(const struct config *config)
+static void log_urls(const struct config *config, const char *scheme)
 {
     for (size_t i = 0; i < config->listen_count; i++) {
         const char *address = config->listen[i];
         if (address[0] == ':')
-            log_msg(LOG_INFO, "serving http://localhost%s%s (every interface)", address,
+            log_msg(LOG_INFO, "serving %s://localhost%s%s (every interface)", scheme, address,
                     config->telemetry_path);
         else
-            log_msg(LOG_INFO, "serving http://%s%s", address, config->telemetry_path);
+            log_msg(LOG_INFO, "serving %s://%s%s", scheme, address, config->telemetry_path);
     }
 }
 
@@ -96,7 +96,7 @@ static int run_server(const struct config *config)
         print_error_line(err);
         return EXIT_START_FAILED;
     }
-    log_urls(config);
+    log_urls(config, app_scheme(app));
     stop_signal_wait();
     log_msg(LOG_INFO, "stopping");
     int code = app_stop(app);
