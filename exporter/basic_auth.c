@@ -7,6 +7,7 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ struct basic_auth {
     pthread_mutex_t bcrypt_lock; /* one bcrypt at a time */
     struct cache_entry cache[BASIC_AUTH_CACHE_ENTRIES];
     size_t next_slot;
-    uint64_t bcrypt_runs, cache_hits;
+    atomic_uint_fast64_t bcrypt_runs, cache_hits; /* read without the locks */
 };
 
 struct basic_auth *basic_auth_create(const struct web_user *users, size_t count)
@@ -39,6 +40,8 @@ struct basic_auth *basic_auth_create(const struct web_user *users, size_t count)
         return NULL;
     pthread_mutex_init(&auth->cache_lock, NULL);
     pthread_mutex_init(&auth->bcrypt_lock, NULL);
+    atomic_init(&auth->bcrypt_runs, 0);
+    atomic_init(&auth->cache_hits, 0);
     auth->users = calloc(count ? count : 1, sizeof *auth->users);
     bool ok = auth->users != NULL &&
               gnutls_rnd(GNUTLS_RND_KEY, auth->key, sizeof auth->key) == 0;
@@ -105,7 +108,7 @@ static bool cache_has(struct basic_auth *auth, const uint8_t *mac, double now)
         found |= live & memeql_sec(auth->cache[i].mac, mac, SHA256_DIGEST_SIZE);
     }
     if (found)
-        auth->cache_hits++;
+        atomic_fetch_add_explicit(&auth->cache_hits, 1, memory_order_relaxed);
     pthread_mutex_unlock(&auth->cache_lock);
     return found;
 }
@@ -144,8 +147,8 @@ bool basic_auth_check(struct basic_auth *auth, const char *user, const char *pas
     pthread_mutex_lock(&auth->bcrypt_lock);
     int verified = blowfish_bcrypt_verify(strlen(password), (const uint8_t *)password,
                                           strlen(hash), (const uint8_t *)hash);
-    auth->bcrypt_runs++;
     pthread_mutex_unlock(&auth->bcrypt_lock);
+    atomic_fetch_add_explicit(&auth->bcrypt_runs, 1, memory_order_relaxed);
     bool ok = verified == 1 && known != NULL;
     if (ok)
         cache_put(auth, mac, now);
@@ -154,10 +157,6 @@ bool basic_auth_check(struct basic_auth *auth, const char *user, const char *pas
 
 void basic_auth_stats(struct basic_auth *auth, struct basic_auth_stats *stats)
 {
-    pthread_mutex_lock(&auth->cache_lock);
-    stats->cache_hits = auth->cache_hits;
-    pthread_mutex_unlock(&auth->cache_lock);
-    pthread_mutex_lock(&auth->bcrypt_lock);
-    stats->bcrypt_runs = auth->bcrypt_runs;
-    pthread_mutex_unlock(&auth->bcrypt_lock);
+    stats->cache_hits = atomic_load_explicit(&auth->cache_hits, memory_order_relaxed);
+    stats->bcrypt_runs = atomic_load_explicit(&auth->bcrypt_runs, memory_order_relaxed);
 }

@@ -31,6 +31,10 @@ struct http_counters {
     uint64_t renders;                 /* /metrics renders: shared by concurrent scrapes */
     uint64_t compressions;
     uint64_t stale_responses;         /* served an older render: no room for a new one */
+    bool has_web_config;              /* --web.config.file given: the figures below count */
+    uint64_t web_config_reloads, web_config_reload_failures;
+    bool web_config_last_reload_ok;
+    uint64_t auth_bcrypt_runs, auth_cache_hits;
 };
 
 #endif

@@ -251,6 +251,16 @@ static void fill_http_counters(struct http_server *server, struct http_counters 
     out->renders = shared.renders;
     out->compressions = shared.compressions;
     out->stale_responses = shared.stale;
+    if (server->security != NULL) {
+        struct web_security_stats web;
+        web_security_stats(server->security, &web);
+        out->has_web_config = true;
+        out->web_config_reloads = web.reloads;
+        out->web_config_reload_failures = web.reload_failures;
+        out->web_config_last_reload_ok = web.last_reload_ok;
+        out->auth_bcrypt_runs = web.bcrypt_runs;
+        out->auth_cache_hits = web.auth_cache_hits;
+    }
 }
 
 /* The shared render's callback: one render at a time. */

@@ -459,6 +459,23 @@ static void http_families(struct writer *w, const struct http_counters *http)
     single_u64(w, "tcpip_exporter_metrics_stale_responses", KIND_COUNTER,
                "Scrapes served an older render because the response memory had no room for "
                "a new one.", http->stale_responses);
+    if (!http->has_web_config)
+        return;
+    single_u64(w, "tcpip_exporter_web_config_reloads", KIND_COUNTER,
+               "Changes of --web.config.file (or a file it names) loaded while running.",
+               http->web_config_reloads);
+    single_u64(w, "tcpip_exporter_web_config_reload_failures", KIND_COUNTER,
+               "Changes of --web.config.file that did not load; the running settings stayed.",
+               http->web_config_reload_failures);
+    single_u64(w, "tcpip_exporter_web_config_last_reload_successful", KIND_GAUGE,
+               "1 when the files on disk are the settings in force, 0 when the last change "
+               "did not load.", http->web_config_last_reload_ok ? 1 : 0);
+    single_u64(w, "tcpip_exporter_basic_auth_bcrypt_runs", KIND_COUNTER,
+               "Passwords checked with a full bcrypt (wrong ones always, right ones once a "
+               "minute).", http->auth_bcrypt_runs);
+    single_u64(w, "tcpip_exporter_basic_auth_cache_hits", KIND_COUNTER,
+               "Requests whose password was known right from the cache, without a bcrypt.",
+               http->auth_cache_hits);
 }
 
 bool metrics_render(struct metrics_renderer *renderer, const struct process_table *table,

@@ -50,6 +50,7 @@ struct web_security {
     bool has_failed_digest;
     unsigned long long reloads, reload_failures;
     bool last_reload_ok;
+    struct basic_auth_stats retired_auth; /* of replaced policies: the counters never go down */
 };
 
 static struct web_security *tls_security; /* the one whose certificates handshakes take */
@@ -475,31 +476,38 @@ static void free_retired(struct web_security *s, bool all)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* What a running daemon cannot take from a new file: said once, the rest applies. */
+/* Versions, suites and curves are the daemon's: said once, the rest of the file applies. */
 static void note_fixed_parts(struct web_security *s, const struct web_policy *p)
 {
-    if (p->config->tls != s->tls)
-        collector_log(&s->log, COLLECTOR_LOG_WARN, "web config %s: TLS is %s in the file but "
-                      "%s in the running server until the next start", s->path,
-                      p->config->tls ? "on" : "off", s->tls ? "on" : "off");
-    else if (s->tls && strcmp(p->priority, s->priority) != 0)
+    if (s->tls && strcmp(p->priority, s->priority) != 0)
         collector_log(&s->log, COLLECTOR_LOG_WARN, "web config %s: the TLS versions, cipher "
                       "suites or curves changed; they apply at the next start (certificates, "
                       "client CA, client_auth_type, users and headers apply now)", s->path);
 }
 
+static void reload_failed(struct web_security *s, const uint8_t *digest, const char *why);
+
 static void swap_in(struct web_security *s, struct web_policy *p)
 {
-    note_fixed_parts(s, p);
     if (p->config->tls != s->tls) {
-        /* a TLS policy needs a certificate; a plain daemon has no use for one */
-        collector_log(&s->log, COLLECTOR_LOG_WARN, "web config %s: keeping the previous "
-                      "settings", s->path);
+        /* a plain daemon cannot take a certificate, nor a TLS one do without */
+        char why[600];
+        snprintf(why, sizeof why, "web config %s: TLS is %s in the file but %s in the running "
+                 "server, which only a restart changes", s->path, p->config->tls ? "on" : "off",
+                 s->tls ? "on" : "off");
+        reload_failed(s, p->digest, why);
         policy_free(p);
         return;
     }
+    note_fixed_parts(s, p);
     pthread_mutex_lock(&s->lock);
     struct web_policy *old = s->current;
+    if (old->auth != NULL) {
+        struct basic_auth_stats a;
+        basic_auth_stats(old->auth, &a);
+        s->retired_auth.bcrypt_runs += a.bcrypt_runs;
+        s->retired_auth.cache_hits += a.cache_hits;
+    }
     s->current = p;
     old->retired_at = now_seconds();
     old->next_retired = s->retired;
@@ -698,18 +706,20 @@ const struct web_header *web_policy_header(const struct web_policy *p, size_t i)
     return &p->config->headers[i];
 }
 
+/* Under the lock, so that a swap (which moves the current counts into retired_auth) is
+ * seen either wholly before or wholly after: the totals never go down. */
 void web_security_stats(struct web_security *s, struct web_security_stats *out)
 {
     memset(out, 0, sizeof *out);
-    struct web_policy *p = web_security_acquire(s);
-    if (p->auth != NULL) {
+    pthread_mutex_lock(&s->lock);
+    if (s->current->auth != NULL) {
         struct basic_auth_stats a;
-        basic_auth_stats(p->auth, &a);
+        basic_auth_stats(s->current->auth, &a);
         out->bcrypt_runs = a.bcrypt_runs;
         out->auth_cache_hits = a.cache_hits;
     }
-    web_policy_release(s, p);
-    pthread_mutex_lock(&s->lock);
+    out->bcrypt_runs += s->retired_auth.bcrypt_runs;
+    out->auth_cache_hits += s->retired_auth.cache_hits;
     out->reloads = s->reloads;
     out->reload_failures = s->reload_failures;
     out->last_reload_ok = s->last_reload_ok;

@@ -88,6 +88,15 @@ def curl(url, *args):
     return r.returncode, status, r.stdout
 
 
+def metric_values(text):
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("tcpip_exporter_") and "{" not in line:
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)
@@ -149,6 +158,12 @@ def check_auth_and_tls(exporter, root, d, hashed):
         rc, status, out = curl(x.url + "/metrics", "--cacert", ca, "-u", "alice:s3cret pass")
         check('tcpip_exporter_http_rejections_total{reason="unauthorized"} 4' in out,
               "the four 401s are counted by reason")
+        figures = metric_values(out)
+        check(figures.get("tcpip_exporter_basic_auth_cache_hits_total", 0) >= 20
+              and 3 <= figures.get("tcpip_exporter_basic_auth_bcrypt_runs_total", 0) <= 4
+              and figures.get("tcpip_exporter_web_config_last_reload_successful") == 1,
+              "self-metrics: one bcrypt for the right password and one per refusal, the rest "
+              "from the cache: %s" % {k: v for k, v in figures.items() if "auth" in k or "web_config" in k})
         print("# 20 authenticated requests: %.1f ms each (one bcrypt, then the cache)"
               % (per_scrape * 1000))
     finally:
@@ -223,6 +238,14 @@ def check_rotation(exporter, root, d):
         write(live + "/web.yml", "tls_server_config:\n  cert_file: tls.pem\n  key_fle: tls.key\n")
         time.sleep(2)
         check(served_subject(x.port, ca) == "two", "a broken file keeps the running settings")
+        time.sleep(1.2)
+        _, _, out = curl(x.url + "/metrics", "--cacert", ca)
+        figures = metric_values(out)
+        check(figures.get("tcpip_exporter_web_config_reloads_total") == 1
+              and figures.get("tcpip_exporter_web_config_reload_failures_total") == 2
+              and figures.get("tcpip_exporter_web_config_last_reload_successful") == 0,
+              "self-metrics: one reload, two refusals, the files on disk not in force: %s"
+              % {k: v for k, v in figures.items() if "web_config" in k})
     finally:
         log = x.stop()
     check("reloaded" in log and "key_fle: unknown key; keeping the previous settings" in log
