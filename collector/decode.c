@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "decode_net.h"
+#include "utf16.h"
 
 /* ---- pointer-sized loads ---------------------------------------------------------- */
 
@@ -283,6 +284,36 @@ static enum decode_status decode_lost(const struct trace_record *r, struct trace
     return DECODE_OK;
 }
 
+/* ---- SystemConfig Services ---------------------------------------------------------- */
+
+enum { SYSCONFIG_SERVICES_OPCODE = 15, SERVICES_HEAD_LEN = 12 }; /* pid, state, sub-process tag */
+
+/* ServiceName, DisplayName and ProcessName follow the three u32 as NUL-terminated UTF-16;
+ * all three must end inside the payload, or the record is cut short. */
+static enum decode_status decode_services(const struct trace_record *r, struct trace_fact *fact)
+{
+    if (r->opcode != SYSCONFIG_SERVICES_OPCODE || r->version < 2)
+        return DECODE_UNKNOWN; /* other SystemConfig records (CPU, NIC, disks...) */
+    const uint8_t *p = r->payload;
+    size_t size = r->payload_size;
+    if (size < SERVICES_HEAD_LEN)
+        return DECODE_MALFORMED;
+    size_t name = SERVICES_HEAD_LEN;
+    size_t display = skip_utf16(p, size, name);
+    size_t process = display ? skip_utf16(p, size, display) : 0;
+    if (!process || !skip_utf16(p, size, process))
+        return DECODE_MALFORMED;
+    struct service_fact *s = &fact->u.service;
+    fact->kind = FACT_SERVICE;
+    fact->type = EVT_SYSCONFIG_SERVICES;
+    s->pid = load_le32(p);
+    s->state = load_le32(p + 4);
+    utf16le_to_utf8(p + name, (display - 2 - name) / 2, s->name, sizeof s->name);
+    utf16le_to_utf8(p + display, (process - 2 - display) / 2, s->display_name,
+                    sizeof s->display_name);
+    return DECODE_OK;
+}
+
 /* ---- entry points ------------------------------------------------------------------- */
 
 enum decode_status decode_record(const struct trace_record *record, struct trace_fact *fact)
@@ -298,6 +329,8 @@ enum decode_status decode_record(const struct trace_record *record, struct trace
         return decode_process(record, fact);
     case TRACE_CLASS_LOST_EVENT:
         return decode_lost(record, fact);
+    case TRACE_CLASS_SYSCONFIG:
+        return decode_services(record, fact);
     case TRACE_CLASS_OTHER:
     default:
         return DECODE_UNKNOWN;
@@ -334,6 +367,7 @@ static const char *const type_names[EVT_TYPE_COUNT] = {
     [EVT_LOST_EVENT] = "lost_event",
     [EVT_LOST_BUFFER] = "lost_buffer",
     [EVT_LOST_FILE] = "lost_file",
+    [EVT_SYSCONFIG_SERVICES] = "sysconfig_services",
 };
 
 const char *event_type_name(enum event_type type)

@@ -18,6 +18,7 @@ enum event_type {
     EVT_PROCESS_START, EVT_PROCESS_END, EVT_PROCESS_DCSTART, EVT_PROCESS_DCEND,
     EVT_PROCESS_DEFUNCT,
     EVT_LOST_EVENT, EVT_LOST_BUFFER, EVT_LOST_FILE,
+    EVT_SYSCONFIG_SERVICES,
     EVT_TYPE_COUNT
 };
 
@@ -63,12 +64,25 @@ struct process_fact {
     char image_name[IMAGE_NAME_MAX]; /* ANSI from the payload, NUL-terminated */
 };
 
+/* SystemConfig Services (type 15, version 2 and later): one record per installed service,
+ * written by the trace merger at the end of a recording. Names are UTF-8 here. */
+enum { SERVICE_NAME_MAX = 128 }; /* bytes including the NUL; longer names are truncated at a
+                                  * character boundary (the SCM allows 256 characters, real
+                                  * names are far shorter) */
+enum { SERVICE_STATE_STOPPED = 1 }; /* SERVICE_STATUS.dwCurrentState; 4 is running */
+struct service_fact {
+    uint32_t pid;          /* 0 for a service that is not running */
+    uint32_t state;        /* as recorded */
+    char name[SERVICE_NAME_MAX];
+    char display_name[SERVICE_NAME_MAX];
+};
+
 enum lost_op { LOST_EVENT, LOST_BUFFER, LOST_FILE };
 struct lost_fact {
     enum lost_op op;
 };
 
-enum fact_kind { FACT_NET, FACT_FAIL, FACT_PROCESS, FACT_LOST };
+enum fact_kind { FACT_NET, FACT_FAIL, FACT_PROCESS, FACT_LOST, FACT_SERVICE };
 
 struct trace_fact {
     enum fact_kind kind;
@@ -78,6 +92,7 @@ struct trace_fact {
         struct fail_fact fail;
         struct process_fact process;
         struct lost_fact lost;
+        struct service_fact service;
     } u;
 };
 

@@ -61,6 +61,7 @@ enum etl_header_type {
 #define ETL_GROUP_HEADER            0x00u  /* EventTrace: the logfile header is HookId 0 */
 #define ETL_GROUP_PROCESS           0x03u
 #define ETL_GROUP_TCPIP             0x06u
+#define ETL_GROUP_SYSCONFIG         0x0Bu  /* SystemConfig: hardware and services, at trace end */
 #define ETL_GROUP_UDPIP             0x08u  /* on the perfview traces; not 0x11 (Object) */
 #define ETL_HOOK_IMAGE_LOAD_TYPE    0x0Au  /* process group, type 10: an Image/Load event */
 

@@ -22,6 +22,9 @@ static const uint8_t GUID_PROCESS[16] = { /* {3d6fa8d0-fe05-11d0-9dda-00c04fd7ba
 static const uint8_t GUID_LOST_EVENT[16] = { /* {6a399ae0-4bc6-4de9-870b-3657f8947e7e} */
     0xe0, 0x9a, 0x39, 0x6a, 0xc6, 0x4b, 0xe9, 0x4d,
     0x87, 0x0b, 0x36, 0x57, 0xf8, 0x94, 0x7e, 0x7e };
+static const uint8_t GUID_SYSCONFIG[16] = { /* {01853a65-418f-4f36-aefc-dc0f1d2fd235} */
+    0x65, 0x3a, 0x85, 0x01, 0x8f, 0x41, 0x36, 0x4f,
+    0xae, 0xfc, 0xdc, 0x0f, 0x1d, 0x2f, 0xd2, 0x35 };
 
 enum trace_class etl_class_of_guid(const uint8_t guid[16])
 {
@@ -29,6 +32,7 @@ enum trace_class etl_class_of_guid(const uint8_t guid[16])
     if (memcmp(guid, GUID_UDPIP, 16) == 0) return TRACE_CLASS_UDPIP;
     if (memcmp(guid, GUID_PROCESS, 16) == 0) return TRACE_CLASS_PROCESS;
     if (memcmp(guid, GUID_LOST_EVENT, 16) == 0) return TRACE_CLASS_LOST_EVENT;
+    if (memcmp(guid, GUID_SYSCONFIG, 16) == 0) return TRACE_CLASS_SYSCONFIG;
     return TRACE_CLASS_OTHER;
 }
 
@@ -37,6 +41,7 @@ static inline enum trace_class class_of_hook(uint16_t hook_id)
     switch (hook_id >> 8) {
     case ETL_GROUP_TCPIP: return TRACE_CLASS_TCPIP;
     case ETL_GROUP_UDPIP: return TRACE_CLASS_UDPIP;
+    case ETL_GROUP_SYSCONFIG: return TRACE_CLASS_SYSCONFIG;
     case ETL_GROUP_PROCESS:
         /* The kernel still logs image loads under the process group (TraceEvent decodes
          * them as Image/Load); they are not process events. */

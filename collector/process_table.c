@@ -30,8 +30,10 @@
 #include <string.h>
 
 #include "decode_net.h"
+#include "seqlock.h"
 #include "process_table_index.h"
 #include "process_table_names.h"
+#include "process_table_services.h"
 
 /* For the rare branches of the per-event path (a new pid, a record that is not a network
  * event): out of line, their locals do not make the hot path set up a stack frame. */
@@ -61,7 +63,8 @@ struct row {
     _Atomic uint64_t instance_id;
     _Atomic uint64_t start_time;
     _Atomic uint64_t exit_time;
-    _Atomic uint64_t pad_; /* the identity fills the first cache line exactly */
+    _Atomic uint32_t service_set; /* process_table_services.h; only grows per instance */
+    _Atomic uint32_t pad_;        /* the identity fills the first cache line exactly */
     name_words name;
     _Atomic uint64_t counters[FAMILY_COUNT][CTR_COUNT];
 };
@@ -94,6 +97,7 @@ struct shared_stats {
     _Atomic uint64_t processes_untracked;
     _Atomic uint64_t instances_retired;
     _Atomic uint64_t short_records;
+    _Atomic uint64_t service_scans;
     _Atomic uint32_t rows_in_use;
 };
 
@@ -122,6 +126,14 @@ struct process_table {
     uint64_t next_instance;
     uint32_t unknown_name;         /* name entry of UNKNOWN_PROCESS_NAME */
     struct traffic *traffic;       /* capacity + 1 entries, one per row */
+    /* services: the tables (shared, see their header), the SystemConfig records of a trace
+     * waiting to be applied together (writer only: a trace lists one service per record,
+     * and applying them one by one would give a row every intermediate set), and the
+     * latest SCM scan offered by another thread */
+    struct service_tables services;
+    struct service_pair *pending;  /* service_capacity entries */
+    size_t pending_count;
+    _Atomic(struct service_batch *) offered;
 };
 
 /* ---- sizing: create and footprint share one layout, so the footprint is exact ---- */
@@ -178,79 +190,11 @@ static struct layout plan(uint32_t requested)
 
 size_t process_table_footprint(uint32_t capacity)
 {
-    return plan(capacity).total;
+    return plan(capacity).total + service_tables_footprint(PROCESS_TABLE_DEFAULT_SERVICES) +
+           PROCESS_TABLE_DEFAULT_SERVICES * sizeof(struct service_pair);
 }
 
-/* ---- small helpers ---- */
-
-/* Every shared store is a release and every shared load an acquire. On x86-64 both are
- * the plain moves relaxed accesses would be, so the hot path pays nothing; unlike the
- * fences of the classic formulation, ThreadSanitizer models them (GCC rejects
- * atomic_thread_fence under -fsanitize=thread), and they carry the seqlock argument per
- * access: a reader that loads any value stored after the writer made a sequence odd has
- * synchronized with that store, so its re-read of the sequence sees it odd or later. */
-static inline uint64_t get64(const _Atomic uint64_t *v)
-{
-    return atomic_load_explicit(v, memory_order_acquire);
-}
-
-static inline uint32_t get32(const _Atomic uint32_t *v)
-{
-    return atomic_load_explicit(v, memory_order_acquire);
-}
-
-static inline void set64(_Atomic uint64_t *v, uint64_t x)
-{
-    atomic_store_explicit(v, x, memory_order_release);
-}
-
-static inline void set32(_Atomic uint32_t *v, uint32_t x)
-{
-    atomic_store_explicit(v, x, memory_order_release);
-}
-
-/* Single writer: load + store is exact and cheaper than an atomic read-modify-write. The
- * writer's own load needs no ordering. */
-static inline void add_u64(_Atomic uint64_t *counter, uint64_t delta)
-{
-    set64(counter, atomic_load_explicit(counter, memory_order_relaxed) + delta);
-}
-
-static inline void add_u32(_Atomic uint32_t *counter, uint32_t delta)
-{
-    set32(counter, atomic_load_explicit(counter, memory_order_relaxed) + delta);
-}
-
-/* Writer side of a seqlock: odd while the identity changes, even (released) after. The
- * release stores that follow keep the odd value ordered before them. */
-static void seq_begin(_Atomic uint32_t *seq)
-{
-    set32(seq, atomic_load_explicit(seq, memory_order_relaxed) + 1);
-}
-
-static void seq_end(_Atomic uint32_t *seq)
-{
-    set32(seq, atomic_load_explicit(seq, memory_order_relaxed) + 1);
-}
-
-/* Reader side: wait for an even sequence. The writer holds a sequence odd for a few
- * stores, but it may be preempted meanwhile, so do not spin forever on a shared core. */
-static uint32_t seq_read_begin(const _Atomic uint32_t *seq)
-{
-    for (unsigned spins = 0;; spins++) {
-        uint32_t s = atomic_load_explicit(seq, memory_order_acquire);
-        if ((s & 1) == 0)
-            return s;
-        if (spins >= 64)
-            sched_yield();
-    }
-}
-
-/* The data loads before it were acquires, so this load cannot move above them. */
-static bool seq_read_retry(const _Atomic uint32_t *seq, uint32_t begun)
-{
-    return atomic_load_explicit(seq, memory_order_relaxed) != begun;
-}
+/* ---- small helpers: collector/seqlock.h ---- */
 
 /* ---- creation ---- */
 
@@ -266,6 +210,7 @@ static void row_init(struct row *row)
     atomic_init(&row->instance_id, 0);
     atomic_init(&row->start_time, 0);
     atomic_init(&row->exit_time, 0);
+    atomic_init(&row->service_set, SERVICE_SET_EMPTY);
     atomic_init(&row->pad_, 0);
     for (int w = 0; w < NAME_WORDS; w++)
         atomic_init(&row->name[w], 0);
@@ -287,6 +232,8 @@ static void stats_init(struct shared_stats *s)
     atomic_init(&s->lost_buffers, 0);
     atomic_init(&s->processes_untracked, 0);
     atomic_init(&s->instances_retired, 0);
+    atomic_init(&s->short_records, 0);
+    atomic_init(&s->service_scans, 0);
     atomic_init(&s->rows_in_use, 0);
 }
 
@@ -320,14 +267,27 @@ struct process_table *process_table_create(const struct process_table_config *co
     t->free_count = l.capacity;
     t->last_row = PID_INDEX_NONE;
     t->next_instance = 1;
-    t->unknown_name = name_table_intern(&t->names, UNKNOWN_PROCESS_NAME);
+    t->unknown_name = name_table_intern(&t->names, UNKNOWN_PROCESS_NAME, SERVICE_SET_EMPTY);
+    uint32_t services = config && config->service_capacity ? config->service_capacity
+                                                           : PROCESS_TABLE_DEFAULT_SERVICES;
+    atomic_init(&t->offered, NULL);
+    t->pending = malloc(services * sizeof *t->pending);
+    if (!t->pending || !service_tables_init(&t->services, services)) {
+        free(t->pending);
+        free(block);
+        return NULL;
+    }
     return t;
 }
 
 void process_table_destroy(struct process_table *table)
 {
-    if (table)
-        free(table->block);
+    if (!table)
+        return;
+    free(atomic_exchange(&table->offered, NULL));
+    free(table->pending);
+    service_tables_free(&table->services);
+    free(table->block);
 }
 
 /* ---- writer: rows and instances ---- */
@@ -367,7 +327,9 @@ static uint32_t row_open(struct process_table *t, const struct identity *id)
         return PID_INDEX_NONE;
     uint32_t r = t->free_rows[--t->free_count];
     struct row *row = &t->rows[r];
-    uint32_t name_id = id->named ? name_table_intern(&t->names, id->name) : t->unknown_name;
+    uint32_t set = services_of_pid(&t->services, id->pid);
+    uint32_t name_id = name_table_intern(&t->names, id->named ? id->name : UNKNOWN_PROCESS_NAME,
+                                         set);
     seq_begin(&row->seq);
     set32(&row->pid, id->pid);
     set32(&row->parent_pid, id->parent_pid);
@@ -377,6 +339,7 @@ static uint32_t row_open(struct process_table *t, const struct identity *id)
     set64(&row->instance_id, t->next_instance++);
     set64(&row->start_time, id->start_time);
     set64(&row->exit_time, 0);
+    set32(&row->service_set, set);
     name_words_store(row->name, id->named ? id->name : UNKNOWN_PROCESS_NAME);
     for (int f = 0; f < FAMILY_COUNT; f++)
         for (int c = 0; c < CTR_COUNT; c++)
@@ -393,7 +356,7 @@ static uint32_t overflow_admit(struct process_table *t, uint64_t timestamp)
 {
     struct row *row = overflow_row(t);
     if (get32(&row->state) == ROW_FREE) {
-        uint32_t name_id = name_table_intern(&t->names, OVERFLOW_PROCESS_NAME);
+        uint32_t name_id = name_table_intern(&t->names, OVERFLOW_PROCESS_NAME, SERVICE_SET_EMPTY);
         seq_begin(&row->seq);
         set32(&row->name_id, name_id);
         set32(&row->flags, ROW_NAMED | ROW_OVERFLOW);
@@ -438,26 +401,35 @@ static void instance_exit(struct process_table *t, uint32_t r, uint64_t timestam
     t->exited_count++;
 }
 
-/* Give row r a name (and the identity that came with it). Its counters so far move to
- * the old name's retired totals and are subtracted from the new name's (mod 2^64), so
- * neither name's total changes at the instant of the rename, and later growth counts
- * under the new name. The table sequence makes that instant atomic for name readers. */
+/* Row r moves from name entry old_name to new_name (a rename, or new hosted services):
+ * its counters so far move to the old entry's retired totals and are subtracted from the
+ * new entry's (mod 2^64), so neither total changes at that instant, and later growth
+ * counts under the new entry. Call inside the table sequence, which makes that instant
+ * atomic for name readers. */
+static void move_name_totals(struct process_table *t, const struct row *row, uint32_t old_name,
+                             uint32_t new_name)
+{
+    struct name_entry *from = &t->names.entries[old_name];
+    struct name_entry *to = &t->names.entries[new_name];
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++) {
+            uint64_t v = get64(&row->counters[f][c]);
+            add_u64(&from->retired[f][c], v);
+            add_u64(&to->retired[f][c], (uint64_t)0 - v);
+        }
+}
+
+/* Give row r a name (and the identity that came with it). */
 static void instance_name(struct process_table *t, uint32_t r, const struct identity *id)
 {
     struct row *row = &t->rows[r];
     uint32_t old_name = get32(&row->name_id);
-    uint32_t new_name = id->named ? name_table_intern(&t->names, id->name) : old_name;
+    uint32_t new_name = id->named
+        ? name_table_intern(&t->names, id->name, get32(&row->service_set)) : old_name;
     bool moves = new_name != old_name;
     if (moves) {
         seq_begin(&t->table_seq);
-        struct name_entry *from = &t->names.entries[old_name];
-        struct name_entry *to = &t->names.entries[new_name];
-        for (int f = 0; f < FAMILY_COUNT; f++)
-            for (int c = 0; c < CTR_COUNT; c++) {
-                uint64_t v = get64(&row->counters[f][c]);
-                add_u64(&from->retired[f][c], v);
-                add_u64(&to->retired[f][c], (uint64_t)0 - v);
-            }
+        move_name_totals(t, row, old_name, new_name);
     }
     seq_begin(&row->seq);
     set32(&row->parent_pid, id->parent_pid);
@@ -467,6 +439,30 @@ static void instance_name(struct process_table *t, uint32_t r, const struct iden
         set32(&row->flags, get32(&row->flags) | ROW_NAMED);
         name_words_store(row->name, id->name);
     }
+    seq_end(&row->seq);
+    if (moves)
+        seq_end(&t->table_seq);
+}
+
+/* Row r's instance hosts the services of `add` too: its set grows, and its name entry
+ * becomes the one of (its name, the grown set). */
+static void instance_services(struct process_table *t, uint32_t r, uint32_t add)
+{
+    struct row *row = &t->rows[r];
+    uint32_t old_set = get32(&row->service_set);
+    uint32_t set = services_set_union(&t->services, old_set, add);
+    if (set == SERVICES_NONE || set == old_set)
+        return;
+    uint32_t old_name = get32(&row->name_id);
+    uint32_t new_name = name_table_intern(&t->names, t->names.text[old_name], set);
+    bool moves = new_name != old_name;
+    if (moves) {
+        seq_begin(&t->table_seq);
+        move_name_totals(t, row, old_name, new_name);
+    }
+    seq_begin(&row->seq);
+    set32(&row->service_set, set);
+    set32(&row->name_id, new_name);
     seq_end(&row->seq);
     if (moves)
         seq_end(&t->table_seq);
@@ -609,6 +605,10 @@ static void process_starts(struct process_table *t, const struct process_fact *p
         instance_exit(t, r, timestamp); /* the pid was reused */
         index_forget(t, p->pid);
     }
+    /* A new process hosts nothing yet, whatever the pid's last holder did (its End may
+     * have been lost); the next SCM scan says what it hosts. */
+    if (p->op == PROC_START)
+        services_forget_pid(&t->services, p->pid);
     instance_begin(t, id);
 }
 
@@ -628,7 +628,11 @@ static void process_ends(struct process_table *t, const struct process_fact *p,
     if (unnamed)
         instance_name(t, r, id);
     /* Exited instances stay indexed: late events of the pid still count to them until a
-     * new instance takes the pid or the row retires. */
+     * new instance takes the pid or the row retires. Its services are no longer hosted
+     * by the pid, but the row keeps them; a DCEnd is the rundown of a session that stops,
+     * not an exit, and the services still run. */
+    if (p->op != PROC_DCEND)
+        services_forget_pid(&t->services, p->pid);
     instance_exit(t, r, timestamp);
 }
 
@@ -661,6 +665,61 @@ static void apply_process(struct process_table *t, const struct process_fact *p,
     }
 }
 
+/* ---- writer: services ---- */
+
+/* services_apply's report: pid hosts the services of set now; its live row takes them. */
+static void pid_hosts(void *context, uint32_t pid, uint32_t set)
+{
+    struct process_table *t = context;
+    uint32_t r = pid_index_find(&t->index, pid);
+    if (r == PID_INDEX_NONE || r == t->capacity || get32(&t->rows[r].state) != PROCESS_LIVE)
+        return;
+    instance_services(t, r, set);
+}
+
+static void flush_pending_services(struct process_table *t)
+{
+    if (t->pending_count == 0)
+        return;
+    services_apply(&t->services, t->pending, t->pending_count, false, pid_hosts, t);
+    t->pending_count = 0;
+}
+
+/* One pair for the pending list, or nothing for a service no process runs. */
+static void pend_service(struct process_table *t, const struct service_fact *s)
+{
+    if (s->pid == 0 || s->state == SERVICE_STATE_STOPPED)
+        return;
+    uint32_t id = services_intern(&t->services, s->name, s->display_name);
+    if (id == SERVICES_NONE)
+        return;
+    if (t->pending_count == t->services.service_capacity)
+        flush_pending_services(t);
+    t->pending[t->pending_count++] = (struct service_pair){.pid = s->pid, .service = id};
+}
+
+/* The latest complete list offered by the SCM scan replaces what the table knew. */
+static void apply_offered_services(struct process_table *t)
+{
+    struct service_batch *batch = atomic_exchange(&t->offered, NULL);
+    if (!batch)
+        return;
+    flush_pending_services(t);
+    for (size_t i = 0; i < batch->count; i++)
+        pend_service(t, &batch->items[i]);
+    /* pend_service flushes when full, and adding is not replacing: a scan too large for
+     * the tables replaces with what fits (the rest is counted as dropped) */
+    services_apply(&t->services, t->pending, t->pending_count, true, pid_hosts, t);
+    t->pending_count = 0;
+    free(batch);
+    add_u64(&t->stats.service_scans, 1);
+}
+
+void process_table_offer_services(struct process_table *table, struct service_batch *batch)
+{
+    free(atomic_exchange(&table->offered, batch));
+}
+
 static void apply_lost(struct process_table *t, const struct lost_fact *lost)
 {
     /* LOST_FILE has no counter of its own beyond events_by_type[EVT_LOST_FILE]. */
@@ -675,6 +734,10 @@ static inline void apply(struct process_table *t, const struct trace_fact *fact,
 {
     if ((unsigned)fact->type < EVT_TYPE_COUNT)
         add_u64(&t->stats.events_by_type[fact->type], 1);
+    /* A trace's run of service records has ended. Not on network facts: most of those
+     * take process_table_feed's fast path, which does not look, and both paths agree. */
+    if (fact->kind != FACT_SERVICE && fact->kind != FACT_NET)
+        flush_pending_services(t);
     switch (fact->kind) {
     case FACT_NET:
         apply_net(t, &fact->u.net, timestamp);
@@ -687,6 +750,9 @@ static inline void apply(struct process_table *t, const struct trace_fact *fact,
         break;
     case FACT_LOST:
         apply_lost(t, &fact->u.lost);
+        break;
+    case FACT_SERVICE:
+        pend_service(t, &fact->u.service);
         break;
     default:
         add_u64(&t->stats.dropped[DROP_UNKNOWN], 1);
@@ -774,6 +840,8 @@ static void retire(struct process_table *t, uint32_t r)
  * call share one table-sequence window, so name readers retry at most once for it. */
 void process_table_housekeep(struct process_table *table, uint64_t now)
 {
+    flush_pending_services(table);
+    apply_offered_services(table);
     if (table->exited_count == 0)
         return;
     bool open = false;
@@ -810,6 +878,7 @@ static bool row_read(const struct row *row, struct process_view *v)
         v->state = state == PROCESS_EXITED ? PROCESS_EXITED : PROCESS_LIVE;
         v->is_overflow = (flags & ROW_OVERFLOW) != 0;
         v->is_named = (flags & ROW_NAMED) != 0;
+        v->service_set = get32(&row->service_set);
         name_words_load(row->name, v->name);
         for (int f = 0; f < FAMILY_COUNT; f++)
             for (int c = 0; c < CTR_COUNT; c++)
@@ -924,6 +993,7 @@ void process_table_foreach_name(const struct process_table *table, name_visit_fn
     struct name_view view;
     for (uint32_t n = 0; n < count; n++) {
         name_words_load(table->names.entries[n].text, view.name);
+        view.service_set = get32(&table->names.entries[n].service_set);
         view.live_instances = sums[n].live;
         memcpy(view.counters, sums[n].counters, sizeof view.counters);
         visit(&view, context);
@@ -948,4 +1018,45 @@ void process_table_stats(const struct process_table *table, struct table_stats *
     out->short_records = get64(&s->short_records);
     out->rows_in_use = get32(&s->rows_in_use);
     out->capacity = table->capacity;
+    const struct service_tables *services = &table->services;
+    out->services_known = get32(&services->service_count);
+    out->services_hosted = get32(&services->hosting_count);
+    out->service_capacity = services->service_capacity;
+    out->services_dropped = get64(&services->dropped);
+    out->service_scans = get64(&s->service_scans);
+}
+
+static struct service_ref service_ref_of(const struct service_entry *e)
+{
+    return (struct service_ref){.name = e->name, .display_name = e->display_name};
+}
+
+size_t process_table_service_set(const struct process_table *table, uint32_t set,
+                                 struct service_ref *out, size_t max)
+{
+    const struct service_set_entry *e = services_set(&table->services, set);
+    size_t n = 0;
+    for (uint32_t i = 0; i < e->count && n < max; i++) {
+        const struct service_entry *svc = services_entry(&table->services, e->ids[i]);
+        if (svc)
+            out[n++] = service_ref_of(svc);
+    }
+    return n;
+}
+
+size_t process_table_services_hosted(const struct process_table *table,
+                                     struct hosted_service *out, size_t max)
+{
+    struct service_pair *pairs = malloc((max ? max : 1) * sizeof *pairs);
+    if (!pairs)
+        return 0;
+    size_t n = services_hosting_copy(&table->services, pairs, max), kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct service_entry *svc = services_entry(&table->services, pairs[i].service);
+        if (svc)
+            out[kept++] = (struct hosted_service){.pid = pairs[i].pid,
+                                                  .service = service_ref_of(svc)};
+    }
+    free(pairs);
+    return kept;
 }

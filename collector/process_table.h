@@ -45,6 +45,7 @@ struct process_view {
     enum process_state state;
     bool is_overflow;        /* the shared row for processes that found no free row */
     bool is_named;           /* false: name is UNKNOWN_PROCESS_NAME */
+    uint32_t service_set;    /* the services it hosted: process_table_service_set() */
     char name[IMAGE_NAME_MAX];
     uint64_t counters[FAMILY_COUNT][CTR_COUNT];
 };
@@ -52,6 +53,7 @@ struct process_view {
 /* Totals of every instance (live, exited, retired) that bore one image name. */
 struct name_view {
     char name[IMAGE_NAME_MAX];
+    uint32_t service_set;    /* one view per name and set of hosted services */
     uint32_t live_instances;
     uint64_t counters[FAMILY_COUNT][CTR_COUNT];
 };
@@ -69,16 +71,23 @@ struct table_stats {
                                     * by PID and size all the same */
     uint32_t rows_in_use;          /* gauge */
     uint32_t capacity;             /* gauge: rows, fixed at creation */
+    uint32_t services_known;       /* gauge: distinct service names seen */
+    uint32_t services_hosted;      /* gauge: services hosted by a process now */
+    uint32_t service_capacity;     /* gauge: services (and sets) the table can hold */
+    uint64_t services_dropped;     /* services, sets or pairs that found no room */
+    uint64_t service_scans;        /* complete service lists applied (live SCM scans) */
 };
 
 struct process_table_config {
     uint32_t capacity;             /* rows; rounded up to a power of two; 0 = default */
     uint64_t retention;            /* how long exited instances stay readable, 100 ns units */
+    uint32_t service_capacity;     /* distinct services; 0 = PROCESS_TABLE_DEFAULT_SERVICES */
 };
 
 /* Plain numbers: service/config.c turns them into the flags' default text. */
 #define PROCESS_TABLE_DEFAULT_CAPACITY 4096
 #define PROCESS_TABLE_DEFAULT_RETENTION_MINUTES 5
+#define PROCESS_TABLE_DEFAULT_SERVICES 1024
 #define PROCESS_TABLE_DEFAULT_RETENTION \
     (PROCESS_TABLE_DEFAULT_RETENTION_MINUTES * 60ull * 10000000ull) /* 100 ns ticks */
 
@@ -99,8 +108,20 @@ void process_table_apply(struct process_table *table, const struct trace_fact *f
 /* Count a record that never became a fact (decode failure, or a source-level problem). */
 void process_table_count_drop(struct process_table *table, enum drop_reason reason);
 
-/* Retire exited instances older than the retention. Call at least once a second. */
+/* Retire exited instances older than the retention, and apply services still pending.
+ * Call at least once a second. */
 void process_table_housekeep(struct process_table *table, uint64_t now);
+
+/* ---- from any thread: a complete list of the running services (a live SCM scan) ---- */
+
+/* Ownership of the batch passes to the table, which frees it (malloc'ed, items[count]).
+ * The writer applies the latest batch offered at its next housekeeping; an older one not
+ * applied yet is freed unread (every batch is complete, so the newest says it all). */
+struct service_batch {
+    size_t count;
+    struct service_fact items[];
+};
+void process_table_offer_services(struct process_table *table, struct service_batch *batch);
 
 /* ---- reader side: any thread, any number, concurrently with the writer ---- */
 
@@ -116,6 +137,25 @@ void process_table_foreach_name(const struct process_table *table, name_visit_fn
                                 void *context);
 
 void process_table_stats(const struct process_table *table, struct table_stats *stats);
+
+/* The services of a set (process_view.service_set, name_view.service_set), sorted by name
+ * case-insensitively; at most max, returns the count. The strings live as long as the
+ * table and never change. */
+struct service_ref {
+    const char *name;
+    const char *display_name;
+};
+size_t process_table_service_set(const struct process_table *table, uint32_t set,
+                                 struct service_ref *out, size_t max);
+enum { PROCESS_TABLE_SERVICES_PER_SET = 64 }; /* the most a set holds */
+
+/* The services hosted now, with the pid of their process; at most max, returns the count. */
+struct hosted_service {
+    uint32_t pid;
+    struct service_ref service;
+};
+size_t process_table_services_hosted(const struct process_table *table,
+                                     struct hosted_service *out, size_t max);
 
 /* Memory held by a table of this capacity, for the footprint the docs quote. */
 size_t process_table_footprint(uint32_t capacity);

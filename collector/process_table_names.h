@@ -1,6 +1,8 @@
-/* Image names of the process table: one entry per distinct name, never removed, holding
- * the name and the counters of that name's retired instances (so totals by name never go
- * down after instances retire).
+/* Image names of the process table: one entry per distinct name and service set (the
+ * services its instances host, process_table_services.h), never removed, holding the name
+ * and the counters of retired instances (so totals by name never go down after instances
+ * retire). "svchost.exe" hosting Dnscache and "svchost.exe" hosting nothing are two
+ * entries, which is what aggregation by name split by service needs.
  *
  * Entries are published to readers by a release store of `count`; an entry's text never
  * changes after that. Its retired counters change only under the table-wide sequence
@@ -23,6 +25,7 @@ typedef _Atomic uint64_t name_words[NAME_WORDS];
 
 struct name_entry {
     name_words text;
+    _Atomic uint32_t service_set;    /* fixed before the entry is published */
     _Atomic uint64_t retired[FAMILY_COUNT][CTR_COUNT];
 };
 
@@ -45,8 +48,9 @@ size_t name_table_text_bytes(uint32_t capacity);
 void name_table_init(struct name_table *names, uint32_t capacity, struct name_entry *entries,
                      uint32_t *slots, char (*text)[IMAGE_NAME_MAX]);
 
-/* Entry index of name (a NUL-terminated string of < IMAGE_NAME_MAX bytes), added if new. */
-uint32_t name_table_intern(struct name_table *names, const char *name);
+/* Entry index of (name, service set), added if new; name is a NUL-terminated string of
+ * < IMAGE_NAME_MAX bytes. A full table maps new pairs to (OVERFLOW_PROCESS_NAME, 0). */
+uint32_t name_table_intern(struct name_table *names, const char *name, uint32_t service_set);
 
 /* Copy a NUL-terminated name (truncated to IMAGE_NAME_MAX - 1 bytes) into words / out. */
 void name_words_store(name_words words, const char *name);

@@ -13,6 +13,8 @@ enum trace_class {
     TRACE_CLASS_UDPIP,      /* {bf3a50c5-a9c9-4988-a005-2df0b7c80f80}, ETL group 0x08 (seen in real traces) */
     TRACE_CLASS_PROCESS,    /* {3d6fa8d0-fe05-11d0-9dda-00c04fd7ba7c}, ETL group 0x03 */
     TRACE_CLASS_LOST_EVENT, /* RT_LostEvent {6a399ae0-4bc6-4de9-870b-3657f8947e7e} */
+    TRACE_CLASS_SYSCONFIG,  /* SystemConfig {01853a65-418f-4f36-aefc-dc0f1d2fd235}, ETL group
+                             * 0x0B: merged into traces by WPR, xperf and PerfView */
 };
 
 struct trace_record {

@@ -160,6 +160,7 @@ static bool get_choice(struct walk *w, const yaml_node_t *node, const char *cons
                        size_t count, const char *noun, int *out)
 {
     const char *v = NULL;
+    *out = 0; /* callers read it only on success, but gcc -O3 cannot see through fail() */
     if (!get_string(w, node, &v))
         return false;
     for (size_t i = 0; i < count; i++) {

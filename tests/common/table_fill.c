@@ -1,6 +1,7 @@
 #include "table_fill.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static enum event_type net_type(enum net_op op, enum ip_family family)
@@ -96,4 +97,36 @@ void fill_many(struct process_table *table, uint32_t n)
                 fill_net(table, (enum net_op)op, FAMILY_IPV6, pid, 200 + i, t);
         }
     }
+}
+
+void fill_service(struct process_table *table, uint32_t pid, uint32_t state, const char *name,
+                  const char *display_name, uint64_t timestamp)
+{
+    struct trace_fact fact;
+    memset(&fact, 0, sizeof fact);
+    fact.kind = FACT_SERVICE;
+    fact.type = EVT_SYSCONFIG_SERVICES;
+    fact.u.service.pid = pid;
+    fact.u.service.state = state;
+    snprintf(fact.u.service.name, sizeof fact.u.service.name, "%s", name);
+    snprintf(fact.u.service.display_name, sizeof fact.u.service.display_name, "%s",
+             display_name);
+    process_table_apply(table, &fact, timestamp);
+}
+
+struct service_batch *fill_batch(const struct fill_hosted *items, size_t count)
+{
+    struct service_batch *batch = malloc(sizeof *batch + count * sizeof batch->items[0]);
+    if (!batch)
+        return NULL;
+    batch->count = count;
+    for (size_t i = 0; i < count; i++) {
+        struct service_fact *s = &batch->items[i];
+        memset(s, 0, sizeof *s);
+        s->pid = items[i].pid;
+        s->state = 4;
+        snprintf(s->name, sizeof s->name, "%s", items[i].name);
+        snprintf(s->display_name, sizeof s->display_name, "%s", items[i].display_name);
+    }
+    return batch;
 }

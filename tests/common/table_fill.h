@@ -22,6 +22,17 @@ void fill_net(struct process_table *table, enum net_op op, enum ip_family family
               uint32_t pid, uint32_t size, uint64_t timestamp);
 void fill_fail(struct process_table *table, uint16_t proto, uint16_t code, uint64_t timestamp);
 
+/* A SystemConfig Services record: pid hosts name (state 4: running, 1: stopped). */
+void fill_service(struct process_table *table, uint32_t pid, uint32_t state, const char *name,
+                  const char *display_name, uint64_t timestamp);
+
+/* A complete list of running services, as the live SCM scan offers it (malloc'ed). */
+struct fill_hosted {
+    uint32_t pid;
+    const char *name, *display_name;
+};
+struct service_batch *fill_batch(const struct fill_hosted *items, size_t count);
+
 /* n processes "proc<i>.exe" (pid 1000 + 4 i) with traffic of every kind on IPv4 and, for
  * every other one, IPv6. */
 void fill_many(struct process_table *table, uint32_t n);

@@ -668,6 +668,113 @@ static void test_event_type_names(void **state)
     }
 }
 
+/* ---- SystemConfig Services and UTF-16 ---------------------------------------------- */
+
+/* Appends s as UTF-16LE with its NUL; non-ASCII given as \uXXXX code units in units[]. */
+static size_t put_utf16(uint8_t *p, size_t at, const uint16_t *units, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[at++] = (uint8_t)(units[i] & 0xFF);
+        p[at++] = (uint8_t)(units[i] >> 8);
+    }
+    p[at++] = 0;
+    p[at++] = 0;
+    return at;
+}
+
+static size_t put_ascii16(uint8_t *p, size_t at, const char *s)
+{
+    uint16_t units[128];
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        units[i] = (uint8_t)s[i];
+    return put_utf16(p, at, units, n);
+}
+
+/* Written from the layout in collector/README.md: pid, state, sub-process tag, then three
+ * NUL-terminated UTF-16 strings. */
+static size_t build_services(uint8_t *p, uint32_t pid, uint32_t state, const char *name,
+                             const char *display, const char *process)
+{
+    memset(p, 0xEE, 12);
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(pid >> (8 * i));
+        p[4 + i] = (uint8_t)(state >> (8 * i));
+        p[8 + i] = (uint8_t)(7u >> (8 * i));
+    }
+    size_t at = put_ascii16(p, 12, name);
+    at = put_ascii16(p, at, display);
+    return put_ascii16(p, at, process);
+}
+
+static void test_services_record(void **state)
+{
+    (void)state;
+    uint8_t p[512];
+    size_t len = build_services(p, 1188, 4, "Dnscache", "DNS Client", "svchost");
+    struct trace_fact fact;
+    for (uint8_t version = 2; version <= 5; version++)
+        for (size_t i = 0; i < ARRAY_SIZE(pointer_sizes); i++) {
+            assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, 15, version, pointer_sizes[i],
+                                          p, len, &fact), DECODE_OK);
+            assert_int_equal(fact.kind, FACT_SERVICE);
+            assert_int_equal(fact.type, EVT_SYSCONFIG_SERVICES);
+            assert_int_equal(fact.u.service.pid, 1188);
+            assert_int_equal(fact.u.service.state, 4);
+            assert_string_equal(fact.u.service.name, "Dnscache");
+            assert_string_equal(fact.u.service.display_name, "DNS Client");
+        }
+    /* version 0 and 1 have another layout; the other SystemConfig types are not ours */
+    assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, 15, 1, 8, p, len, &fact), DECODE_UNKNOWN);
+    for (unsigned op = 0; op < 256; op++)
+        if (op != 15)
+            assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, (uint8_t)op, 2, 8, p, len,
+                                          &fact), DECODE_UNKNOWN);
+}
+
+/* Every length short of the last string's NUL is malformed, and never read past. */
+static void test_services_truncated_at_every_length(void **state)
+{
+    (void)state;
+    uint8_t p[512];
+    size_t len = build_services(p, 844, 4, "NlaSvc", "Network Location Awareness", "svchost");
+    struct trace_fact fact;
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, 15, 2, 8, p, cut, &fact),
+                         DECODE_MALFORMED);
+    assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, 15, 2, 8, p, len, &fact), DECODE_OK);
+    /* trailing bytes (a later version's fields) are fine */
+    memset(p + len, 0x41, 16);
+    assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, 15, 3, 8, p, len + 16, &fact),
+                     DECODE_OK);
+    assert_string_equal(fact.u.service.display_name, "Network Location Awareness");
+}
+
+static void test_services_long_and_non_ascii_names(void **state)
+{
+    (void)state;
+    uint8_t p[2048];
+    /* "Dienst é €" then a surrogate pair (U+1F600), then an unpaired high surrogate */
+    static const uint16_t name[] = { 'D', 'i', 'e', 'n', 's', 't', ' ', 0xE9, ' ', 0x20AC,
+                                     0xD83D, 0xDE00, 0xD800, 'x' };
+    memset(p, 0, 12);
+    p[0] = 4;
+    p[4] = 4;
+    size_t at = put_utf16(p, 12, name, ARRAY_SIZE(name));
+    uint16_t long_display[300];
+    for (size_t i = 0; i < ARRAY_SIZE(long_display); i++)
+        long_display[i] = 0x00E9; /* two UTF-8 bytes each */
+    at = put_utf16(p, at, long_display, ARRAY_SIZE(long_display));
+    at = put_ascii16(p, at, "svchost");
+    struct trace_fact fact;
+    assert_int_equal(decode_exact(TRACE_CLASS_SYSCONFIG, 15, 2, 8, p, at, &fact), DECODE_OK);
+    assert_string_equal(fact.u.service.name,
+                        "Dienst \xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbdx");
+    /* truncated at a character boundary: 63 two-byte characters fit in 127 bytes */
+    assert_int_equal(strlen(fact.u.service.display_name), 126);
+    assert_int_equal((unsigned char)fact.u.service.display_name[124], 0xC3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +796,9 @@ int main(void)
         cmocka_unit_test(test_process_lengths_match_real_trace),
         cmocka_unit_test(test_lost_events),
         cmocka_unit_test(test_event_type_names),
+        cmocka_unit_test(test_services_record),
+        cmocka_unit_test(test_services_truncated_at_every_length),
+        cmocka_unit_test(test_services_long_and_non_ascii_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

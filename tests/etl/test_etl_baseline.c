@@ -58,6 +58,7 @@ static const struct type_name TYPES[] = {
     { TRACE_CLASS_PROCESS, "Process", "PerfCtr", 32 },
     { TRACE_CLASS_PROCESS, "Process", "PerfCtrRundown", 33 },
     { TRACE_CLASS_PROCESS, "Process", "Defunct", 39 },
+    { TRACE_CLASS_SYSCONFIG, "SystemConfig", "Services", 15 },
 };
 #define TYPE_COUNT ARRAY_SIZE(TYPES)
 
@@ -89,6 +90,9 @@ static int type_of_name(const char *provider_task_opcode)
         if (strcmp(TYPES[i].name, slash + 1) == 0)
             return (int)i;
     }
+    /* SystemConfig's hardware records (CPU, NIC, PnP...) are not ours: only Services is */
+    if (task_len == strlen("SystemConfig") && strncmp(task, "SystemConfig", task_len) == 0)
+        return -1;
     return ours ? -2 : -1;
 }
 
@@ -202,7 +206,65 @@ static void check_event(const char *line, const struct etl_record *r, double ms)
                p->unique_key, line);
         EXPECT(field(line, "ImageFileName", text, sizeof text) && same_text(text, p->image_name),
                "image %s: %s", p->image_name, line);
+    } else if (fact.kind == FACT_SERVICE) {
+        const struct service_fact *s = &fact.u.service;
+        EXPECT(number(line, "ProcessID", &v) && v == s->pid, "pid %u: %s", s->pid, line);
+        EXPECT(number(line, "ServiceState", &v) && v == s->state, "state %u: %s", s->state,
+               line);
+        EXPECT(field(line, "ServiceName", text, sizeof text) && same_text(text, s->name),
+               "name %s: %s", s->name, line);
+        EXPECT(field(line, "DisplayName", text, sizeof text) && same_text(text, s->display_name),
+               "display name %s: %s", s->display_name, line);
     }
+}
+
+/* ---- the services a replay gives each process (the x64 trace's svchost.exe 1188) ---- */
+
+struct services_seen {
+    bool found;
+    char joined[512];
+    size_t rows_with_services;
+    const struct process_table *table;
+};
+
+static void find_1188(const struct process_view *row, void *context)
+{
+    struct services_seen *seen = context;
+    struct service_ref refs[PROCESS_TABLE_SERVICES_PER_SET];
+    size_t n = process_table_service_set(seen->table, row->service_set, refs, 64);
+    seen->rows_with_services += n > 0;
+    if (row->pid != 1188)
+        return;
+    seen->found = strcmp(row->name, "svchost.exe") == 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(seen->joined + at, sizeof seen->joined - at, "%s%s",
+                               i ? "," : "", refs[i].name);
+}
+
+static int check_services(const char *dir)
+{
+    char etl[512];
+    snprintf(etl, sizeof etl, "%s/perfview/net.4.5.2.x64.etl", dir);
+    const char *paths[] = { etl };
+    struct process_table *table = process_table_create(NULL);
+    struct etl_replay_report report;
+    enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, NULL, &report);
+    EXPECT(st == ETL_REPLAY_OK, "replay status %d: %s", (int)st, report.error);
+    struct services_seen seen = { .table = table };
+    process_table_foreach(table, find_1188, &seen);
+    EXPECT(seen.found, "no svchost.exe row for pid 1188");
+    EXPECT(strcmp(seen.joined, "CryptSvc,Dnscache,LanmanWorkstation,NlaSvc") == 0,
+           "pid 1188 hosts \"%s\"", seen.joined);
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+    EXPECT(stats.events_by_type[EVT_SYSCONFIG_SERVICES] == 157, "%" PRIu64 " service records",
+           stats.events_by_type[EVT_SYSCONFIG_SERVICES]);
+    EXPECT(stats.services_dropped == 0, "%" PRIu64 " services dropped", stats.services_dropped);
+    printf("net.4.5.2.x64: svchost.exe 1188 hosts %s; %zu rows host services, %u services "
+           "hosted\n", seen.joined, seen.rows_with_services, stats.services_hosted);
+    process_table_destroy(table);
+    return 0;
 }
 
 static int check_perfview(const char *dir, const char *name)
@@ -269,6 +331,12 @@ static int check_perfview(const char *dir, const char *name)
     uint64_t unnamed = 0;
     while ((r = etl_reader_next(reader)) != NULL) {
         int t = type_index(r->rec.event_class, r->rec.opcode);
+        if (t < 0 && r->rec.event_class == TRACE_CLASS_SYSCONFIG) {
+            struct trace_fact fact;
+            EXPECT(decode_record(&r->rec, &fact) == DECODE_UNKNOWN,
+                   "%s: SystemConfig opcode %u decoded", name, r->rec.opcode);
+            continue;
+        }
         if (t < 0) {
             unnamed++;
             fprintf(stderr, "FAIL: %s: class %d opcode %u is in no baseline type\n", name,
@@ -402,6 +470,7 @@ int main(int argc, char **argv)
     int broken = check_perfview(argv[1], "net.4.5.2.x64");
     broken |= check_perfview(argv[1], "net.4.5.2.x86");
     broken |= check_names(argv[1]);
+    broken |= check_services(argv[1]);
     if (broken || failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;

@@ -626,12 +626,190 @@ static void test_default_capacity_and_footprint(void **state)
     process_table_destroy(t);
     size_t footprint = process_table_footprint(0);
     assert_int_equal(footprint, process_table_footprint(PROCESS_TABLE_DEFAULT_CAPACITY));
-    /* Everything a row needs (row, index slots, free list, a name) stays under 1 KiB. */
-    assert_true(footprint <= (size_t)PROCESS_TABLE_DEFAULT_CAPACITY * 1024);
-    assert_true(process_table_footprint(8192) > footprint);
+    /* Everything a row needs (row, index slots, free list, a name) stays under 1 KiB, and
+     * the service tables (1,024 services, sets and pairs) add less than 512 KiB. */
+    size_t per_4096_rows = process_table_footprint(8192) - footprint;
+    assert_true(per_4096_rows <= (size_t)4096 * 1024);
+    assert_true(footprint <= (size_t)PROCESS_TABLE_DEFAULT_CAPACITY * 1024 + 512 * 1024);
     printf("footprint at capacity %u: %zu bytes (%zu per row)\n",
            PROCESS_TABLE_DEFAULT_CAPACITY, footprint,
            footprint / PROCESS_TABLE_DEFAULT_CAPACITY);
+}
+
+/* ---- services ---- */
+
+/* The names of a set joined with ",", as the exporter shows them. */
+static const char *joined_services(const struct process_table *t, uint32_t set)
+{
+    static char text[1024];
+    struct service_ref refs[PROCESS_TABLE_SERVICES_PER_SET];
+    size_t n = process_table_service_set(t, set, refs, PROCESS_TABLE_SERVICES_PER_SET);
+    size_t at = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", i ? "," : "", refs[i].name);
+    return text;
+}
+
+static const struct name_view *name_with_services(const struct process_table *t,
+                                                  const struct names *names, const char *name,
+                                                  const char *services)
+{
+    for (size_t i = 0; i < names->count; i++)
+        if (strcmp(names->name[i].name, name) == 0 &&
+            strcmp(joined_services(t, names->name[i].service_set), services) == 0)
+            return &names->name[i];
+    return NULL;
+}
+
+/* A trace's records, one service each, in name order across pids, then the next event:
+ * each row takes its whole set at once, sorted case-insensitively. */
+static void test_services_from_records(void **state)
+{
+    (void)state;
+    struct process_table *t = table_new(64, 60 * SECOND);
+    fill_start(t, 1188, "svchost.exe", 0x1188, T0);
+    fill_start(t, 900, "svchost.exe", 0x900, T0);
+    send4(t, 1188, 100, T0 + 1);
+    send4(t, 900, 7, T0 + 1);
+    fill_service(t, 0, 1, "AeLookupSvc", "Application Experience", T0 + 2); /* stopped */
+    fill_service(t, 1188, 4, "nlasvc", "Network Location Awareness", T0 + 2);
+    fill_service(t, 900, 4, "RpcSs", "Remote Procedure Call (RPC)", T0 + 2);
+    fill_service(t, 1188, 4, "Dnscache", "DNS Client", T0 + 2);
+    fill_service(t, 1188, 4, "CryptSvc", "Cryptographic Services", T0 + 2);
+    fill_service(t, 1188, 1, "Stopped", "A stopped service", T0 + 2);
+    /* nothing applied yet: the run of records has not ended */
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 1188, PROCESS_LIVE)->service_set),
+                        "");
+    send4(t, 1188, 5, T0 + 3); /* the fast path does not end the run... */
+    lost(t, LOST_EVENT);       /* ...any other record does */
+    const struct rows *rows = rows_of(t);
+    assert_string_equal(joined_services(t, row_of(rows, 1188, PROCESS_LIVE)->service_set),
+                        "CryptSvc,Dnscache,nlasvc");
+    assert_string_equal(joined_services(t, row_of(rows, 900, PROCESS_LIVE)->service_set), "RpcSs");
+    struct service_ref refs[4];
+    assert_int_equal(process_table_service_set(t, row_of(rows, 1188, PROCESS_LIVE)->service_set,
+                                               refs, 4), 3);
+    assert_string_equal(refs[0].display_name, "Cryptographic Services");
+    /* the row's counters stay whole; totals by name: what came before the services stays
+     * with (svchost.exe, none), what comes after counts with the set, the sum is exact */
+    send4(t, 1188, 1000, T0 + 4);
+    assert_int_equal(row_of(rows_of(t), 1188, PROCESS_LIVE)->counters[FAMILY_IPV4][CTR_SENT_BYTES],
+                     1105);
+    const struct names *names = names_of(t);
+    assert_int_equal(sent(name_with_services(t, names, "svchost.exe", "")), 112);
+    assert_int_equal(sent(name_with_services(t, names, "svchost.exe", "CryptSvc,Dnscache,nlasvc")),
+                     1000);
+    assert_int_equal(sent(name_with_services(t, names, "svchost.exe", "RpcSs")), 0);
+    struct table_stats s = stats_of(t);
+    assert_int_equal(s.events_by_type[EVT_SYSCONFIG_SERVICES], 6);
+    assert_int_equal(s.services_known, 4);
+    assert_int_equal(s.services_hosted, 4);
+    assert_int_equal(s.services_dropped, 0);
+    struct hosted_service hosted[8];
+    assert_int_equal(process_table_services_hosted(t, hosted, 8), 4);
+    process_table_destroy(t);
+}
+
+/* Services known before a pid's first event: its new row carries them from the start,
+ * housekeeping ends a run of records too, and an exit (not a rundown's DCEnd) ends the
+ * hosting while the row keeps its set. */
+static void test_services_before_traffic_and_exit(void **state)
+{
+    (void)state;
+    struct process_table *t = table_new(64, 60 * SECOND);
+    fill_service(t, 2000, 4, "W32Time", "Windows Time", T0);
+    fill_service(t, 3000, 4, "Spooler", "Print Spooler", T0);
+    process_table_housekeep(t, T0);
+    send4(t, 2000, 10, T0 + 1);
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 2000, PROCESS_LIVE)->service_set),
+                        "W32Time");
+    assert_int_equal(sent(name_with_services(t, names_of(t), UNKNOWN_PROCESS_NAME, "W32Time")), 10);
+    fill_process(t, PROC_DCEND, 3000, "spoolsv.exe", 0x3000, T0 + 2);
+    fill_end(t, 2000, "svchost.exe", 0x2000, T0 + 2);
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 2000, PROCESS_EXITED)->service_set),
+                        "W32Time");
+    assert_int_equal(stats_of(t).services_hosted, 1); /* Spooler: a rundown is no exit */
+    /* the pid reused: the new process hosts nothing */
+    fill_service(t, 3000, 4, "Spooler", "Print Spooler", T0 + 3);
+    process_table_housekeep(t, T0 + 3);
+    fill_start(t, 3000, "notepad.exe", 0x3001, T0 + 4);
+    send4(t, 3000, 1, T0 + 5);
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 3000, PROCESS_LIVE)->service_set),
+                        "");
+    assert_int_equal(stats_of(t).services_hosted, 0);
+    process_table_destroy(t);
+}
+
+/* The live scan: complete lists, the newest replacing the hosting view; a row's set only
+ * grows; an unapplied older list is freed unread. */
+static void test_services_offered_scans(void **state)
+{
+    (void)state;
+    struct process_table *t = table_new(64, 60 * SECOND);
+    fill_start(t, 500, "svchost.exe", 0x500, T0);
+    send4(t, 500, 1, T0);
+    static const struct fill_hosted first[] = {
+        {500, "BITS", "Background Intelligent Transfer Service"},
+        {500, "Schedule", "Task Scheduler"},
+        {600, "tcpip_exporter", "TCP/IP exporter"},
+    };
+    static const struct fill_hosted older[] = {{500, "Old", "never applied"}};
+    process_table_offer_services(t, fill_batch(older, 1));
+    process_table_offer_services(t, fill_batch(first, 3));
+    process_table_housekeep(t, T0 + 1);
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 500, PROCESS_LIVE)->service_set),
+                        "BITS,Schedule");
+    assert_int_equal(stats_of(t).service_scans, 1);
+    static const struct fill_hosted second[] = {
+        {500, "Schedule", "Task Scheduler"},
+        {500, "wuauserv", "Windows Update"},
+        {700, "tcpip_exporter", "TCP/IP exporter"},
+    };
+    process_table_offer_services(t, fill_batch(second, 3));
+    process_table_housekeep(t, T0 + 2);
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 500, PROCESS_LIVE)->service_set),
+                        "BITS,Schedule,wuauserv");
+    struct hosted_service hosted[8];
+    size_t n = process_table_services_hosted(t, hosted, 8);
+    assert_int_equal(n, 3);
+    bool exporter_at_700 = false, old_seen = false;
+    for (size_t i = 0; i < n; i++) {
+        exporter_at_700 |= strcmp(hosted[i].service.name, "tcpip_exporter") == 0 &&
+                           hosted[i].pid == 700;
+        old_seen |= strcmp(hosted[i].service.name, "Old") == 0 ||
+                    strcmp(hosted[i].service.name, "BITS") == 0;
+    }
+    assert_true(exporter_at_700);
+    assert_false(old_seen);
+    assert_int_equal(stats_of(t).services_known, 4); /* "Old" was never applied */
+    /* offered and never applied: freed with the table (ASan would say otherwise) */
+    process_table_offer_services(t, fill_batch(first, 3));
+    process_table_destroy(t);
+}
+
+/* Full service tables: what does not fit is counted, nothing else changes. */
+static void test_services_bounded(void **state)
+{
+    (void)state;
+    struct process_table_config config = {.capacity = 64, .retention = 60 * SECOND,
+                                          .service_capacity = 4};
+    struct process_table *t = process_table_create(&config);
+    assert_non_null(t);
+    fill_start(t, 10, "svchost.exe", 0x10, T0);
+    char name[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "svc%02d", i);
+        fill_service(t, 10, 4, name, name, T0);
+    }
+    process_table_housekeep(t, T0);
+    struct table_stats s = stats_of(t);
+    assert_int_equal(s.services_known, 4);
+    assert_true(s.services_dropped >= 6);
+    assert_int_equal(s.service_capacity, 4);
+    assert_string_equal(joined_services(t, row_of(rows_of(t), 10, PROCESS_LIVE)->service_set),
+                        "svc00,svc01,svc02,svc03");
+    process_table_destroy(t);
 }
 
 /* ---- the pid index under churn, against a model ---- */
@@ -843,6 +1021,10 @@ int main(void)
         cmocka_unit_test(test_fail_counting),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_default_capacity_and_footprint),
+        cmocka_unit_test(test_services_from_records),
+        cmocka_unit_test(test_services_before_traffic_and_exit),
+        cmocka_unit_test(test_services_offered_scans),
+        cmocka_unit_test(test_services_bounded),
         cmocka_unit_test(test_pid_churn_matches_model),
         cmocka_unit_test(test_pid_index_matches_model),
         cmocka_unit_test(test_feed_decodes_and_counts),
