@@ -357,6 +357,12 @@ static enum MHD_Result serve_status(struct http_server *server,
     return send_json(server, connection, json_render_status(server->table, &input));
 }
 
+static enum MHD_Result serve_services(struct http_server *server,
+                                      struct MHD_Connection *connection)
+{
+    return send_json(server, connection, json_render_services(server->table));
+}
+
 static enum MHD_Result serve_health(struct http_server *server,
                                     struct MHD_Connection *connection)
 {
@@ -464,6 +470,8 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
         return serve_processes(server, connection);
     if (strcmp(url, "/api/v1/status") == 0)
         return serve_status(server, connection);
+    if (strcmp(url, "/api/v1/services") == 0)
+        return serve_services(server, connection);
     if (strcmp(url, "/health") == 0)
         return serve_health(server, connection);
     if (strcmp(url, "/") == 0)

@@ -12,9 +12,10 @@
 #include "label_text.h"
 #include "metric_names.h"
 #include "name_filter.h"
+#include "row_services.h"
 #include "text_buffer.h"
 
-enum { SEEN_NAME = 1, SEEN_PID = 2, SEEN_SORT = 4, SEEN_LIMIT = 8 };
+enum { SEEN_NAME = 1, SEEN_PID = 2, SEEN_SORT = 4, SEEN_LIMIT = 8, SEEN_SERVICE = 16 };
 
 void process_query_init(struct process_query *query)
 {
@@ -43,6 +44,7 @@ bool process_query_set(struct process_query *query, const char *key, const char 
 {
     static const struct { const char *key; unsigned bit; } known[] = {
         { "name", SEEN_NAME }, { "pid", SEEN_PID }, { "sort", SEEN_SORT }, { "limit", SEEN_LIMIT },
+        { "service", SEEN_SERVICE },
     };
     unsigned bit = 0;
     for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
@@ -50,8 +52,8 @@ bool process_query_set(struct process_query *query, const char *key, const char 
             bit = known[i].bit;
     }
     if (bit == 0) {
-        snprintf(err, err_size, "unknown query parameter '%.64s' (known: name, pid, sort, "
-                 "limit)", key);
+        snprintf(err, err_size, "unknown query parameter '%.64s' (known: name, pid, service, "
+                 "sort, limit)", key);
         return false;
     }
     if (query->seen & bit) {
@@ -69,6 +71,13 @@ bool process_query_set(struct process_query *query, const char *key, const char 
             return false;
         }
         query->name_glob = value;
+        return true;
+    case SEEN_SERVICE:
+        if (*value == '\0' || strlen(value) > 255) {
+            snprintf(err, err_size, "service: expected a glob of 1 to 255 characters");
+            return false;
+        }
+        query->service_glob = value;
         return true;
     case SEEN_PID:
         if (!decimal_parse(value, UINT32_MAX, &number)) {
@@ -166,11 +175,43 @@ static uint64_t total_bytes(const struct process_view *view)
     return sum;
 }
 
-static cJSON *process_object(const struct process_view *view)
+/* A new object appended to array (which then owns it), or NULL. */
+static cJSON *add_new_object(cJSON *array)
+{
+    cJSON *one = cJSON_CreateObject();
+    if (one != NULL && !cJSON_AddItemToArray(array, one)) {
+        cJSON_Delete(one);
+        return NULL;
+    }
+    return one;
+}
+
+/* "service": the names joined as the `service` label has them; "services": each one. */
+static bool add_services(cJSON *object, const struct row_services *services)
+{
+    struct text_buffer joined;
+    text_buffer_init(&joined);
+    row_services_join(services, false, &joined);
+    bool ok = !joined.failed &&
+              cJSON_AddStringToObject(object, "service", joined.length ? joined.data : "");
+    text_buffer_free(&joined);
+    cJSON *array = ok ? cJSON_AddArrayToObject(object, "services") : NULL;
+    for (size_t i = 0; array && i < services->count; i++) {
+        cJSON *one = add_new_object(array);
+        if (!one || !cJSON_AddStringToObject(one, "name", services->refs[i].name) ||
+            !cJSON_AddStringToObject(one, "display_name", services->refs[i].display_name))
+            return false;
+    }
+    return array != NULL;
+}
+
+static cJSON *process_object(const struct process_table *table, const struct process_view *view)
 {
     cJSON *object = cJSON_CreateObject();
     if (object == NULL)
         return NULL;
+    struct row_services services;
+    row_services_of(table, view->service_set, &services);
     char name[2 * IMAGE_NAME_MAX];
     utf8_from_image_name(view->name, name, sizeof name);
     char key[24];
@@ -189,6 +230,7 @@ static cJSON *process_object(const struct process_view *view)
               cJSON_AddBoolToObject(object, "overflow", view->is_overflow) &&
               add_time(object, "start_time", view->start_time) &&
               add_time(object, "exit_time", view->exit_time) &&
+              add_services(object, &services) &&
               add_u64(object, "total_bytes", total_bytes(view));
     cJSON *counters = ok ? cJSON_AddObjectToObject(object, "counters") : NULL;
     ok = counters != NULL &&
@@ -211,7 +253,16 @@ struct collected {
     bool out_of_memory;
     const struct render_options *options;
     const struct process_query *query;
+    const struct process_table *table;
 };
+
+static bool some_service_matches(const char *glob, const struct row_services *services)
+{
+    for (size_t i = 0; i < services->count; i++)
+        if (glob_match(glob, services->refs[i].name))
+            return true;
+    return false;
+}
 
 static void collect(const struct process_view *view, void *context)
 {
@@ -221,8 +272,11 @@ static void collect(const struct process_view *view, void *context)
         return;
     if (q->name_glob != NULL && !glob_match(q->name_glob, view->name))
         return;
-    if (!name_filter_allows(c->options->include, c->options->include_count,
-                            c->options->exclude, c->options->exclude_count, view->name))
+    struct row_services services;
+    row_services_of(c->table, view->service_set, &services);
+    if (q->service_glob != NULL && !some_service_matches(q->service_glob, &services))
+        return;
+    if (!row_filter_allows(c->options, view->name, services.refs, services.count))
         return;
     if (c->count == c->capacity) {
         size_t capacity = c->capacity ? c->capacity * 2 : 64;
@@ -269,7 +323,7 @@ char *json_render_processes(const struct process_table *table,
                             const struct render_options *options,
                             const struct process_query *query)
 {
-    struct collected c = { .options = options, .query = query };
+    struct collected c = { .options = options, .query = query, .table = table };
     process_table_foreach(table, collect, &c);
     if (c.out_of_memory) {
         free(c.views);
@@ -286,13 +340,72 @@ char *json_render_processes(const struct process_table *table,
     cJSON *array = cJSON_CreateArray();
     bool ok = array != NULL;
     for (size_t i = 0; ok && i < count; i++) {
-        cJSON *object = process_object(&c.views[i]);
+        cJSON *object = process_object(table, &c.views[i]);
         ok = object != NULL && cJSON_AddItemToArray(array, object);
     }
     if (ok)
         text = cJSON_PrintUnformatted(array);
     cJSON_Delete(array);
     free(c.views);
+    return text;
+}
+
+/* ---- /api/v1/services ---- */
+
+static int compare_hosted(const void *a, const void *b)
+{
+    const struct hosted_service *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return strcmp(x->service.name, y->service.name);
+}
+
+/* The name of pid's row, the live one when there are several (a replay's rundown at the
+ * end marks every row exited), or "" when the table has none (a service process without
+ * traffic since start, or no process events at all, as under Wine). */
+struct live_name {
+    uint32_t pid;
+    char name[2 * IMAGE_NAME_MAX];
+};
+
+static void find_live_name(const struct process_view *view, void *context)
+{
+    struct live_name *n = context;
+    if (view->pid != n->pid || view->is_overflow || !view->is_named)
+        return;
+    if (view->state == PROCESS_LIVE || n->name[0] == '\0')
+        utf8_from_image_name(view->name, n->name, sizeof n->name);
+}
+
+char *json_render_services(const struct process_table *table)
+{
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+    size_t max = stats.service_capacity ? stats.service_capacity : 1;
+    struct hosted_service *hosted = malloc(max * sizeof *hosted);
+    if (!hosted)
+        return NULL;
+    size_t n = process_table_services_hosted(table, hosted, max);
+    if (n > 1)
+        qsort(hosted, n, sizeof *hosted, compare_hosted);
+    cJSON *array = cJSON_CreateArray();
+    bool ok = array != NULL;
+    struct live_name live = { .pid = UINT32_MAX };
+    for (size_t i = 0; ok && i < n; i++) {
+        if (hosted[i].pid != live.pid) { /* one table walk per hosting pid, sorted by pid */
+            live.pid = hosted[i].pid;
+            live.name[0] = '\0';
+            process_table_foreach(table, find_live_name, &live);
+        }
+        cJSON *one = add_new_object(array);
+        ok = one != NULL && cJSON_AddStringToObject(one, "name", hosted[i].service.name) &&
+             cJSON_AddStringToObject(one, "display_name", hosted[i].service.display_name) &&
+             add_u64(one, "pid", hosted[i].pid) &&
+             cJSON_AddStringToObject(one, "process", live.name);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(array) : NULL;
+    cJSON_Delete(array);
+    free(hosted);
     return text;
 }
 

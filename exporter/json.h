@@ -14,6 +14,7 @@
 /* Filters and order of /api/v1/processes. */
 struct process_query {
     const char *name_glob;    /* NULL: every name */
+    const char *service_glob; /* NULL: any; else a service the row hosts must match */
     bool has_pid;
     uint32_t pid;
     int sort;                 /* -1 none (pid order), CTR_* or PROCESS_SORT_TOTAL */
@@ -33,6 +34,10 @@ bool process_query_set(struct process_query *query, const char *key, const char 
 char *json_render_processes(const struct process_table *table,
                             const struct render_options *options,
                             const struct process_query *query);
+
+/* A JSON array of the services hosted now: name, display name, pid and the image name of
+ * that pid's live row; malloc'ed, NULL when out of memory. */
+char *json_render_services(const struct process_table *table);
 
 struct status_input {
     const char *version;

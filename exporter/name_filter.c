@@ -47,3 +47,24 @@ bool name_filter_allows(const char *const *include, size_t include_count,
         return false;
     return !matches_any(exclude, exclude_count, name);
 }
+
+static bool any_matches(const char *const *globs, size_t count, const char *name,
+                        const struct service_ref *services, size_t service_count)
+{
+    if (matches_any(globs, count, name))
+        return true;
+    for (size_t i = 0; i < service_count; i++)
+        if (matches_any(globs, count, services[i].name))
+            return true;
+    return false;
+}
+
+bool row_filter_allows(const struct render_options *options, const char *name,
+                       const struct service_ref *services, size_t service_count)
+{
+    if (options->include_count > 0 &&
+        !any_matches(options->include, options->include_count, name, services, service_count))
+        return false;
+    return !any_matches(options->exclude, options->exclude_count, name, services,
+                        service_count);
+}

@@ -15,11 +15,15 @@
 #include "label_text.h"
 #include "metric_names.h"
 #include "name_filter.h"
+#include "row_services.h"
 
 struct series_row {
     char name[IMAGE_NAME_MAX];
     uint32_t pid;
+    uint32_t parent_pid;
+    uint32_t service_set;
     uint64_t instance_id;
+    uint64_t start_time;
     uint64_t counters[FAMILY_COUNT][CTR_COUNT];
     size_t label_offset[FAMILY_COUNT];   /* into renderer->labels */
     size_t label_length[FAMILY_COUNT];   /* 0: the family has no activity, no series */
@@ -30,15 +34,19 @@ struct metrics_renderer {
     size_t row_count;
     size_t row_capacity;
     bool out_of_memory;
-    struct text_buffer labels;           /* `process="x",pid="1",family="ipv4"` per row */
+    struct text_buffer labels;           /* `process="x",pid="1",service="",family="ipv4"` */
+    struct text_buffer scratch;          /* a row's joined services */
     const struct render_options *options;
+    const struct process_table *table;
 };
 
 struct metrics_renderer *metrics_renderer_create(void)
 {
     struct metrics_renderer *renderer = calloc(1, sizeof *renderer);
-    if (renderer != NULL)
+    if (renderer != NULL) {
         text_buffer_init(&renderer->labels);
+        text_buffer_init(&renderer->scratch);
+    }
     return renderer;
 }
 
@@ -48,6 +56,7 @@ void metrics_renderer_destroy(struct metrics_renderer *renderer)
         return;
     free(renderer->rows);
     text_buffer_free(&renderer->labels);
+    text_buffer_free(&renderer->scratch);
     free(renderer);
 }
 
@@ -68,40 +77,51 @@ static struct series_row *next_row(struct metrics_renderer *renderer)
     return &renderer->rows[renderer->row_count++];
 }
 
-static bool allowed(const struct render_options *options, const char *name)
-{
-    return name_filter_allows(options->include, options->include_count, options->exclude,
-                              options->exclude_count, name);
-}
+/* What take_row copies: a process view, or a name view with the fields it lacks zero. */
+struct row_source {
+    const char *name;  /* a view's whole fixed-size array, so copying all of it stays in bounds */
+    uint32_t pid, parent_pid, service_set;
+    uint64_t instance_id, start_time;
+    const uint64_t (*counters)[CTR_COUNT];
+};
 
-/* Copies one row into the snapshot if the name filters let it through. name is a view's
- * whole fixed-size array, so copying all of it stays in bounds. */
-static void take_row(struct metrics_renderer *renderer, const char name[IMAGE_NAME_MAX],
-                     uint32_t pid,
-                     uint64_t instance_id,
-                     const uint64_t counters[FAMILY_COUNT][CTR_COUNT])
+/* Copies one row into the snapshot if the filters let it through. */
+static void take_row(struct metrics_renderer *renderer, const struct row_source *from)
 {
-    if (!allowed(renderer->options, name))
+    struct row_services services;
+    row_services_of(renderer->table, from->service_set, &services);
+    if (!row_filter_allows(renderer->options, from->name, services.refs, services.count))
         return;
     struct series_row *row = next_row(renderer);
     if (row == NULL)
         return;
-    memcpy(row->name, name, sizeof row->name);
+    memcpy(row->name, from->name, sizeof row->name);
     row->name[sizeof row->name - 1] = '\0';
-    row->pid = pid;
-    row->instance_id = instance_id;
-    memcpy(row->counters, counters, sizeof row->counters);
+    row->pid = from->pid;
+    row->parent_pid = from->parent_pid;
+    row->service_set = from->service_set;
+    row->instance_id = from->instance_id;
+    row->start_time = from->start_time;
+    memcpy(row->counters, from->counters, sizeof row->counters);
 }
 
 static void take_process(const struct process_view *view, void *context)
 {
-    take_row(context, view->name, view->pid, view->instance_id, view->counters);
+    struct row_source from = {
+        .name = view->name, .pid = view->pid, .parent_pid = view->parent_pid,
+        .service_set = view->service_set, .instance_id = view->instance_id,
+        .start_time = view->start_time, .counters = view->counters,
+    };
+    take_row(context, &from);
 }
 
 /* Aggregated by name: no pid label, so pid and instance are 0 for the sort. */
 static void take_name(const struct name_view *view, void *context)
 {
-    take_row(context, view->name, 0, 0, view->counters);
+    struct row_source from = {
+        .name = view->name, .service_set = view->service_set, .counters = view->counters,
+    };
+    take_row(context, &from);
 }
 
 static int compare_rows(const void *a, const void *b)
@@ -113,21 +133,25 @@ static int compare_rows(const void *a, const void *b)
         return by_name;
     if (x->pid != y->pid)
         return x->pid < y->pid ? -1 : 1;
+    if (x->service_set != y->service_set) /* aggregated: one row per name and set */
+        return x->service_set < y->service_set ? -1 : 1;
     if (x->instance_id != y->instance_id)
         return x->instance_id < y->instance_id ? -1 : 1;
     return 0;
 }
 
-/* A pid reused by a process of the same name while the exited one is still retained would
- * give two series with one label set, which Prometheus rejects. Show the newest instance:
- * to Prometheus that reads as a counter reset, which is what a new process is. In the
- * aggregated form the table already gives each name once. */
+/* A pid reused by a process of the same name and services while the exited one is still
+ * retained would give two series with one label set, which Prometheus rejects. Show the
+ * newest instance: to Prometheus that reads as a counter reset, which is what a new
+ * process is. In the aggregated form the table already gives each name and set once. */
 static void keep_newest_per_label_set(struct metrics_renderer *renderer)
 {
     size_t kept = 0;
     for (size_t i = 0; i < renderer->row_count; i++) {
-        if (kept > 0 && renderer->rows[kept - 1].pid == renderer->rows[i].pid &&
-            strcmp(renderer->rows[kept - 1].name, renderer->rows[i].name) == 0) {
+        const struct series_row *last = kept > 0 ? &renderer->rows[kept - 1] : NULL;
+        if (last && last->pid == renderer->rows[i].pid &&
+            strcmp(last->name, renderer->rows[i].name) == 0 &&
+            last->service_set == renderer->rows[i].service_set) { /* interned: same ids */
             renderer->rows[kept - 1] = renderer->rows[i];   /* sorted: i is newer */
             continue;
         }
@@ -155,6 +179,11 @@ static void build_labels(struct metrics_renderer *renderer, bool with_pid)
     text_buffer_reset(labels);
     for (size_t i = 0; i < renderer->row_count; i++) {
         struct series_row *row = &renderer->rows[i];
+        struct row_services services;
+        row_services_of(renderer->table, row->service_set, &services);
+        text_buffer_reset(&renderer->scratch);
+        row_services_join(&services, false, &renderer->scratch);
+        const char *service = renderer->scratch.length ? renderer->scratch.data : "";
         for (int f = 0; f < FAMILY_COUNT; f++) {
             row->label_offset[f] = labels->length;
             row->label_length[f] = 0;
@@ -166,6 +195,8 @@ static void build_labels(struct metrics_renderer *renderer, bool with_pid)
                 text_buffer_append_str(labels, "\",pid=\"");
                 text_buffer_append_u64(labels, row->pid);
             }
+            text_buffer_append_str(labels, "\",service=\"");
+            append_label_value(labels, service);
             text_buffer_append_str(labels, "\",family=\"");
             text_buffer_append_str(labels, family_label((enum ip_family)f));
             text_buffer_append_char(labels, '"');
@@ -180,6 +211,7 @@ static bool take_snapshot(struct metrics_renderer *renderer, const struct proces
     renderer->row_count = 0;
     renderer->out_of_memory = false;
     renderer->options = options;
+    renderer->table = table;
     if (options->aggregate_by_name)
         process_table_foreach_name(table, take_name, renderer);
     else
@@ -192,7 +224,7 @@ static bool take_snapshot(struct metrics_renderer *renderer, const struct proces
     if (!options->aggregate_by_name)
         keep_newest_per_label_set(renderer);
     build_labels(renderer, !options->aggregate_by_name);
-    return !renderer->labels.failed;
+    return !renderer->labels.failed && !renderer->scratch.failed;
 }
 
 /* ---- writing ---- */
@@ -316,6 +348,47 @@ static void process_families(struct writer *w, const struct metrics_renderer *re
     }
 }
 
+/* FILETIME (100 ns since 1601) to Unix seconds; 0 stays 0 (unknown). */
+static uint64_t unix_seconds(uint64_t filetime)
+{
+    const uint64_t epoch_1970 = 116444736000000000ull;
+    return filetime > epoch_1970 ? (filetime - epoch_1970) / 10000000ull : 0;
+}
+
+/* One series per process instance shown: what it is, beyond the labels every counter
+ * carries. Joined by (process, pid, service) with the counters. */
+static void process_info(struct writer *w, struct metrics_renderer *renderer)
+{
+    family_header(w, "tcpip_process", KIND_INFO, NULL,
+                  "A process instance shown above (value 1): the display names of the "
+                  "services it hosts, its parent pid and its start time (Unix seconds; "
+                  "the first event's time when the trace did not say).");
+    static const char *const names[] = { "process", "pid", "service", "service_display",
+                                         "parent_pid", "start_time" };
+    for (size_t i = 0; i < renderer->row_count; i++) {
+        const struct series_row *row = &renderer->rows[i];
+        if (row->label_length[FAMILY_IPV4] == 0 && row->label_length[FAMILY_IPV6] == 0)
+            continue;
+        struct row_services services;
+        row_services_of(renderer->table, row->service_set, &services);
+        text_buffer_reset(&renderer->scratch);
+        row_services_join(&services, false, &renderer->scratch);
+        text_buffer_append_char(&renderer->scratch, '\0');
+        size_t display_at = renderer->scratch.length;
+        row_services_join(&services, true, &renderer->scratch);
+        text_buffer_append_char(&renderer->scratch, '\0');
+        if (renderer->scratch.failed)
+            return;
+        char pid[16], parent[16], start[24];
+        snprintf(pid, sizeof pid, "%u", (unsigned)row->pid);
+        snprintf(parent, sizeof parent, "%u", (unsigned)row->parent_pid);
+        snprintf(start, sizeof start, "%llu", (unsigned long long)unix_seconds(row->start_time));
+        const char *values[] = { row->name, pid, renderer->scratch.data,
+                                 renderer->scratch.data + display_at, parent, start };
+        labelled_sample(w, names, values, ARRAY_SIZE(names), "1");
+    }
+}
+
 static void connect_failures(struct writer *w, const struct table_stats *stats)
 {
     family_header(w, "tcpip_tcp_connect_failures", KIND_COUNTER, NULL,
@@ -411,6 +484,21 @@ static void table_families(struct writer *w, const struct table_stats *stats)
     single_u64(w, "tcpip_exporter_process_instances_retired", KIND_COUNTER,
                "Exited process instances removed from the table after the retention period.",
                stats->instances_retired);
+    single_u64(w, "tcpip_exporter_services_hosted", KIND_GAUGE,
+               "Windows services running in a process now (live: the last SCM scan; replay: "
+               "the trace's SystemConfig records); /api/v1/services lists them.",
+               stats->services_hosted);
+    single_u64(w, "tcpip_exporter_services_known", KIND_GAUGE,
+               "Distinct service names seen since start.", stats->services_known);
+    single_u64(w, "tcpip_exporter_service_capacity", KIND_GAUGE,
+               "Services (and sets of services) the table can hold, fixed at start.",
+               stats->service_capacity);
+    single_u64(w, "tcpip_exporter_services_dropped", KIND_COUNTER,
+               "Services, sets of services or (pid, service) pairs left out because the "
+               "service tables were full.", stats->services_dropped);
+    single_u64(w, "tcpip_exporter_service_scans", KIND_COUNTER,
+               "Complete lists of running services read from the service control manager "
+               "and applied (live only).", stats->service_scans);
 }
 
 static void exporter_families(struct writer *w, const struct exporter_self *self)
@@ -490,6 +578,8 @@ bool metrics_render(struct metrics_renderer *renderer, const struct process_tabl
 
     struct writer w = { .out = out, .openmetrics = format == METRICS_FORMAT_OPENMETRICS };
     process_families(&w, renderer);
+    if (!options->aggregate_by_name)
+        process_info(&w, renderer);
     connect_failures(&w, &stats);
     source_families(&w, self);
     table_families(&w, &stats);

@@ -1,8 +1,10 @@
 /* The table `--summary` prints: one row per process instance, widest numbers decide the
  * column widths, sorted by total bytes (TCP and UDP, sent and received, IPv4 and IPv6).
  * Instances the table already retired (exited longer ago than the retention) are summed
- * into one "(retired)" row, so the rows always add up to the replay's totals. */
+ * into one "(retired)" row, so the rows always add up to the replay's totals. The last
+ * column names the services each process hosts ("-" for none). */
 #include "summary.h"
+#include "row_services.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ struct line {
     uint32_t pid_value;
     uint64_t total_bytes;
     uint64_t values[COL_COUNT];
+    char services[96];
 };
 
 struct lines {
@@ -41,6 +44,7 @@ struct lines {
     size_t capacity;
     bool out_of_memory;
     uint64_t sums[FAMILY_COUNT][CTR_COUNT]; /* of everything added */
+    const struct process_table *table;
 };
 
 static uint64_t total_bytes(const uint64_t counters[FAMILY_COUNT][CTR_COUNT])
@@ -70,6 +74,7 @@ static struct line *add_line(struct lines *lines,
     for (int c = 0; c < COL_COUNT; c++)
         line->values[c] = counters[0][COLUMN_COUNTERS[c]] + counters[1][COLUMN_COUNTERS[c]];
     line->total_bytes = total_bytes(counters);
+    snprintf(line->services, sizeof line->services, "-");
     return line;
 }
 
@@ -89,6 +94,10 @@ static void collect_row(const struct process_view *row, void *context)
     else
         snprintf(line->pid, sizeof line->pid, "%" PRIu32, row->pid);
     snprintf(line->name, sizeof line->name, "%s", row->name);
+    struct row_services services;
+    row_services_of(lines->table, row->service_set, &services);
+    if (services.count > 0)
+        row_services_text(&services, line->services, sizeof line->services);
 }
 
 /* Totals by name include retired instances; what the rows lack is theirs. */
@@ -157,13 +166,13 @@ static void print_table(FILE *out, const struct lines *lines)
     fprintf(out, "%*s  %-*s", pid_width, "PID", name_width, "IMAGE");
     for (int c = 0; c < COL_COUNT; c++)
         fprintf(out, "  %*s", widths[c], COLUMN_TITLES[c]);
-    fputc('\n', out);
+    fputs("  SERVICES\n", out);
     for (size_t i = 0; i < lines->count; i++) {
         const struct line *l = &lines->items[i];
         fprintf(out, "%*s  %-*s", pid_width, l->pid, name_width, l->name);
         for (int c = 0; c < COL_COUNT; c++)
             fprintf(out, "  %*" PRIu64, widths[c], l->values[c]);
-        fputc('\n', out);
+        fprintf(out, "  %s\n", l->services);
     }
 }
 
@@ -196,7 +205,7 @@ static void print_totals(FILE *out, const struct process_table *table,
 void summary_print(FILE *out, const struct process_table *table,
                    const struct etl_replay_report *report)
 {
-    struct lines lines = { 0 };
+    struct lines lines = { .table = table };
     process_table_foreach(table, collect_row, &lines);
     add_retired_line(&lines, table);
     if (lines.count)

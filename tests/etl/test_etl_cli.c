@@ -76,12 +76,12 @@ static void save(struct etl_writer *w, const char *path)
 
 /* Ties in total bytes (beta's UDP and gamma's TCP, 1000 each) go by pid. */
 static const char MIXED_AND_COMPRESSED[] =
-"PID  IMAGE        SENT_BYTES  SENDS  RECV_BYTES  RECVS  CONNECTS  ACCEPTS  DISCONNECTS  RETRANSMITS  RECONNECTS  COPIES  UDP_SENT_BYTES  UDP_RECV_BYTES\n"
-"400  epsilon.exe        9000      6        2100      6         6        6            6            6           6       6               0               0\n"
-"300  delta.exe          5000      1           0      0         0        0            0            0           0       0               0               0\n"
-"100  alpha.exe          3000      2         700      2         2        2            2            2           2       2               0               0\n"
-"200  beta.exe              0      0           0      0         0        0            0            0           0       0             300             700\n"
-"300  gamma.exe          1000      1           0      0         0        0            0            0           0       0               0               0\n"
+"PID  IMAGE        SENT_BYTES  SENDS  RECV_BYTES  RECVS  CONNECTS  ACCEPTS  DISCONNECTS  RETRANSMITS  RECONNECTS  COPIES  UDP_SENT_BYTES  UDP_RECV_BYTES  SERVICES\n"
+"400  epsilon.exe        9000      6        2100      6         6        6            6            6           6       6               0               0  -\n"
+"300  delta.exe          5000      1           0      0         0        0            0            0           0       0               0               0  -\n"
+"100  alpha.exe          3000      2         700      2         2        2            2            2           2       2               0               0  -\n"
+"200  beta.exe              0      0           0      0         0        0            0            0           0       0             300             700  -\n"
+"300  gamma.exe          1000      1           0      0         0        0            0            0           0       0               0               0  -\n"
 "\n"
 "failures: 2\n"
 "malformed records: 1\n"

@@ -17,7 +17,7 @@ DURATION_S = 4
 CLIENTS = 4
 LINE = re.compile(r'^(tcpip_tcp_sent_bytes_total|tcpip_tcp_send_events_total|'
                   r'tcpip_tcp_received_bytes_total)\{process="([^"]*)",pid="(\d+)",'
-                  r'family="(ipv4|ipv6)"\} (\d+)$')
+                  r'service="",family="(ipv4|ipv6)"\} (\d+)$')
 NAME = re.compile(r"^w(\d+)g(\d+)\.exe$")
 
 

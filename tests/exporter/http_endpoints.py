@@ -35,7 +35,8 @@ def metrics_endpoint(port):
     check("# EOF" not in text, "text format has no # EOF")
     s = samples(text)
     check(s[("tcpip_tcp_sent_bytes_total", frozenset(
-        {"process": "proc3.exe", "pid": "1012", "family": "ipv4"}.items()))] == 103,
+        {"process": "proc3.exe", "pid": "1012", "service": "", "family": "ipv4"}.items()))]
+        == 103,
         "proc3.exe sent bytes 103")
     promtool = shutil.which("promtool")
     if promtool:
@@ -230,7 +231,7 @@ def options_and_ipv6():
         check(status == 200, "second listen address serves too")
         text = body.decode()
         check('pid="' not in text and 'tcpip_tcp_sent_bytes_total{process="proc0.exe",'
-              'family="ipv4"} 100' in text, "aggregated: no pid label")
+              'service="",family="ipv4"} 100' in text, "aggregated: no pid label")
         check("proc1.exe" not in text and "proc2.exe" in text, "exclude filter")
         status, _, body = request(v4, "/metrics")
         check(status == 404, "custom telemetry path: /metrics is 404")

@@ -39,6 +39,11 @@ OTHER = {  # OpenMetrics family name: type
     "tcpip_exporter_table_capacity": "gauge",
     "tcpip_exporter_processes_untracked": "counter",
     "tcpip_exporter_process_instances_retired": "counter",
+    "tcpip_exporter_services_hosted": "gauge",
+    "tcpip_exporter_services_known": "gauge",
+    "tcpip_exporter_service_capacity": "gauge",
+    "tcpip_exporter_services_dropped": "counter",
+    "tcpip_exporter_service_scans": "counter",
     "tcpip_exporter_build": "info",
     "tcpip_exporter_last_render_duration_seconds": "gauge",
     "tcpip_exporter_scrapes": "counter",
@@ -54,16 +59,18 @@ WEIRD = {'say "hi".exe': 10, "back\\slash.exe": 11, "new\nline.exe": 12, "caf\u0
          "\u65e5\u672c.exe": 14, "PROC0.EXE": 15}
 
 
-def expected_om():
+def expected_om(aggregated=False):
     out = {name: "counter" for name in PROCESS_COUNTERS}
     out.update(OTHER)
+    if not aggregated:  # one info series per instance; aggregates have no instance
+        out["tcpip_process"] = "info"
     return out
 
 
 def check_text(body, label, aggregated):
     families = {f.name: f for f in parse_text(body.decode())}
     # the text parser strips _total from counter family names, as OpenMetrics names them
-    for name, kind in expected_om().items():
+    for name, kind in expected_om(aggregated).items():
         text_kind = "gauge" if kind == "info" else kind
         key = name + "_info" if kind == "info" else name
         check(key in families and families[key].type == text_kind,
@@ -72,7 +79,8 @@ def check_text(body, label, aggregated):
               "%s: %s has HELP" % (label, key))
     sent = families["tcpip_tcp_sent_bytes"]
     for s in sent.samples:
-        check(("pid" in s.labels) != aggregated and s.labels["family"] in ("ipv4", "ipv6"),
+        check(("pid" in s.labels) != aggregated and s.labels["family"] in ("ipv4", "ipv6")
+              and s.labels.get("service") == "",
               "%s: labels of %s" % (label, dict(s.labels)))
         break
     values = {s.labels["process"]: s.value for s in sent.samples
@@ -80,15 +88,15 @@ def check_text(body, label, aggregated):
     for name, value in WEIRD.items():
         check(values.get(name) == value, "%s: process name %r escaped and read back" %
               (label, name))
-    check(len(families) == len(expected_om()), "%s: no unexpected families (%d)" %
+    check(len(families) == len(expected_om(aggregated)), "%s: no unexpected families (%d)" %
           (label, len(families)))
 
 
-def check_openmetrics(body, label):
+def check_openmetrics(body, label, aggregated):
     text = body.decode()
     check(text.endswith("# EOF\n"), label + ": ends with # EOF")
     families = {f.name: f for f in parse_openmetrics(text)}
-    for name, kind in expected_om().items():
+    for name, kind in expected_om(aggregated).items():
         check(name in families and families[name].type == kind,
               "%s: OpenMetrics parser reads %s as %s" % (label, name, kind))
     check(families["tcpip_tcp_sent_bytes"].unit == "bytes", label + ": UNIT bytes")
@@ -123,7 +131,7 @@ def main():
             status, headers, body = request(s.port, "/metrics", headers={"Accept": OM_ACCEPT})
             check(headers["content-type"].startswith("application/openmetrics-text"),
                   label + ": OpenMetrics negotiated")
-            check_openmetrics(body, label)
+            check_openmetrics(body, label, bool(extra))
     finish()
 
 

@@ -75,13 +75,14 @@ def summary_rows(exporter, etl):
                          text=True, timeout=60)
     lines = [line for line in out.stdout.splitlines() if line.strip()]
     header = lines[0].split()
-    columns = header[2:]
+    assert header[-1] == "SERVICES", header
+    columns = header[2:-1]
     rows = {}
     for line in lines[1:]:
         parts = line.split()
-        if not parts[0].isdigit() or len(parts) < len(columns) + 2:
+        if not parts[0].isdigit() or len(parts) < len(columns) + 3:
             continue
-        values = [int(v) for v in parts[-len(columns):]]
+        values = [int(v) for v in parts[-len(columns) - 1:-1]]
         row = rows.setdefault(int(parts[0]), dict.fromkeys(columns, 0))
         for c, v in zip(columns, values):
             row[c] += v
@@ -143,6 +144,38 @@ def check_replay(pport, exporter, etl, xport):
     check(scalar(pport, 'tcpip_tcp_sent_bytes_total{job="replay",process="System",'
                  'family="ipv6"}') == system["counters"]["ipv6"]["tcp_sent_bytes"],
           "Prometheus agrees with /api/v1/processes on System's IPv6 bytes")
+    check_replay_services(pport, xport)
+
+
+HOST_1188 = "CryptSvc,Dnscache,LanmanWorkstation,NlaSvc"  # the trace's SystemConfig records
+
+
+def check_replay_services(pport, xport):
+    check(scalar(pport, 'count(tcpip_udp_received_bytes_total{job="replay",pid="1188",'
+                 'process="svchost.exe",service="%s"})' % HOST_1188) == 2,
+          "Prometheus: svchost.exe 1188 carries its four services (both families)")
+    check(scalar(pport, 'count(tcpip_process_info{job="replay",pid="1188",service="%s",'
+                 'service_display=~"Cryptographic Services; DNS Client; .*"})' % HOST_1188)
+          == 1, "Prometheus: tcpip_process_info of 1188 names the display names")
+    # the dashboard's join: bytes by service without a pid label
+    check(scalar(pport, 'sum(sum by (pid, service) (tcpip_udp_received_bytes_total'
+                 '{job="replay",service=~".*Dnscache.*"}))')
+          == scalar(pport, 'sum(tcpip_udp_received_bytes_total{job="replay",pid="1188"})'),
+          "Prometheus: a sum over service=~Dnscache is 1188's traffic")
+    status, _, body = request(xport, "/api/v1/processes?service=dnscache")
+    rows = json.loads(body)
+    check(status == 200 and [r["pid"] for r in rows] == [1188] and
+          rows[0]["service"] == HOST_1188 and
+          {"name": "Dnscache", "display_name": "DNS Client"} in rows[0]["services"],
+          "/api/v1/processes?service=dnscache is 1188 with its services")
+    status, _, body = request(xport, "/api/v1/services")
+    hosted = json.loads(body)
+    dns = [s for s in hosted if s["name"] == "Dnscache"]
+    check(status == 200 and len(dns) == 1 and dns[0]["pid"] == 1188 and
+          dns[0]["process"] == "svchost.exe",
+          "/api/v1/services lists Dnscache in svchost.exe 1188 (%d services)" % len(hosted))
+    check(scalar(pport, 'tcpip_exporter_services_hosted{job="replay"}') == len(hosted),
+          "Prometheus: tcpip_exporter_services_hosted = the list's length")
 
 
 def main():

@@ -73,21 +73,21 @@ static void per_process_text(void **state)
     assert_block(text, "# HELP tcpip_tcp_sent_bytes_total ",
         "# HELP tcpip_tcp_sent_bytes_total Bytes sent over TCP by the process (TcpIp Send events).\n"
         "# TYPE tcpip_tcp_sent_bytes_total counter\n"
-        "tcpip_tcp_sent_bytes_total{process=\"a.exe\",pid=\"8\",family=\"ipv4\"} 42\n"
-        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",family=\"ipv4\"} 1500\n"
-        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",family=\"ipv6\"} 0\n");
+        "tcpip_tcp_sent_bytes_total{process=\"a.exe\",pid=\"8\",service=\"\",family=\"ipv4\"} 42\n"
+        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv4\"} 1500\n"
+        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv6\"} 0\n");
     assert_block(text, "# HELP tcpip_tcp_send_events_total ",
         "# HELP tcpip_tcp_send_events_total TCP send events of the process.\n"
         "# TYPE tcpip_tcp_send_events_total counter\n"
-        "tcpip_tcp_send_events_total{process=\"a.exe\",pid=\"8\",family=\"ipv4\"} 1\n"
-        "tcpip_tcp_send_events_total{process=\"b.exe\",pid=\"100\",family=\"ipv4\"} 2\n"
-        "tcpip_tcp_send_events_total{process=\"b.exe\",pid=\"100\",family=\"ipv6\"} 0\n");
+        "tcpip_tcp_send_events_total{process=\"a.exe\",pid=\"8\",service=\"\",family=\"ipv4\"} 1\n"
+        "tcpip_tcp_send_events_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv4\"} 2\n"
+        "tcpip_tcp_send_events_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv6\"} 0\n");
     assert_block(text, "# HELP tcpip_tcp_received_bytes_total ",
         "# HELP tcpip_tcp_received_bytes_total Bytes received over TCP by the process (TcpIp Recv events).\n"
         "# TYPE tcpip_tcp_received_bytes_total counter\n"
-        "tcpip_tcp_received_bytes_total{process=\"a.exe\",pid=\"8\",family=\"ipv4\"} 0\n"
-        "tcpip_tcp_received_bytes_total{process=\"b.exe\",pid=\"100\",family=\"ipv4\"} 0\n"
-        "tcpip_tcp_received_bytes_total{process=\"b.exe\",pid=\"100\",family=\"ipv6\"} 700\n");
+        "tcpip_tcp_received_bytes_total{process=\"a.exe\",pid=\"8\",service=\"\",family=\"ipv4\"} 0\n"
+        "tcpip_tcp_received_bytes_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv4\"} 0\n"
+        "tcpip_tcp_received_bytes_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv6\"} 700\n");
     assert_block(text, "# HELP tcpip_exporter_records_dropped_total ",
         "# HELP tcpip_exporter_records_dropped_total Trace records that did not reach a process row of their own: malformed payload, unknown event type, or table full (counted in the <overflow> row).\n"
         "# TYPE tcpip_exporter_records_dropped_total counter\n"
@@ -160,9 +160,9 @@ static void openmetrics_form(void **state)
         "# HELP tcpip_tcp_sent_bytes Bytes sent over TCP by the process (TcpIp Send events).\n"
         "# TYPE tcpip_tcp_sent_bytes counter\n"
         "# UNIT tcpip_tcp_sent_bytes bytes\n"
-        "tcpip_tcp_sent_bytes_total{process=\"a.exe\",pid=\"8\",family=\"ipv4\"} 42\n"
-        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",family=\"ipv4\"} 1500\n"
-        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",family=\"ipv6\"} 0\n");
+        "tcpip_tcp_sent_bytes_total{process=\"a.exe\",pid=\"8\",service=\"\",family=\"ipv4\"} 42\n"
+        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv4\"} 1500\n"
+        "tcpip_tcp_sent_bytes_total{process=\"b.exe\",pid=\"100\",service=\"\",family=\"ipv6\"} 0\n");
     assert_block(text, "# HELP tcpip_exporter_build ",
         "# HELP tcpip_exporter_build Build of the running exporter, as labels (value 1).\n"
         "# TYPE tcpip_exporter_build info\n"
@@ -196,9 +196,9 @@ static void escaping(void **state)
     assert_block(text, "# HELP tcpip_udp_sent_bytes_total ",
         "# HELP tcpip_udp_sent_bytes_total Bytes sent over UDP by the process.\n"
         "# TYPE tcpip_udp_sent_bytes_total counter\n"
-        "tcpip_udp_sent_bytes_total{process=\"caf\xc3\xa9.exe\",pid=\"11\",family=\"ipv4\"} 7\n"
-        "tcpip_udp_sent_bytes_total{process=\"caf\xc3\xa9.exe\",pid=\"9\",family=\"ipv4\"} 6\n"
-        "tcpip_udp_sent_bytes_total{process=\"we\\\"ird\\\\na\\nme.exe\",pid=\"7\",family=\"ipv4\"} 5\n");
+        "tcpip_udp_sent_bytes_total{process=\"caf\xc3\xa9.exe\",pid=\"11\",service=\"\",family=\"ipv4\"} 7\n"
+        "tcpip_udp_sent_bytes_total{process=\"caf\xc3\xa9.exe\",pid=\"9\",service=\"\",family=\"ipv4\"} 6\n"
+        "tcpip_udp_sent_bytes_total{process=\"we\\\"ird\\\\na\\nme.exe\",pid=\"7\",service=\"\",family=\"ipv4\"} 5\n");
     free(text);
     process_table_destroy(table);
 }
@@ -227,8 +227,8 @@ static void aggregation_keeps_retired(void **state)
     assert_block(text, "# HELP tcpip_tcp_sent_bytes_total ",
         "# HELP tcpip_tcp_sent_bytes_total Bytes sent over TCP by the process (TcpIp Send events).\n"
         "# TYPE tcpip_tcp_sent_bytes_total counter\n"
-        "tcpip_tcp_sent_bytes_total{process=\"other.exe\",family=\"ipv4\"} 1\n"
-        "tcpip_tcp_sent_bytes_total{process=\"svc.exe\",family=\"ipv4\"} 300\n");
+        "tcpip_tcp_sent_bytes_total{process=\"other.exe\",service=\"\",family=\"ipv4\"} 1\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svc.exe\",service=\"\",family=\"ipv4\"} 300\n");
     assert_null(strstr(text, "pid=\""));
     free(text);
     process_table_destroy(table);
@@ -252,8 +252,75 @@ static void filters(void **state)
     assert_block(text, "# HELP tcpip_tcp_sent_bytes_total ",
         "# HELP tcpip_tcp_sent_bytes_total Bytes sent over TCP by the process (TcpIp Send events).\n"
         "# TYPE tcpip_tcp_sent_bytes_total counter\n"
-        "tcpip_tcp_sent_bytes_total{process=\"chrome.exe\",pid=\"40\",family=\"ipv4\"} 10\n"
-        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",pid=\"42\",family=\"ipv4\"} 10\n");
+        "tcpip_tcp_sent_bytes_total{process=\"chrome.exe\",pid=\"40\",service=\"\",family=\"ipv4\"} 10\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",pid=\"42\",service=\"\",family=\"ipv4\"} 10\n");
+    free(text);
+    process_table_destroy(table);
+}
+
+/* Two svchost.exe hosting services and one hosting none: the service label, the info
+ * series, filters on service names and aggregation split by service. */
+static struct process_table *services_table(void)
+{
+    struct process_table_config config = { .capacity = 16, .retention = 60 * FILL_SECOND };
+    struct process_table *table = process_table_create(&config);
+    fill_start(table, 1188, "svchost.exe", 1, FILL_T0);
+    fill_start(table, 900, "svchost.exe", 2, FILL_T0);
+    fill_start(table, 70, "svchost.exe", 3, FILL_T0);
+    fill_service(table, 1188, 4, "NlaSvc", "Network Location Awareness", FILL_T0);
+    fill_service(table, 1188, 4, "Dnscache", "DNS Client", FILL_T0);
+    fill_service(table, 900, 4, "RpcSs", "Remote Procedure Call (RPC)", FILL_T0);
+    process_table_housekeep(table, FILL_T0);
+    fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 1188, 10, FILL_T0 + 1);
+    fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 900, 20, FILL_T0 + 1);
+    fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 70, 30, FILL_T0 + 1);
+    return table;
+}
+
+static void services_label_and_info(void **state)
+{
+    (void)state;
+    struct process_table *table = services_table();
+    struct render_options options = { 0 };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_block(text, "# HELP tcpip_tcp_sent_bytes_total ",
+        "# HELP tcpip_tcp_sent_bytes_total Bytes sent over TCP by the process (TcpIp Send events).\n"
+        "# TYPE tcpip_tcp_sent_bytes_total counter\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",pid=\"70\",service=\"\",family=\"ipv4\"} 30\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",pid=\"900\",service=\"RpcSs\",family=\"ipv4\"} 20\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",pid=\"1188\",service=\"Dnscache,NlaSvc\",family=\"ipv4\"} 10\n");
+    assert_non_null(strstr(text,
+        "tcpip_process_info{process=\"svchost.exe\",pid=\"1188\",service=\"Dnscache,NlaSvc\","
+        "service_display=\"DNS Client; Network Location Awareness\",parent_pid=\"4\","
+        "start_time=\"1704067200\"} 1\n"));
+    assert_non_null(strstr(text, "tcpip_exporter_services_hosted 3\n"));
+    free(text);
+
+    /* aggregated: one series per name and set (in the order the sets were first seen), no
+     * pid; the three sum to the name's total */
+    options.aggregate_by_name = true;
+    text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_block(text, "# HELP tcpip_tcp_sent_bytes_total ",
+        "# HELP tcpip_tcp_sent_bytes_total Bytes sent over TCP by the process (TcpIp Send events).\n"
+        "# TYPE tcpip_tcp_sent_bytes_total counter\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",service=\"\",family=\"ipv4\"} 30\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",service=\"RpcSs\",family=\"ipv4\"} 20\n"
+        "tcpip_tcp_sent_bytes_total{process=\"svchost.exe\",service=\"Dnscache,NlaSvc\",family=\"ipv4\"} 10\n");
+    assert_null(strstr(text, "tcpip_process_info"));
+    free(text);
+
+    /* a glob matches a hosted service's name as well as the image name */
+    const char *include[] = { "dns*" };
+    struct render_options only_dns = { .include = include, .include_count = 1 };
+    text = render(table, &only_dns, METRICS_FORMAT_TEXT);
+    assert_non_null(strstr(text, "pid=\"1188\""));
+    assert_null(strstr(text, "pid=\"900\""));
+    free(text);
+    const char *exclude[] = { "RpcSs" };
+    struct render_options no_rpc = { .exclude = exclude, .exclude_count = 1 };
+    text = render(table, &no_rpc, METRICS_FORMAT_TEXT);
+    assert_non_null(strstr(text, "pid=\"70\""));
+    assert_null(strstr(text, "pid=\"900\""));
     free(text);
     process_table_destroy(table);
 }
@@ -274,7 +341,7 @@ static void reused_pid_shows_newest(void **state)
     assert_block(text, "# HELP tcpip_tcp_sent_bytes_total ",
         "# HELP tcpip_tcp_sent_bytes_total Bytes sent over TCP by the process (TcpIp Send events).\n"
         "# TYPE tcpip_tcp_sent_bytes_total counter\n"
-        "tcpip_tcp_sent_bytes_total{process=\"job.exe\",pid=\"50\",family=\"ipv4\"} 3\n");
+        "tcpip_tcp_sent_bytes_total{process=\"job.exe\",pid=\"50\",service=\"\",family=\"ipv4\"} 3\n");
     free(text);
     process_table_destroy(table);
 }
@@ -356,6 +423,7 @@ int main(void)
         cmocka_unit_test(aggregation_keeps_retired),
         cmocka_unit_test(filters),
         cmocka_unit_test(reused_pid_shows_newest),
+        cmocka_unit_test(services_label_and_info),
         cmocka_unit_test(repeatable),
         cmocka_unit_test(http_self_metrics),
     };

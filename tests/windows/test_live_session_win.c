@@ -446,7 +446,7 @@ static int count_calls(char what, const wchar_t *name, ULONG control)
 
 static struct process_table *new_table(void)
 {
-    struct process_table_config config = {0, PROCESS_TABLE_DEFAULT_RETENTION};
+    struct process_table_config config = {.retention = PROCESS_TABLE_DEFAULT_RETENTION};
     struct process_table *table = process_table_create(&config);
     assert_non_null(table);
     return table;
@@ -1016,7 +1016,7 @@ static long exited_row_lifetime(int64_t at_offset_s)
     for (int i = 0; i < 2; i++)
         fake.runs[0].events[i].record.EventHeader.TimeStamp.QuadPart = (LONGLONG)at;
     fake.runs[0].event_count = 2;
-    struct process_table_config config = {0, 2 * 10000000ull};
+    struct process_table_config config = {.retention = 2 * 10000000ull};
     struct process_table *table = process_table_create(&config);
     assert_non_null(table);
     struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
