@@ -28,6 +28,7 @@
 #include "connection_guard.h"
 #include "http_counters.h"
 #include "json.h"
+#include "process_id.h"
 #include "label_text.h"
 #include "listen_socket.h"
 #include "live_page.h"
@@ -352,6 +353,7 @@ static enum MHD_Result serve_status(struct http_server *server,
         .uptime_seconds = (double)(int64_t)((monotonic_seconds() - server->started) * 1000) / 1000,
         .scrapes = atomic_load(&server->scrapes),
         .config_json = server->config_json,
+        .pid = process_id(),
     };
     fill_source(server, &input.has_source, &input.source);
     return send_json(server, connection, json_render_status(server->table, &input));

@@ -504,6 +504,7 @@ char *json_render_status(const struct process_table *table, const struct status_
               cJSON_AddStringToObject(status, "version",
                                       input->version ? input->version : "unknown") &&
               cJSON_AddNumberToObject(status, "uptime_seconds", input->uptime_seconds) &&
+              add_u64(status, "pid", input->pid) &&
               add_source(status, input) &&
               add_u64(status, "events_lost", input->has_source ? input->source.events_lost : 0) &&
               add_table(status, table) &&

@@ -42,6 +42,7 @@ char *json_render_services(const struct process_table *table);
 struct status_input {
     const char *version;
     double uptime_seconds;
+    uint32_t pid;             /* the exporter's own process id */
     bool has_source;
     struct source_info source;
     uint64_t scrapes;

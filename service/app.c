@@ -19,6 +19,7 @@
 #include "../collector/file_open.h"
 #include "../collector/live_session.h"
 #include "../collector/process_table.h"
+#include "../collector/service_scan.h"
 #include "../exporter/http_server.h"
 #include "exit_code.h"
 #include "log.h"
@@ -46,6 +47,7 @@ struct app {
     /* Scrapes may come while the session is being started (the port is bound first), so
      * live and live_refusal are published by live_state (release), read after it (acquire). */
     struct live_session *live;
+    struct service_scanner *services; /* live only: which services each process hosts */
     char live_refusal[256];          /* why live_session_start said no */
     atomic_int live_state;           /* LIVE_STARTING, LIVE_STARTED */
     /* replay source */
@@ -291,6 +293,11 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
         atomic_store_explicit(&app->live_state, LIVE_STARTED, memory_order_release);
         if (app->live == NULL)
             log_msg(LOG_WARN, "event source down, serving anyway: %s", app->live_refusal);
+        char services_why[256];
+        app->services = service_scanner_start(app->table, &session.log, services_why,
+                                              sizeof services_why);
+        if (app->services == NULL)
+            log_msg(LOG_DEBUG, "no service names: %s", services_why);
     }
 
     if (app->is_replay) {
@@ -316,6 +323,7 @@ int app_stop(struct app *app)
     atomic_store(&app->replay_cancel, true);
     /* readers first: after this no scrape touches the table or the source */
     http_server_stop(app->http);
+    service_scanner_stop(app->services); /* it offers lists to the table: before the table */
 
     int exit_code = EXIT_OK;
     if (app->live != NULL && !live_session_stop(app->live)) {

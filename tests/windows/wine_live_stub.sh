@@ -33,6 +33,28 @@ grep -Eq '^tcpip_exporter_session_restarts(_total)? 0$' <<<"$metrics" \
     || fail "failed attempts counted as restarts: $(grep session_restarts <<<"$metrics")"
 status_json=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/status") || fail "/api/v1/status"
 note "status: $(head -c 400 <<<"$status_json")"
+
+# The services of the real SCM reach the table through the scanner, whatever the trace API
+# does: the self-metric counts them and /api/v1/services lists this service with its pid.
+grep -Eq '^tcpip_exporter_services_hosted [1-9][0-9]*$' <<<"$metrics" \
+    || fail "no services counted: $(grep services_hosted <<<"$metrics")"
+grep -Eq '^tcpip_exporter_service_scans(_total)? [1-9][0-9]*$' <<<"$metrics" \
+    || fail "no SCM scan applied: $(grep service_scans <<<"$metrics")"
+services_json=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/services") || fail "/api/v1/services"
+printf '%s\n' "$services_json" >"$WORK/logs/services.json"
+printf '%s\n' "$status_json" >"$WORK/logs/status.json"
+found=$(python3 - "$NAME" "$WORK/logs/status.json" "$WORK/logs/services.json" <<'EOF'
+import json, sys
+status = json.load(open(sys.argv[2]))
+services = json.load(open(sys.argv[3]))
+mine = [s for s in services if s["name"] == sys.argv[1]]
+ok = len(mine) == 1 and mine[0]["pid"] == status["pid"] and mine[0]["display_name"] != ""
+print("%s pid %s (exporter pid %s), %d services" % (sys.argv[1], mine[0]["pid"] if mine else "-",
+      status["pid"], len(services)) if ok else "")
+EOF
+)
+[ -n "$found" ] || fail "$NAME with the exporter's own pid is not in /api/v1/services: $services_json"
+note "services from the SCM: $found"
 [ "$(sc_state $NAME)" = 4 ] || fail "the service is no longer RUNNING"
 
 # The session is ours: a console run beside the service with the same session name refuses
