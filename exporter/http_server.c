@@ -675,6 +675,7 @@ static bool copy_options(struct http_server *server, const struct http_server_op
     server->render.include_count = r->include_count;
     server->render.exclude = (const char *const *)server->filters + r->include_count;
     server->render.exclude_count = r->exclude_count;
+    server->render.connections = r->connections; /* the caller's, alive until the stop */
     server->table = options->table;
     server->source_info = options->source_info;
     server->source_context = options->source_context;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../collector/bytes.h"
+#include "connection_owners.h"
 #include "label_text.h"
 #include "metric_names.h"
 #include "name_filter.h"
@@ -389,6 +390,254 @@ static void process_info(struct writer *w, struct metrics_renderer *renderer)
     }
 }
 
+/* ---- open connections and listeners (live) ---- */
+
+/* One gauge sample of a connection family before merging: the owner's labels (offset
+ * into owner text), then the family's own labels. Aggregated, several pids of one name
+ * and set, and every untracked pid, merge into one sample. */
+struct conn_sample {
+    size_t owner_at, owner_len;
+    uint8_t family;
+    uint8_t kind;      /* tcp state slot, or protocol for listeners */
+    uint16_t port;
+    uint64_t value;
+};
+
+struct conn_samples {
+    struct conn_sample *items;
+    size_t count, capacity;
+    struct text_buffer owners; /* `process="x",pid="1",service="y"` per owner seen */
+    bool failed;
+    bool has_untracked;        /* samples of the bucket, which merge */
+};
+
+static _Thread_local const char *sorting_owner_text;
+
+static int compare_samples(const void *a, const void *b)
+{
+    const struct conn_sample *x = a, *y = b;
+    size_t n = x->owner_len < y->owner_len ? x->owner_len : y->owner_len;
+    int c = memcmp(sorting_owner_text + x->owner_at, sorting_owner_text + y->owner_at, n);
+    if (c != 0)
+        return c;
+    if (x->owner_len != y->owner_len)
+        return x->owner_len < y->owner_len ? -1 : 1;
+    if (x->family != y->family)
+        return x->family < y->family ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* The owner labels of pid (or of the untracked bucket), appended once per call. */
+static bool owner_labels(struct conn_samples *out, const struct process_table *table,
+                         const struct connection_owner *owner, bool with_pid,
+                         size_t *at, size_t *len)
+{
+    struct text_buffer *t = &out->owners;
+    *at = t->length;
+    out->has_untracked |= owner == NULL;
+    text_buffer_append_str(t, "process=\"");
+    append_label_value(t, owner ? owner->name : UNTRACKED_PROCESS_NAME);
+    if (with_pid) {
+        text_buffer_append_str(t, "\",pid=\"");
+        if (owner)
+            text_buffer_append_u64(t, owner->pid);
+    }
+    text_buffer_append_str(t, "\",service=\"");
+    if (owner) {
+        struct row_services services;
+        row_services_of(table, owner->service_set, &services);
+        struct text_buffer joined;
+        text_buffer_init(&joined);
+        row_services_join(&services, false, &joined);
+        append_label_value(t, joined.length ? joined.data : "");
+        out->failed |= joined.failed;
+        text_buffer_free(&joined);
+    }
+    text_buffer_append_char(t, '"');
+    *len = t->length - *at;
+    return !t->failed;
+}
+
+static void add_sample(struct conn_samples *out, size_t at, size_t len, int family, int kind,
+                       uint16_t port, uint64_t value)
+{
+    if (out->count == out->capacity) {
+        size_t grown = out->capacity ? 2 * out->capacity : 256;
+        struct conn_sample *more = realloc(out->items, grown * sizeof *more);
+        if (!more) {
+            out->failed = true;
+            return;
+        }
+        out->items = more;
+        out->capacity = grown;
+    }
+    out->items[out->count++] = (struct conn_sample){ at, len, (uint8_t)family, (uint8_t)kind,
+                                                     port, value };
+}
+
+/* Sorted, equal label sets merged (their values summed). Per process, only the untracked
+ * bucket can repeat a label set, and the snapshot's pid order is already one sample per
+ * label set otherwise: sorting is only needed when something merges. */
+static void merge_samples(struct conn_samples *s, bool aggregated)
+{
+    if (!aggregated && !s->has_untracked)
+        return;
+    sorting_owner_text = s->owners.data;
+    if (s->count > 1)
+        qsort(s->items, s->count, sizeof *s->items, compare_samples);
+    size_t kept = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        if (kept > 0 && compare_samples(&s->items[kept - 1], &s->items[i]) == 0) {
+            s->items[kept - 1].value += s->items[i].value;
+            continue;
+        }
+        s->items[kept++] = s->items[i];
+    }
+    s->count = kept;
+}
+
+struct conn_context {
+    const struct process_table *table;
+    const struct render_options *options;
+    const struct connection_owners *owners;
+    const struct connection_snapshot *snapshot;
+    uint64_t untracked_rows;
+};
+
+/* The owner of pid, and whether the filters show it (the bucket always shows). */
+static bool owner_shown(struct conn_context *c, uint32_t pid,
+                        const struct connection_owner **owner)
+{
+    *owner = connection_owner_of(c->owners, pid, c->snapshot->taken_at);
+    if (*owner == NULL)
+        return true;
+    struct row_services services;
+    row_services_of(c->table, (*owner)->service_set, &services);
+    return row_filter_allows(c->options, (*owner)->name, services.refs, services.count);
+}
+
+static void tcp_samples(struct conn_context *c, struct conn_samples *out)
+{
+    bool with_pid = !c->options->aggregate_by_name;
+    for (size_t i = 0; i < c->snapshot->pid_count; i++) {
+        const struct connection_pid_entry *e = &c->snapshot->pids[i];
+        const struct connection_owner *owner;
+        if (!owner_shown(c, e->pid, &owner))
+            continue;
+        size_t at, len;
+        if (!owner_labels(out, c->table, owner, with_pid, &at, &len))
+            return;
+        for (int f = 0; f < FAMILY_COUNT; f++)
+            for (int s = 0; s < TCP_STATE_SLOTS; s++) {
+                if (e->tcp[f][s] == 0)
+                    continue;
+                add_sample(out, at, len, f, s, 0, e->tcp[f][s]);
+                if (owner == NULL)
+                    c->untracked_rows += e->tcp[f][s];
+            }
+    }
+}
+
+static void listener_samples(struct conn_context *c, struct conn_samples *out)
+{
+    bool with_pid = !c->options->aggregate_by_name;
+    for (size_t i = 0; i < c->snapshot->listener_count; i++) {
+        const struct connection_listener *l = &c->snapshot->listeners[i];
+        const struct connection_owner *owner;
+        if (!owner_shown(c, l->pid, &owner))
+            continue;
+        size_t at, len;
+        if (!owner_labels(out, c->table, owner, with_pid, &at, &len))
+            return;
+        add_sample(out, at, len, l->family, l->protocol, l->port, l->sockets);
+    }
+}
+
+/* Straight into the output: these are thousands of lines on a busy server. */
+static void write_conn_samples(struct writer *w, const struct conn_samples *s, bool listeners)
+{
+    struct text_buffer *out = w->out;
+    for (size_t i = 0; i < s->count && !out->failed; i++) {
+        const struct conn_sample *x = &s->items[i];
+        text_buffer_append(out, w->sample_name, w->sample_name_length);
+        text_buffer_append_char(out, '{');
+        text_buffer_append(out, s->owners.data + x->owner_at, x->owner_len);
+        if (listeners)
+            text_buffer_append_str(out, x->kind == CONN_TCP ? ",protocol=\"tcp\""
+                                                            : ",protocol=\"udp\"");
+        text_buffer_append_str(out, ",family=\"");
+        text_buffer_append_str(out, family_label((enum ip_family)x->family));
+        if (listeners) {
+            text_buffer_append_str(out, "\",port=\"");
+            text_buffer_append_u64(out, x->port);
+        } else {
+            text_buffer_append_str(out, "\",state=\"");
+            text_buffer_append_str(out, tcp_state_name((enum tcp_state)x->kind));
+        }
+        text_buffer_append_str(out, "\"} ");
+        text_buffer_append_u64(out, x->value);
+        text_buffer_append_char(out, '\n');
+    }
+}
+
+static void conn_samples_free(struct conn_samples *s)
+{
+    free(s->items);
+    text_buffer_free(&s->owners);
+}
+
+static void connection_families(struct writer *w, const struct process_table *table,
+                                const struct render_options *options)
+{
+    char err[CONNECTION_ERROR_SIZE];
+    struct connection_snapshot *snapshot = connection_cache_get(options->connections, err,
+                                                                sizeof err);
+    struct connection_owners owners;
+    bool have_owners = connection_owners_build(&owners, table);
+    struct conn_context c = { table, options, &owners, snapshot, 0 };
+    family_header(w, "tcpip_tcp_connections", KIND_GAUGE, NULL,
+                  "TCP connections open now, by owning process and state (IP Helper, read at "
+                  "most once a second). TIME_WAIT and connections of pids the table has no "
+                  "live process for are in process=\"<untracked>\".");
+    struct conn_samples tcp = { 0 };
+    text_buffer_init(&tcp.owners);
+    if (snapshot && have_owners) {
+        tcp_samples(&c, &tcp);
+        merge_samples(&tcp, options->aggregate_by_name);
+        write_conn_samples(w, &tcp, false);
+    }
+    conn_samples_free(&tcp);
+    family_header(w, "tcpip_listening_ports", KIND_GAUGE, NULL,
+                  "Sockets listening (TCP) or bound (UDP) now, by owning process, protocol, "
+                  "family and local port.");
+    struct conn_samples listeners = { 0 };
+    text_buffer_init(&listeners.owners);
+    if (snapshot && have_owners) {
+        listener_samples(&c, &listeners);
+        merge_samples(&listeners, options->aggregate_by_name);
+        write_conn_samples(w, &listeners, true);
+    }
+    conn_samples_free(&listeners);
+    single_u64(w, "tcpip_exporter_connections_untracked", KIND_GAUGE,
+               "TCP connections of the last scan with no live process in the table "
+               "(TIME_WAIT, owner pid 0, or a pid started after the scan or never seen).",
+               c.untracked_rows);
+    single_u64(w, "tcpip_exporter_listeners_dropped", KIND_GAUGE,
+               "Listening or bound sockets of the last scan beyond the listener cap.",
+               snapshot ? snapshot->listener_rows_dropped : 0);
+    struct connection_cache_stats stats = connection_cache_stats(options->connections);
+    single_u64(w, "tcpip_exporter_connection_scans", KIND_COUNTER,
+               "Walks of the IP Helper connection tables (at most one a second).", stats.scans);
+    single_u64(w, "tcpip_exporter_connection_scan_failures", KIND_COUNTER,
+               "Walks of the IP Helper tables that failed (retried a second later).",
+               stats.failed_scans);
+    if (have_owners)
+        connection_owners_free(&owners);
+    connection_snapshot_release(snapshot);
+}
+
 static void connect_failures(struct writer *w, const struct table_stats *stats)
 {
     family_header(w, "tcpip_tcp_connect_failures", KIND_COUNTER, NULL,
@@ -580,6 +829,8 @@ bool metrics_render(struct metrics_renderer *renderer, const struct process_tabl
     process_families(&w, renderer);
     if (!options->aggregate_by_name)
         process_info(&w, renderer);
+    if (options->connections != NULL)
+        connection_families(&w, table, options);
     connect_failures(&w, &stats);
     source_families(&w, self);
     table_families(&w, &stats);

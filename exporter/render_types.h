@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../collector/process_table.h"
+#include "../collector/connection_scan.h"
 
 /* How the event source is doing, for self-metrics and /api/v1/status. */
 struct source_info {
@@ -33,6 +34,8 @@ struct render_options {
     size_t include_count;
     const char *const *exclude;
     size_t exclude_count;
+    /* Open connections and listeners (live only; NULL: none). Scrapes share its scan. */
+    struct connection_cache *connections;
 };
 
 #endif

@@ -20,6 +20,7 @@
 #include "../collector/live_session.h"
 #include "../collector/process_table.h"
 #include "../collector/service_scan.h"
+#include "../collector/connection_scan.h"
 #include "../exporter/http_server.h"
 #include "exit_code.h"
 #include "log.h"
@@ -48,6 +49,8 @@ struct app {
      * live and live_refusal are published by live_state (release), read after it (acquire). */
     struct live_session *live;
     struct service_scanner *services; /* live only: which services each process hosts */
+    struct connection_cache connections; /* live only: open connections, read when scraped */
+    bool has_connections;
     char live_refusal[256];          /* why live_session_start said no */
     atomic_int live_state;           /* LIVE_STARTING, LIVE_STARTED */
     /* replay source */
@@ -195,6 +198,8 @@ static bool check_files_readable(const struct config *config, char *err, size_t 
 
 static void free_app(struct app *app)
 {
+    if (app->has_connections)
+        connection_cache_destroy(&app->connections);
     live_session_release(app->claim);
     if (app->table != NULL)
         process_table_destroy(app->table);
@@ -215,6 +220,7 @@ static bool start_http(struct app *app, char *err, size_t err_size)
             .include_count = c->include_count,
             .exclude = c->exclude,
             .exclude_count = c->exclude_count,
+            .connections = app->has_connections ? &app->connections : NULL,
         },
         .connection_timeout_s = c->connection_timeout_s,
         .max_connections = c->max_connections,
@@ -281,6 +287,15 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
         }
     }
     atomic_init(&app->live_state, LIVE_STARTING);
+    if (!app->is_replay) {
+        /* the connection gauges are the machine's now: meaningless beside a replay */
+        struct connection_cache_config connections = { 0 };
+        char why[256];
+        app->has_connections = connection_cache_init(&app->connections, &connections, why,
+                                                     sizeof why);
+        if (!app->has_connections)
+            log_msg(LOG_WARN, "no connection gauges: %s", why);
+    }
     if (!start_http(app, err, err_size)) {
         free_app(app);
         return NULL;

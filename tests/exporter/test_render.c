@@ -325,6 +325,81 @@ static void services_label_and_info(void **state)
     process_table_destroy(table);
 }
 
+/* Open connections: a fake IP Helper scan taken at FILL_T0 + 10 s. 1188 is the table's;
+ * pid 0 (TIME_WAIT), a pid the table never saw and a pid whose process started after the
+ * scan go to the untracked bucket. */
+static bool fake_connection_scan(void *context, struct connection_row **rows, size_t *count,
+                                 char *error, size_t error_size)
+{
+    (void)context;
+    (void)error;
+    (void)error_size;
+    static const struct connection_row fixed[] = {
+        { 1188, TCP_STATE_ESTABLISHED, FAMILY_IPV4, CONN_TCP, 50000 },
+        { 1188, TCP_STATE_ESTABLISHED, FAMILY_IPV4, CONN_TCP, 50001 },
+        { 1188, TCP_STATE_LISTEN, FAMILY_IPV4, CONN_TCP, 53 },
+        { 1188, 0, FAMILY_IPV6, CONN_UDP, 53 },
+        { 0, TCP_STATE_TIME_WAIT, FAMILY_IPV4, CONN_TCP, 50002 },
+        { 0, TCP_STATE_TIME_WAIT, FAMILY_IPV4, CONN_TCP, 50003 },
+        { 0, TCP_STATE_TIME_WAIT, FAMILY_IPV4, CONN_TCP, 50004 },
+        { 4242, TCP_STATE_ESTABLISHED, FAMILY_IPV4, CONN_TCP, 50005 },
+        { 77, TCP_STATE_CLOSE_WAIT, FAMILY_IPV6, CONN_TCP, 50006 },
+    };
+    *rows = malloc(sizeof fixed);
+    assert_non_null(*rows);
+    memcpy(*rows, fixed, sizeof fixed);
+    *count = sizeof fixed / sizeof fixed[0];
+    return true;
+}
+
+static uint64_t fake_connection_clock(void *context)
+{
+    (void)context;
+    return FILL_T0 + 10 * FILL_SECOND;
+}
+
+static void connection_gauges(void **state)
+{
+    (void)state;
+    struct process_table *table = services_table();
+    fill_start(table, 77, "late.exe", 77, FILL_T0 + 20 * FILL_SECOND); /* after the scan */
+    struct connection_cache cache;
+    struct connection_cache_config config = { .scan = fake_connection_scan,
+                                              .clock = fake_connection_clock };
+    char err[256];
+    assert_true(connection_cache_init(&cache, &config, err, sizeof err));
+    struct render_options options = { .connections = &cache };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_block(text, "# HELP tcpip_tcp_connections ",
+        "# HELP tcpip_tcp_connections TCP connections open now, by owning process and state (IP Helper, read at most once a second). TIME_WAIT and connections of pids the table has no live process for are in process=\"<untracked>\".\n"
+        "# TYPE tcpip_tcp_connections gauge\n"
+        "tcpip_tcp_connections{process=\"<untracked>\",pid=\"\",service=\"\",family=\"ipv4\",state=\"ESTABLISHED\"} 1\n"
+        "tcpip_tcp_connections{process=\"<untracked>\",pid=\"\",service=\"\",family=\"ipv4\",state=\"TIME_WAIT\"} 3\n"
+        "tcpip_tcp_connections{process=\"<untracked>\",pid=\"\",service=\"\",family=\"ipv6\",state=\"CLOSE_WAIT\"} 1\n"
+        "tcpip_tcp_connections{process=\"svchost.exe\",pid=\"1188\",service=\"Dnscache,NlaSvc\",family=\"ipv4\",state=\"LISTENING\"} 1\n"
+        "tcpip_tcp_connections{process=\"svchost.exe\",pid=\"1188\",service=\"Dnscache,NlaSvc\",family=\"ipv4\",state=\"ESTABLISHED\"} 2\n");
+    assert_block(text, "# HELP tcpip_listening_ports ",
+        "# HELP tcpip_listening_ports Sockets listening (TCP) or bound (UDP) now, by owning process, protocol, family and local port.\n"
+        "# TYPE tcpip_listening_ports gauge\n"
+        "tcpip_listening_ports{process=\"svchost.exe\",pid=\"1188\",service=\"Dnscache,NlaSvc\",protocol=\"tcp\",family=\"ipv4\",port=\"53\"} 1\n"
+        "tcpip_listening_ports{process=\"svchost.exe\",pid=\"1188\",service=\"Dnscache,NlaSvc\",protocol=\"udp\",family=\"ipv6\",port=\"53\"} 1\n");
+    assert_non_null(strstr(text, "tcpip_exporter_connections_untracked 5\n"));
+    assert_non_null(strstr(text, "tcpip_exporter_connection_scans_total 1\n"));
+    free(text);
+    /* a second scrape within the second: the same scan */
+    text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_non_null(strstr(text, "tcpip_exporter_connection_scans_total 1\n"));
+    free(text);
+    /* aggregated: by name and services, no pid */
+    options.aggregate_by_name = true;
+    text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_non_null(strstr(text, "tcpip_tcp_connections{process=\"svchost.exe\",service=\"Dnscache,NlaSvc\",family=\"ipv4\",state=\"ESTABLISHED\"} 2\n"));
+    assert_non_null(strstr(text, "tcpip_tcp_connections{process=\"<untracked>\",service=\"\",family=\"ipv4\",state=\"TIME_WAIT\"} 3\n"));
+    free(text);
+    connection_cache_destroy(&cache);
+    process_table_destroy(table);
+}
+
 /* A pid reused under the same name while the exited instance is retained: one series. */
 static void reused_pid_shows_newest(void **state)
 {
@@ -424,6 +499,7 @@ int main(void)
         cmocka_unit_test(filters),
         cmocka_unit_test(reused_pid_shows_newest),
         cmocka_unit_test(services_label_and_info),
+        cmocka_unit_test(connection_gauges),
         cmocka_unit_test(repeatable),
         cmocka_unit_test(http_self_metrics),
     };

@@ -55,6 +55,16 @@ EOF
 )
 [ -n "$found" ] || fail "$NAME with the exporter's own pid is not in /api/v1/services: $services_json"
 note "services from the SCM: $found"
+
+# The real IP Helper tables: Wine answers GetExtendedTcpTable with owner pid 0 on every row,
+# so our own listener is there, in the untracked bucket, and the walk did not fail.
+grep -Eq '^tcpip_tcp_connections\{process="<untracked>",pid="",service="",family="ipv4",state="LISTENING"\} [1-9][0-9]*$' <<<"$metrics" \
+    || fail "our listener is not among the connections: $(grep '^tcpip_tcp_connections' <<<"$metrics")"
+grep -Eq "^tcpip_listening_ports\{process=\"<untracked>\",pid=\"\",service=\"\",protocol=\"tcp\",family=\"ipv4\",port=\"$PORT\"\} 1$" <<<"$metrics" \
+    || fail "port $PORT is not among the listeners: $(grep '^tcpip_listening_ports' <<<"$metrics")"
+grep -Eq '^tcpip_exporter_connection_scan_failures(_total)? 0$' <<<"$metrics" \
+    || fail "the IP Helper walk failed: $(grep connection_scan <<<"$metrics")"
+note "IP Helper under Wine: $(grep -c '^tcpip_tcp_connections{' <<<"$metrics") connection series, $(grep '^tcpip_exporter_connections_untracked' <<<"$metrics")"
 [ "$(sc_state $NAME)" = 4 ] || fail "the service is no longer RUNNING"
 
 # The session is ours: a console run beside the service with the same session name refuses
