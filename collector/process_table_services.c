@@ -256,8 +256,13 @@ static void pid_takes(struct service_tables *s, const struct service_pair *pairs
     uint32_t pid = pairs[from].pid;
     uint32_t ids[SERVICES_PER_SET_MAX];
     size_t n = 0;
-    for (size_t i = from; i < to && n < SERVICES_PER_SET_MAX; i++)
+    for (size_t i = from; i < to; i++) {
+        if (n == SERVICES_PER_SET_MAX) {
+            count_dropped(s); /* a host of more services than a set holds: the rest */
+            break;
+        }
         ids[n++] = pairs[i].service;
+    }
     uint32_t before = services_of_pid(s, pid);
     uint32_t set = services_set_of(s, ids, n);
     if (set == SERVICES_NONE)

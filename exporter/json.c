@@ -360,21 +360,33 @@ static int compare_hosted(const void *a, const void *b)
     return strcmp(x->service.name, y->service.name);
 }
 
-/* The name of pid's row, the live one when there are several (a replay's rundown at the
- * end marks every row exited), or "" when the table has none (a service process without
- * traffic since start, or no process events at all, as under Wine). */
-struct live_name {
-    uint32_t pid;
-    char name[2 * IMAGE_NAME_MAX];
+/* The image name of each hosting pid's row, the live one when there are several (a
+ * replay's rundown at the end marks every row exited), or "" when the table has none (a
+ * service process without traffic since start, or no process events at all, as under
+ * Wine). One walk of the table for all of them: hosted is sorted by pid. */
+struct host_names {
+    const struct hosted_service *hosted;
+    size_t count;
+    char (*names)[2 * IMAGE_NAME_MAX]; /* per hosted entry; equal pids share the first's */
 };
 
-static void find_live_name(const struct process_view *view, void *context)
+static void take_host_name(const struct process_view *view, void *context)
 {
-    struct live_name *n = context;
-    if (view->pid != n->pid || view->is_overflow || !view->is_named)
+    struct host_names *h = context;
+    if (view->is_overflow || !view->is_named)
         return;
-    if (view->state == PROCESS_LIVE || n->name[0] == '\0')
-        utf8_from_image_name(view->name, n->name, sizeof n->name);
+    size_t lo = 0, hi = h->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->hosted[mid].pid < view->pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == h->count || h->hosted[lo].pid != view->pid)
+        return;
+    if (view->state == PROCESS_LIVE || h->names[lo][0] == '\0')
+        utf8_from_image_name(view->name, h->names[lo], sizeof h->names[lo]);
 }
 
 char *json_render_services(const struct process_table *table)
@@ -388,23 +400,25 @@ char *json_render_services(const struct process_table *table)
     size_t n = process_table_services_hosted(table, hosted, max);
     if (n > 1)
         qsort(hosted, n, sizeof *hosted, compare_hosted);
-    cJSON *array = cJSON_CreateArray();
+    struct host_names names = { .hosted = hosted, .count = n,
+                                .names = calloc(n ? n : 1, sizeof *names.names) };
+    cJSON *array = names.names ? cJSON_CreateArray() : NULL;
     bool ok = array != NULL;
-    struct live_name live = { .pid = UINT32_MAX };
+    if (ok)
+        process_table_foreach(table, take_host_name, &names);
+    size_t first = 0; /* the first entry of the current pid, which holds its name */
     for (size_t i = 0; ok && i < n; i++) {
-        if (hosted[i].pid != live.pid) { /* one table walk per hosting pid, sorted by pid */
-            live.pid = hosted[i].pid;
-            live.name[0] = '\0';
-            process_table_foreach(table, find_live_name, &live);
-        }
+        if (hosted[i].pid != hosted[first].pid)
+            first = i;
         cJSON *one = add_new_object(array);
         ok = one != NULL && cJSON_AddStringToObject(one, "name", hosted[i].service.name) &&
              cJSON_AddStringToObject(one, "display_name", hosted[i].service.display_name) &&
              add_u64(one, "pid", hosted[i].pid) &&
-             cJSON_AddStringToObject(one, "process", live.name);
+             cJSON_AddStringToObject(one, "process", names.names[first]);
     }
     char *text = ok ? cJSON_PrintUnformatted(array) : NULL;
     cJSON_Delete(array);
+    free(names.names);
     free(hosted);
     return text;
 }
