@@ -9,7 +9,10 @@
  *   so each is a multiple of its step;
  *
  * and across reads, per instance_id: the pid and start time never change and no counter
- * goes down; per name: no total goes down. Bounded by events and by wall time, so it also
+ * goes down; per name and service set: no total goes down. Services come both ways the
+ * service does it: SystemConfig-style records from the writer, and complete lists offered
+ * by another thread (the SCM scanner's role); pid P only ever hosts "s<P>", so a row whose
+ * set names another pid's service was shown a mix. Bounded by events and by wall time, so it also
  * finishes under ThreadSanitizer. Exit status 0 on success, 1 on any violation. */
 #include <inttypes.h>
 #include <pthread.h>
@@ -79,6 +82,7 @@ struct seen_instance {
 
 struct seen_name {
     char name[IMAGE_NAME_MAX];
+    uint32_t service_set;
     uint64_t counters[4];
 };
 
@@ -87,7 +91,7 @@ struct reader {
     struct seen_instance *instances; /* RING entries */
     struct seen_name names[MAX_NAMES];
     size_t name_count;
-    uint64_t row_scans, name_scans, rows_checked;
+    uint64_t row_scans, name_scans, rows_checked, rows_with_services;
     const struct process_table *table;
 };
 
@@ -145,10 +149,23 @@ static void check_monotonic(struct reader *r, const struct process_view *v)
     memcpy(s->counters, now, sizeof now);
 }
 
+static void check_services(struct reader *r, const struct process_view *v)
+{
+    struct service_ref refs[PROCESS_TABLE_SERVICES_PER_SET];
+    size_t n = process_table_service_set(r->table, v->service_set, refs,
+                                         PROCESS_TABLE_SERVICES_PER_SET);
+    char mine[32];
+    snprintf(mine, sizeof mine, "s%u", (unsigned)v->pid);
+    if (n > 1 || (n == 1 && strcmp(refs[0].name, mine) != 0))
+        failure("services of another pid", v);
+    r->rows_with_services += n;
+}
+
 static void visit_row(const struct process_view *v, void *context)
 {
     struct reader *r = context;
     check_identity(v);
+    check_services(r, v);
     check_monotonic(r, v);
     r->rows_checked++;
 }
@@ -160,7 +177,7 @@ static void visit_name(const struct name_view *n, void *context)
     counters_of(n->counters, now);
     struct seen_name *s = NULL;
     for (size_t i = 0; i < r->name_count; i++)
-        if (strcmp(r->names[i].name, n->name) == 0)
+        if (strcmp(r->names[i].name, n->name) == 0 && r->names[i].service_set == n->service_set)
             s = &r->names[i];
     if (!s) {
         if (r->name_count == MAX_NAMES) {
@@ -169,6 +186,7 @@ static void visit_name(const struct name_view *n, void *context)
         }
         s = &r->names[r->name_count++];
         memcpy(s->name, n->name, IMAGE_NAME_MAX);
+        s->service_set = n->service_set;
     } else {
         for (int i = 0; i < 4; i++)
             if (now[i] < s->counters[i]) {
@@ -243,6 +261,51 @@ static void apply_process(struct writer *w, int i, enum process_op op, enum even
     process_table_apply(w->table, &f, w->ts);
 }
 
+static void apply_service(struct writer *w, int i)
+{
+    struct trace_fact f;
+    memset(&f, 0, sizeof f);
+    f.kind = FACT_SERVICE;
+    f.type = EVT_SYSCONFIG_SERVICES;
+    f.u.service.pid = pid_of(i);
+    f.u.service.state = 4;
+    snprintf(f.u.service.name, sizeof f.u.service.name, "s%u", (unsigned)pid_of(i));
+    snprintf(f.u.service.display_name, sizeof f.u.service.display_name, "record");
+    process_table_apply(w->table, &f, w->ts);
+}
+
+/* The SCM scanner's part: complete lists from another thread, as fast as it can. */
+static atomic_ulong offers;
+static void *offerer_main(void *arg)
+{
+    struct process_table *table = arg;
+    uint32_t rnd = 0x9E3779B9u;
+    while (!atomic_load(&stop)) {
+        struct service_batch *b = malloc(sizeof *b + PIDS * sizeof b->items[0]);
+        if (!b)
+            return NULL;
+        b->count = 0;
+        for (int i = 0; i < PIDS; i++) {
+            rnd ^= rnd << 13;
+            rnd ^= rnd >> 17;
+            rnd ^= rnd << 5;
+            if (rnd % 4 != 0)
+                continue;
+            struct service_fact *s = &b->items[b->count++];
+            memset(s, 0, sizeof *s);
+            s->pid = pid_of(i);
+            s->state = 4;
+            snprintf(s->name, sizeof s->name, "s%u", (unsigned)pid_of(i));
+            snprintf(s->display_name, sizeof s->display_name, "offered");
+        }
+        process_table_offer_services(table, b);
+        atomic_fetch_add(&offers, 1);
+        struct timespec pause = {0, 200000};
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
 static bool room_for_instance(const struct writer *w)
 {
     struct table_stats s;
@@ -300,6 +363,8 @@ static void writer_step(struct writer *w, uint32_t rnd)
         w->exits++;
         apply_process(w, i, action % 2 ? PROC_END : PROC_DCEND,
                       action % 2 ? EVT_PROCESS_END : EVT_PROCESS_DCEND);
+    } else {
+        apply_service(w, i);
     }
 }
 
@@ -334,6 +399,9 @@ int main(void)
             return 1;
     }
 
+    pthread_t offerer;
+    if (pthread_create(&offerer, NULL, offerer_main, w->table) != 0)
+        return 1;
     int64_t started = now_ns();
     uint32_t rnd = 0x2545F491u;
     for (w->events = 0; w->events < MAX_EVENTS; w->events++) {
@@ -348,12 +416,14 @@ int main(void)
     }
     int64_t elapsed = now_ns() - started;
     atomic_store(&stop, true);
-    uint64_t row_scans = 0, name_scans = 0, rows_checked = 0;
+    pthread_join(offerer, NULL);
+    uint64_t row_scans = 0, name_scans = 0, rows_checked = 0, with_services = 0;
     for (int i = 0; i < READERS; i++) {
         pthread_join(readers[i].thread, NULL);
         row_scans += readers[i].row_scans;
         name_scans += readers[i].name_scans;
         rows_checked += readers[i].rows_checked;
+        with_services += readers[i].rows_with_services;
         free(readers[i].instances);
     }
 
@@ -364,11 +434,14 @@ int main(void)
     process_table_stats(w->table, &s);
     printf("%" PRIu64 " events in %.2f s (%" PRIu64 " renames, %" PRIu64 " pid reuses, %"
            PRIu64 " exits, %" PRIu64 " retired); readers: %" PRIu64 " row scans (%" PRIu64
-           " rows checked), %" PRIu64 " name scans\n",
+           " rows checked, %" PRIu64 " with a service), %" PRIu64 " name scans; %" PRIu64
+           " service lists applied of %lu offered\n",
            w->events, (double)elapsed / 1e9, w->renames, w->reuses, w->exits,
-           s.instances_retired, row_scans, rows_checked, name_scans);
+           s.instances_retired, row_scans, rows_checked, with_services, name_scans,
+           s.service_scans, (unsigned long)atomic_load(&offers));
     if (w->events < 100000 || s.instances_retired < 100 || w->renames < 100 ||
-        row_scans < 10 * READERS || name_scans < 10 * READERS)
+        row_scans < 10 * READERS || name_scans < 10 * READERS || s.service_scans < 10 ||
+        with_services < 100)
         failure("too little work to say anything", NULL);
     process_table_destroy(w->table);
     free(w);
