@@ -64,6 +64,11 @@ grep -Eq "^tcpip_listening_ports\{process=\"<untracked>\",pid=\"\",service=\"\",
     || fail "port $PORT is not among the listeners: $(grep '^tcpip_listening_ports' <<<"$metrics")"
 grep -Eq '^tcpip_exporter_connection_scan_failures(_total)? 0$' <<<"$metrics" \
     || fail "the IP Helper walk failed: $(grep connection_scan <<<"$metrics")"
+if command -v promtool >/dev/null; then
+    lint=$(promtool check metrics <"$WORK/logs/metrics.txt" 2>&1) \
+        || fail "promtool check metrics on the live output: $lint"
+    [ -z "$lint" ] || fail "promtool check metrics on the live output: $lint"
+fi
 note "IP Helper under Wine: $(grep -c '^tcpip_tcp_connections{' <<<"$metrics") connection series, $(grep '^tcpip_exporter_connections_untracked' <<<"$metrics")"
 [ "$(sc_state $NAME)" = 4 ] || fail "the service is no longer RUNNING"
 
