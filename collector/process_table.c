@@ -33,6 +33,7 @@
 #include "seqlock.h"
 #include "process_table_index.h"
 #include "process_table_names.h"
+#include "process_table_peers.h"
 #include "process_table_services.h"
 
 /* For the rare branches of the per-event path (a new pid, a record that is not a network
@@ -134,6 +135,10 @@ struct process_table {
     struct service_pair *pending;  /* service_capacity entries */
     size_t pending_count;
     _Atomic(struct service_batch *) offered;
+    /* remote peers (process_table_peers.h): per instance row, and per name entry when
+     * aggregating by name; capacity 0 = off */
+    struct peer_store peers;
+    struct peer_store name_peers;
 };
 
 /* ---- sizing: create and footprint share one layout, so the footprint is exact ---- */
@@ -237,6 +242,17 @@ static void stats_init(struct shared_stats *s)
     atomic_init(&s->rows_in_use, 0);
 }
 
+static bool peers_init(struct process_table *t, const struct process_table_config *config)
+{
+    static const struct process_table_config off = {0};
+    if (!config)
+        config = &off;
+    if (!peer_store_init(&t->peers, config, t->capacity + 1, false))
+        return false;
+    return peer_store_init(&t->name_peers, config->peers_by_name ? config : &off,
+                           t->names.capacity, true);
+}
+
 struct process_table *process_table_create(const struct process_table_config *config)
 {
     struct layout l = plan(config ? config->capacity : 0);
@@ -277,6 +293,10 @@ struct process_table *process_table_create(const struct process_table_config *co
         free(block);
         return NULL;
     }
+    if (!peers_init(t, config)) {
+        process_table_destroy(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -287,6 +307,8 @@ void process_table_destroy(struct process_table *table)
     free(atomic_exchange(&table->offered, NULL));
     free(table->pending);
     service_tables_free(&table->services);
+    peer_store_free(&table->peers);
+    peer_store_free(&table->name_peers);
     free(table->block);
 }
 
@@ -346,6 +368,9 @@ static uint32_t row_open(struct process_table *t, const struct identity *id)
             set64(&row->counters[f][c], 0);
     memset(&t->traffic[r], 0, sizeof t->traffic[r]);
     set32(&row->state, PROCESS_LIVE);
+    /* Before the row is readable, so a reader of the new row finds its peers' header
+     * already naming it (process_table_foreach_peers reads the two in turn). */
+    peers_instance_begin(&t->peers, r, get64(&row->instance_id));
     seq_end(&row->seq);
     add_u32(&t->stats.rows_in_use, 1);
     return r;
@@ -364,6 +389,7 @@ static uint32_t overflow_admit(struct process_table *t, uint64_t timestamp)
         set64(&row->start_time, timestamp);
         name_words_store(row->name, OVERFLOW_PROCESS_NAME);
         set32(&row->state, PROCESS_LIVE);
+        peers_instance_begin(&t->peers, t->capacity, get64(&row->instance_id));
         seq_end(&row->seq);
     }
     add_u64(&t->stats.processes_untracked, 1);
@@ -523,9 +549,9 @@ static inline uint32_t row_of_pid(struct process_table *t, uint32_t pid, uint64_
     return r;
 }
 
-/* The counters of one network event; op and family already checked. */
-static inline void count_net(struct process_table *t, unsigned op, unsigned family,
-                             uint32_t pid, uint32_t size, uint64_t timestamp)
+/* The counters of one network event; op and family already checked. Returns its row. */
+static inline uint32_t count_net(struct process_table *t, unsigned op, unsigned family,
+                                 uint32_t pid, uint32_t size, uint64_t timestamp)
 {
     uint32_t r = row_of_pid(t, pid, timestamp);
     if (r == t->capacity)
@@ -539,11 +565,40 @@ static inline void count_net(struct process_table *t, unsigned op, unsigned fami
         mine[1] = events;
         set64(&counters[which.bytes], bytes);
         set64(&counters[which.events], events);
-        return;
+        return r;
     }
     if (which.bytes >= 0)
         add_u64(&counters[which.bytes], size);
     add_u64(&counters[which.events], 1);
+    return r;
+}
+
+/* The same event for row r's peers, and its name's when aggregating by name. */
+NOINLINE static void count_peers(struct process_table *t, uint32_t r, unsigned op,
+                                 unsigned family, uint32_t size,
+                                 const struct peer_endpoints *ep, uint64_t timestamp)
+{
+    peers_count(&t->peers, r, op, family, size, ep, timestamp);
+    if (t->name_peers.capacity)
+        peers_count(&t->name_peers, get32(&t->rows[r].name_id), op, family, size, ep,
+                    timestamp);
+}
+
+/* Endpoints from a payload: after PID and size, daddr, saddr, dport, sport (big-endian
+ * ports); none when the record ends before sport. */
+static void payload_endpoints(const struct trace_record *record, unsigned family,
+                              struct peer_endpoints *ep)
+{
+    const uint8_t *p = record->payload;
+    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+    if (record->payload_size < 8 + 2 * alen + 4) {
+        *ep = (struct peer_endpoints){0};
+        return;
+    }
+    ep->daddr = p + 8;
+    ep->saddr = p + 8 + alen;
+    ep->dport = (uint16_t)(p[8 + 2 * alen] << 8 | p[9 + 2 * alen]);
+    ep->sport = (uint16_t)(p[10 + 2 * alen] << 8 | p[11 + 2 * alen]);
 }
 
 static inline void apply_net(struct process_table *t, const struct net_fact *net,
@@ -553,7 +608,11 @@ static inline void apply_net(struct process_table *t, const struct net_fact *net
         add_u64(&t->stats.dropped[DROP_UNKNOWN], 1);
         return;
     }
-    count_net(t, net->op, net->family, net->pid, net->size, timestamp);
+    uint32_t r = count_net(t, net->op, net->family, net->pid, net->size, timestamp);
+    if (t->peers.capacity) {
+        struct peer_endpoints ep = {net->daddr, net->saddr, net->dport, net->sport};
+        count_peers(t, r, net->op, net->family, net->size, &ep, timestamp);
+    }
 }
 
 /* Failure codes 1..6 have slots of their own; any other code shares slot 7. A protocol
@@ -796,7 +855,12 @@ void process_table_feed(struct process_table *table, const struct trace_record *
     add_u64(&table->stats.events_by_type[h.type], 1);
     if (h.truncated)
         add_u64(&table->stats.short_records, 1);
-    count_net(table, h.op, h.family, h.pid, h.size, record->timestamp);
+    uint32_t r = count_net(table, h.op, h.family, h.pid, h.size, record->timestamp);
+    if (table->peers.capacity) {
+        struct peer_endpoints ep;
+        payload_endpoints(record, h.family, &ep);
+        count_peers(table, r, h.op, h.family, h.size, &ep, record->timestamp);
+    }
 }
 
 void process_table_count_drop(struct process_table *table, enum drop_reason reason)
@@ -826,6 +890,7 @@ static void retire(struct process_table *t, uint32_t r)
     seq_begin(&row->seq);
     set32(&row->state, ROW_FREE);
     seq_end(&row->seq);
+    peers_instance_end(&t->peers, r);
     uint32_t pid = get32(&row->pid);
     if (pid_index_find(&t->index, pid) == r)
         index_forget(t, pid);
@@ -842,6 +907,8 @@ void process_table_housekeep(struct process_table *table, uint64_t now)
 {
     flush_pending_services(table);
     apply_offered_services(table);
+    peers_housekeep(&table->peers);
+    peers_housekeep(&table->name_peers);
     if (table->exited_count == 0)
         return;
     bool open = false;
@@ -1024,6 +1091,12 @@ void process_table_stats(const struct process_table *table, struct table_stats *
     out->service_capacity = services->service_capacity;
     out->services_dropped = get64(&services->dropped);
     out->service_scans = get64(&s->service_scans);
+    const struct peer_store *peers = &table->peers;
+    out->peer_capacity = peers->capacity;
+    out->peers_in_use = peers->capacity ? get32(&peers->in_use) : 0;
+    out->peers_evicted = peers->capacity ? get64(&peers->evicted) : 0;
+    out->peers_refused = peers->capacity ? get64(&peers->refused) : 0;
+    out->peer_swaps = peers->capacity ? get64(&peers->swaps) : 0;
 }
 
 static struct service_ref service_ref_of(const struct service_entry *e)
@@ -1059,4 +1132,105 @@ size_t process_table_services_hosted(const struct process_table *table,
     }
     free(pairs);
     return kept;
+}
+
+/* ---- readers: peers ---- */
+
+static bool other_is_zero(const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
+{
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
+            for (int c = 0; c < PEER_CTR_COUNT; c++)
+                if (other[f][p][c])
+                    return false;
+    return true;
+}
+
+bool process_table_peers_enabled(const struct process_table *table)
+{
+    return table->peers.capacity != 0;
+}
+
+unsigned process_table_peer_prefix(const struct process_table *table, enum ip_family family)
+{
+    if (!table->peers.capacity)
+        return family == FAMILY_IPV6 ? 128 : 32;
+    return table->peers.prefix[family == FAMILY_IPV6 ? FAMILY_IPV6 : FAMILY_IPV4];
+}
+
+size_t process_table_peers_footprint(const struct process_table_config *config)
+{
+    uint32_t capacity = round_capacity(config->capacity);
+    uint32_t names = capacity > MIN_NAME_CAPACITY ? capacity : MIN_NAME_CAPACITY;
+    return peer_store_footprint(config, capacity + 1) +
+           (config->peers_by_name ? peer_store_footprint(config, names) : 0);
+}
+
+/* The covered counters of a reading: the sums over its peers and other. */
+static void peer_sums(uint64_t counters[FAMILY_COUNT][CTR_COUNT], const struct peer_view *peers,
+                      size_t count,
+                      const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
+{
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
+            for (int c = 0; c < PEER_CTR_COUNT; c++) {
+                int to = peer_process_counter((enum peer_protocol)p, (enum peer_counter)c);
+                if (to >= 0)
+                    counters[f][to] = other[f][p][c];
+            }
+    for (size_t i = 0; i < count; i++)
+        for (int c = 0; c < PEER_CTR_COUNT; c++) {
+            int to = peer_process_counter((enum peer_protocol)peers[i].protocol,
+                                          (enum peer_counter)c);
+            if (to >= 0)
+                counters[peers[i].family][to] += peers[i].counters[c];
+        }
+}
+
+void process_table_foreach_peers(const struct process_table *table, peers_visit_fn visit,
+                                 void *context)
+{
+    const struct peer_store *s = &table->peers;
+    if (!s->capacity)
+        return;
+    struct peer_view *peers = malloc(s->per_process * sizeof *peers);
+    if (!peers)
+        return;
+    struct process_view view;
+    struct process_peers entry = {.process = &view, .peers = peers};
+    for (uint32_t r = 0; r <= table->capacity; r++) {
+        /* The row and its peers of one instance: read again if it changed in between. */
+        bool read;
+        while ((read = row_read(&table->rows[r], &view)) &&
+               !peers_read_row(s, r, view.instance_id, peers, &entry.count, entry.other))
+            ;
+        if (!read)
+            continue;
+        peer_sums(view.counters, peers, entry.count, entry.other);
+        visit(&entry, context);
+    }
+    free(peers);
+}
+
+void process_table_foreach_name_peers(const struct process_table *table,
+                                      name_peers_visit_fn visit, void *context)
+{
+    const struct peer_store *s = &table->name_peers;
+    if (!s->capacity)
+        return;
+    struct peer_view *peers = malloc(s->per_process * sizeof *peers);
+    if (!peers)
+        return;
+    char name[IMAGE_NAME_MAX];
+    struct name_peers entry = {.name = name, .peers = peers};
+    uint32_t count = atomic_load_explicit(&table->names.count, memory_order_acquire);
+    for (uint32_t n = 0; n < count; n++) {
+        (void)peers_read_row(s, n, (uint64_t)n + 1, peers, &entry.count, entry.other);
+        if (entry.count == 0 && other_is_zero(entry.other))
+            continue; /* a name nothing was counted under */
+        name_words_load(table->names.entries[n].text, name);
+        entry.service_set = get32(&table->names.entries[n].service_set);
+        visit(&entry, context);
+    }
+    free(peers);
 }

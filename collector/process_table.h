@@ -76,18 +76,34 @@ struct table_stats {
     uint32_t service_capacity;     /* gauge: services (and sets) the table can hold */
     uint64_t services_dropped;     /* services, sets or pairs that found no room */
     uint64_t service_scans;        /* complete service lists applied (live SCM scans) */
+    uint32_t peers_in_use;         /* gauge: peers held for live and retained instances */
+    uint32_t peer_capacity;        /* gauge: peers the store holds; 0 = peers off */
+    uint64_t peers_evicted;        /* least recently active peers folded into `other` */
+    uint64_t peers_refused;        /* events of a new peer counted in `other`: store full */
+    uint64_t peer_swaps;           /* a busier peer took a shown place (top N for /metrics) */
 };
 
 struct process_table_config {
     uint32_t capacity;             /* rows; rounded up to a power of two; 0 = default */
     uint64_t retention;            /* how long exited instances stay readable, 100 ns units */
     uint32_t service_capacity;     /* distinct services; 0 = PROCESS_TABLE_DEFAULT_SERVICES */
+    /* Remote peers (collector/README.md, "Remote peers"): all zero = peers off */
+    uint32_t peer_capacity;        /* peers in the whole store; 0 = off */
+    uint32_t peers_per_process;    /* most a process keeps; 0 = PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS */
+    uint32_t peers_shown;          /* top N per process marked shown; 0 = every peer */
+    uint8_t peer_ipv4_prefix;      /* remote addresses kept to this prefix; 0 = 32 */
+    uint8_t peer_ipv6_prefix;      /* 0 = 128 */
+    bool peers_by_name;            /* also keep peers per image name (aggregate-by-name) */
 };
 
 /* Plain numbers: service/config.c turns them into the flags' default text. */
 #define PROCESS_TABLE_DEFAULT_CAPACITY 4096
 #define PROCESS_TABLE_DEFAULT_RETENTION_MINUTES 5
 #define PROCESS_TABLE_DEFAULT_SERVICES 1024
+#define PROCESS_TABLE_DEFAULT_PEERS 16384
+#define PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS 64
+#define PROCESS_TABLE_MAX_PEERS_PER_PROCESS 1024
+#define PROCESS_TABLE_DEFAULT_PEERS_SHOWN 10
 #define PROCESS_TABLE_DEFAULT_RETENTION \
     (PROCESS_TABLE_DEFAULT_RETENTION_MINUTES * 60ull * 10000000ull) /* 100 ns ticks */
 
@@ -157,7 +173,86 @@ struct hosted_service {
 size_t process_table_services_hosted(const struct process_table *table,
                                      struct hosted_service *out, size_t max);
 
+/* ---- remote peers: any thread, like the rows ---- */
+
+enum peer_protocol { PEER_TCP = 0, PEER_UDP = 1, PEER_PROTOCOL_COUNT = 2 };
+
+/* Which side's port names the peer: the remote port of a connection the process opened,
+ * or the local port of one it accepted (or of a port it accepted on before). */
+enum peer_direction { PEER_OUTBOUND = 0, PEER_INBOUND = 1 };
+
+/* Per peer. For UDP, "sent"/"received" are datagrams and their bytes; the connection
+ * counters stay zero. Order is also the rendering order. */
+enum peer_counter {
+    PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_RECV_BYTES, PEER_RECV_EVENTS,
+    PEER_CONNECTS, PEER_ACCEPTS, PEER_DISCONNECTS,
+    PEER_RETRANSMITS, PEER_RETRANSMIT_BYTES, PEER_RECONNECTS,
+    PEER_CTR_COUNT
+};
+
+/* The process counter (enum counter) a peer counter of this protocol adds to, or -1. For
+ * every live or retained instance and every family, the sum over its peers and `other`
+ * of a peer counter equals that process counter (copies have no peer: CTR_COPIES and
+ * CTR_COPY_BYTES stay process-only). */
+int peer_process_counter(enum peer_protocol protocol, enum peer_counter counter);
+
+struct peer_view {
+    uint64_t peer_id;          /* store-wide, never reused: a new id is a new series */
+    uint8_t family;            /* enum ip_family */
+    uint8_t protocol;          /* enum peer_protocol */
+    uint8_t direction;         /* enum peer_direction */
+    bool shown;                /* one of its process's top peers (--collector.peers.top) */
+    uint16_t port;             /* the port that names the service (see enum peer_direction) */
+    uint16_t local_port;       /* of the latest connection seen with this peer */
+    uint16_t remote_port;
+    uint8_t address[16];       /* remote, network order, masked to the prefix; 4 B for IPv4 */
+    uint64_t first_seen;       /* trace timestamps, 100 ns since 1601 */
+    uint64_t last_seen;        /* as of the last housekeeping (at most a second old) */
+    uint64_t counters[PEER_CTR_COUNT];
+};
+
+/* One instance with its peers, all from one consistent reading: process->counters are
+ * the sums of peers and other (so they may be a few events ahead of, or behind, a
+ * separate process_table_foreach), and no peer is seen both folded and on its own. */
+struct process_peers {
+    const struct process_view *process;
+    const struct peer_view *peers;
+    size_t count;
+    /* peers folded (least recently active, or a busier one took a shown place), events of
+     * new peers while the store was full, and records without endpoints */
+    uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT];
+};
+typedef void (*peers_visit_fn)(const struct process_peers *entry, void *context);
+
+bool process_table_peers_enabled(const struct process_table *table);
+
+/* The prefix remote addresses of this family are kept to: 32 / 128 when not masked. */
+unsigned process_table_peer_prefix(const struct process_table *table, enum ip_family family);
+
+/* Visit every live or retained instance (and the overflow row once used) with its peers;
+ * nothing when peers are off. */
+void process_table_foreach_peers(const struct process_table *table, peers_visit_fn visit,
+                                 void *context);
+
+/* The same per image name, for aggregate-by-name: every event also counts in its name's
+ * peers (a second store of the same capacity, kept with peers_by_name), which never retire,
+ * so a name's peer series never go down. Covered counters of a name equal the sums over
+ * its peers and other, as for instances. Nothing when peers_by_name is off. */
+struct name_peers {
+    const char *name;              /* image name */
+    uint32_t service_set;          /* as name_view.service_set */
+    const struct peer_view *peers;
+    size_t count;
+    uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT];
+};
+typedef void (*name_peers_visit_fn)(const struct name_peers *entry, void *context);
+void process_table_foreach_name_peers(const struct process_table *table,
+                                      name_peers_visit_fn visit, void *context);
+
 /* Memory held by a table of this capacity, for the footprint the docs quote. */
 size_t process_table_footprint(uint32_t capacity);
+
+/* Memory the peer store adds for these peer settings (config as given to create). */
+size_t process_table_peers_footprint(const struct process_table_config *config);
 
 #endif

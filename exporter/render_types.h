@@ -36,6 +36,9 @@ struct render_options {
     size_t exclude_count;
     /* Open connections and listeners (live only; NULL: none). Scrapes share its scan. */
     struct connection_cache *connections;
+    /* Remote peers on /metrics (--collector.peers): tcpip_peer_* families. The JSON API
+     * serves peers whenever the table keeps them (process_table_peers_enabled). */
+    bool peers;
 };
 
 #endif

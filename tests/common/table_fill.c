@@ -1,5 +1,6 @@
 #include "table_fill.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,41 @@ void fill_net(struct process_table *table, enum net_op op, enum ip_family family
     process_table_apply(table, &fact, timestamp);
 }
 
+void fill_net_peer(struct process_table *table, enum net_op op, enum ip_family family,
+                   uint32_t pid, uint32_t size, const struct fill_endpoints *ep,
+                   uint64_t timestamp)
+{
+    struct trace_fact fact;
+    memset(&fact, 0, sizeof fact);
+    fact.kind = FACT_NET;
+    fact.type = net_type(op, family);
+    fact.u.net.op = op;
+    fact.u.net.family = family;
+    fact.u.net.pid = pid;
+    fact.u.net.size = size;
+    /* As recorded: UDP receives name the local socket as the destination. */
+    bool local_is_dest = op == NET_UDP_RECV;
+    const uint8_t *local = family == FAMILY_IPV6 ? ep->local6 : ep->local4;
+    const uint8_t *remote = family == FAMILY_IPV6 ? ep->remote6 : ep->remote4;
+    size_t len = family == FAMILY_IPV6 ? 16 : 4;
+    memcpy(fact.u.net.daddr, local_is_dest ? local : remote, len);
+    memcpy(fact.u.net.saddr, local_is_dest ? remote : local, len);
+    fact.u.net.dport = local_is_dest ? ep->local_port : ep->remote_port;
+    fact.u.net.sport = local_is_dest ? ep->remote_port : ep->local_port;
+    process_table_apply(table, &fact, timestamp);
+}
+
+struct fill_endpoints fill_endpoints_v4(uint32_t remote, uint16_t remote_port,
+                                        uint16_t local_port)
+{
+    struct fill_endpoints ep = {.remote_port = remote_port, .local_port = local_port};
+    for (int i = 0; i < 4; i++)
+        ep.remote4[i] = (uint8_t)(remote >> (24 - 8 * i));
+    ep.local4[0] = 10;
+    ep.local4[3] = 5;
+    return ep;
+}
+
 void fill_fail(struct process_table *table, uint16_t proto, uint16_t code, uint64_t timestamp)
 {
     struct trace_fact fact;
@@ -95,6 +131,26 @@ void fill_many(struct process_table *table, uint32_t n)
             fill_net(table, (enum net_op)op, FAMILY_IPV4, pid, 100 + i, t);
             if (i % 2 == 0)
                 fill_net(table, (enum net_op)op, FAMILY_IPV6, pid, 200 + i, t);
+        }
+    }
+}
+
+void fill_many_peers(struct process_table *table, uint32_t n, uint32_t peers)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t pid = 1000 + 4 * i;
+        char name[32];
+        snprintf(name, sizeof name, "proc%u.exe", (unsigned)i);
+        uint64_t t = FILL_T0 + i;
+        fill_start(table, pid, name, 0xffff800000000000ull + pid, t);
+        for (uint32_t p = 0; p < peers; p++) {
+            struct fill_endpoints ep =
+                fill_endpoints_v4(0xC0A80000u + p + 1, (uint16_t)(443 + p % 3), 50000);
+            fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, pid, 0, &ep, t);
+            fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, pid, 100 + p, &ep, t);
+            fill_net_peer(table, NET_TCP_RECV, FAMILY_IPV4, pid, 1000 + p, &ep, t);
+            if (p % 4 == 0)
+                fill_net_peer(table, NET_TCP_RETRANSMIT, FAMILY_IPV4, pid, 100, &ep, t);
         }
     }
 }

@@ -20,6 +20,21 @@ void fill_end(struct process_table *table, uint32_t pid, const char *name, uint6
               uint64_t timestamp);
 void fill_net(struct process_table *table, enum net_op op, enum ip_family family,
               uint32_t pid, uint32_t size, uint64_t timestamp);
+/* A network event with its endpoints, given as the local and remote sides (fill_net_peer
+ * puts them in the recorded order: for UDP receives the destination is the local socket).
+ * Addresses in network order; the family picks the 4- or 16-byte ones. */
+struct fill_endpoints {
+    uint8_t local4[4], remote4[4];
+    uint8_t local6[16], remote6[16];
+    uint16_t local_port, remote_port;
+};
+void fill_net_peer(struct process_table *table, enum net_op op, enum ip_family family,
+                   uint32_t pid, uint32_t size, const struct fill_endpoints *ep,
+                   uint64_t timestamp);
+/* IPv4 endpoints: remote as a host-order number (0x0A000001 = 10.0.0.1), local 10.0.0.5. */
+struct fill_endpoints fill_endpoints_v4(uint32_t remote, uint16_t remote_port,
+                                        uint16_t local_port);
+
 void fill_fail(struct process_table *table, uint16_t proto, uint16_t code, uint64_t timestamp);
 
 /* A SystemConfig Services record: pid hosts name (state 4: running, 1: stopped). */
@@ -36,5 +51,9 @@ struct service_batch *fill_batch(const struct fill_hosted *items, size_t count);
 /* n processes "proc<i>.exe" (pid 1000 + 4 i) with traffic of every kind on IPv4 and, for
  * every other one, IPv6. */
 void fill_many(struct process_table *table, uint32_t n);
+
+/* Like fill_many with peers: each process connects to `peers` remote hosts
+ * (192.168.0.1, ...; ports 443 to 445) and sends, receives and sometimes retransmits. */
+void fill_many_peers(struct process_table *table, uint32_t n, uint32_t peers);
 
 #endif

@@ -1,0 +1,808 @@
+/* Remote peers per row: process_table_peers.h says what is shared and why it is exact. */
+#include "process_table_peers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "seqlock.h"
+
+#define CACHE_LINE 64u
+#define NO_SLOT UINT32_MAX
+
+/* New peers are rare next to the events of known ones: out of line, so the per-event path
+ * stays small. */
+#if defined(__GNUC__)
+#define NOINLINE_PEERS __attribute__((noinline))
+#else
+#define NOINLINE_PEERS
+#endif
+
+_Static_assert(sizeof(struct peer_slot) == 2 * CACHE_LINE, "a peer fills two cache lines");
+_Static_assert(sizeof(struct peer_key) == 28, "keys are compared whole");
+
+/* A busier peer takes a shown place only when clearly busier, so two peers of about the
+ * same traffic do not trade places (each trade restarts a series) at every housekeeping. */
+#define SWAP_RATIO_NUM 5u
+#define SWAP_RATIO_DEN 4u
+
+static const int8_t TCP_COUNTERS[PEER_CTR_COUNT] = {
+    CTR_SENT_BYTES, CTR_SENT_EVENTS, CTR_RECV_BYTES, CTR_RECV_EVENTS, CTR_CONNECTS,
+    CTR_ACCEPTS, CTR_DISCONNECTS, CTR_RETRANSMITS, CTR_RETRANSMIT_BYTES, CTR_RECONNECTS,
+};
+static const int8_t UDP_COUNTERS[PEER_CTR_COUNT] = {
+    CTR_UDP_SENT_BYTES, CTR_UDP_SENT_DATAGRAMS, CTR_UDP_RECV_BYTES, CTR_UDP_RECV_DATAGRAMS,
+    -1, -1, -1, -1, -1, -1,
+};
+
+int peer_process_counter(enum peer_protocol protocol, enum peer_counter counter)
+{
+    if ((unsigned)counter >= PEER_CTR_COUNT)
+        return -1;
+    if (protocol == PEER_TCP)
+        return TCP_COUNTERS[counter];
+    if (protocol == PEER_UDP)
+        return UDP_COUNTERS[counter];
+    return -1;
+}
+
+/* What one event adds to a peer: bytes to one counter, 1 to another. */
+struct peer_op {
+    int8_t bytes, events;
+    uint8_t protocol;
+};
+static const struct peer_op PEER_OPS[] = {
+    [NET_TCP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_TCP},
+    [NET_TCP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_TCP},
+    [NET_TCP_CONNECT] = {-1, PEER_CONNECTS, PEER_TCP},
+    [NET_TCP_DISCONNECT] = {-1, PEER_DISCONNECTS, PEER_TCP},
+    [NET_TCP_RETRANSMIT] = {PEER_RETRANSMIT_BYTES, PEER_RETRANSMITS, PEER_TCP},
+    [NET_TCP_ACCEPT] = {-1, PEER_ACCEPTS, PEER_TCP},
+    [NET_TCP_RECONNECT] = {-1, PEER_RECONNECTS, PEER_TCP},
+    [NET_TCP_COPY] = {-1, -1, PEER_TCP}, /* a copy has no peer: process counters only */
+    [NET_UDP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_UDP},
+    [NET_UDP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_UDP},
+};
+
+/* ---- sizing ---- */
+
+struct peer_layout {
+    size_t row_stride, rows, slots, priv, row_state, free_slots, hash, connections, total;
+    uint32_t capacity, per_process, hash_slots, connection_sets;
+};
+
+static size_t align_up(size_t n)
+{
+    return (n + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1);
+}
+
+static uint32_t power_of_two_at_least(uint32_t n)
+{
+    uint32_t p = 1;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
+static struct peer_layout peer_plan(const struct process_table_config *c, uint32_t rows)
+{
+    struct peer_layout l;
+    l.capacity = c->peer_capacity;
+    l.per_process = c->peers_per_process ? c->peers_per_process
+                                         : PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS;
+    if (l.per_process > PROCESS_TABLE_MAX_PEERS_PER_PROCESS)
+        l.per_process = PROCESS_TABLE_MAX_PEERS_PER_PROCESS;
+    l.hash_slots = power_of_two_at_least(2 * l.capacity);
+    /* One cached connection per two peers: exceptions to the port rule are rare. */
+    l.connection_sets = power_of_two_at_least(l.capacity / (2 * PEER_WAYS) + 1);
+    l.row_stride = align_up(sizeof(struct peer_row) + l.per_process * sizeof(uint32_t));
+    size_t at = 0;
+    l.rows = at;
+    at += (size_t)rows * l.row_stride;
+    l.slots = at;
+    at += align_up((size_t)l.capacity * sizeof(struct peer_slot));
+    l.priv = at;
+    at += align_up((size_t)l.capacity * sizeof(struct peer_private));
+    l.row_state = at;
+    at += align_up((size_t)rows * sizeof(struct peer_row_state));
+    l.free_slots = at;
+    at += align_up((size_t)l.capacity * sizeof(uint32_t));
+    l.hash = at;
+    at += align_up((size_t)l.hash_slots * sizeof(uint32_t));
+    l.connections = at;
+    at += align_up((size_t)l.connection_sets * PEER_WAYS * sizeof(struct peer_connection));
+    l.total = at + CACHE_LINE;
+    return l;
+}
+
+size_t peer_store_footprint(const struct process_table_config *config, uint32_t rows)
+{
+    return config->peer_capacity ? peer_plan(config, rows).total : 0;
+}
+
+static struct peer_row *row_header(const struct peer_store *s, uint32_t row)
+{
+    return (struct peer_row *)(s->row_block + (size_t)row * s->row_stride);
+}
+
+static void row_header_init(struct peer_store *s, uint32_t row, uint64_t instance_id)
+{
+    struct peer_row *h = row_header(s, row);
+    atomic_init(&h->seq, 0);
+    atomic_init(&h->count, 0);
+    atomic_init(&h->instance_id, instance_id);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
+            for (int c = 0; c < PEER_CTR_COUNT; c++)
+                atomic_init(&h->other[f][p][c], 0);
+    for (uint32_t i = 0; i < s->per_process; i++)
+        atomic_init(&h->slot[i], 0);
+}
+
+static void slot_init(struct peer_slot *slot)
+{
+    atomic_init(&slot->peer_id, 0);
+    atomic_init(&slot->kind, 0);
+    atomic_init(&slot->ports, 0);
+    atomic_init(&slot->address[0], 0);
+    atomic_init(&slot->address[1], 0);
+    atomic_init(&slot->first_seen, 0);
+    atomic_init(&slot->last_seen, 0);
+    for (int c = 0; c < PEER_CTR_COUNT; c++)
+        atomic_init(&slot->counters[c], 0);
+}
+
+static uint8_t prefix_or_full(uint8_t prefix, uint8_t full)
+{
+    return prefix == 0 || prefix > full ? full : prefix;
+}
+
+bool peer_store_init(struct peer_store *s, const struct process_table_config *config,
+                     uint32_t rows, bool name_rows)
+{
+    memset(s, 0, sizeof *s);
+    if (config->peer_capacity == 0)
+        return true;
+    struct peer_layout l = peer_plan(config, rows);
+    unsigned char *block = malloc(l.total);
+    if (!block)
+        return false;
+    unsigned char *base = block + ((CACHE_LINE - (uintptr_t)block % CACHE_LINE) % CACHE_LINE);
+    s->block = block;
+    s->capacity = l.capacity;
+    s->per_process = l.per_process;
+    s->shown_max = config->peers_shown;
+    s->rows = rows;
+    s->prefix[FAMILY_IPV4] = prefix_or_full(config->peer_ipv4_prefix, 32);
+    s->prefix[FAMILY_IPV6] = prefix_or_full(config->peer_ipv6_prefix, 128);
+    s->row_stride = l.row_stride;
+    s->row_block = base + l.rows;
+    s->slots = (struct peer_slot *)(base + l.slots);
+    s->priv = (struct peer_private *)(base + l.priv);
+    s->row_state = (struct peer_row_state *)(base + l.row_state);
+    s->free_slots = (uint32_t *)(base + l.free_slots);
+    s->hash = (uint32_t *)(base + l.hash);
+    s->hash_mask = l.hash_slots - 1;
+    s->connections = (struct peer_connection *)(base + l.connections);
+    s->connection_sets = l.connection_sets;
+    for (uint32_t r = 0; r < rows; r++)
+        row_header_init(s, r, name_rows ? (uint64_t)r + 1 : 0);
+    for (uint32_t i = 0; i < l.capacity; i++)
+        slot_init(&s->slots[i]);
+    memset(s->priv, 0, (size_t)l.capacity * sizeof *s->priv);
+    memset(s->row_state, 0, (size_t)rows * sizeof *s->row_state);
+    memset(s->hash, 0, (size_t)l.hash_slots * sizeof *s->hash);
+    memset(s->connections, 0, (size_t)l.connection_sets * PEER_WAYS * sizeof *s->connections);
+    /* Popped from the top: slot 0 first, so a small store stays in few pages. */
+    for (uint32_t i = 0; i < l.capacity; i++)
+        s->free_slots[i] = l.capacity - 1 - i;
+    s->free_count = l.capacity;
+    s->next_peer_id = 1;
+    atomic_init(&s->in_use, 0);
+    atomic_init(&s->evicted, 0);
+    atomic_init(&s->refused, 0);
+    atomic_init(&s->swaps, 0);
+    return true;
+}
+
+void peer_store_free(struct peer_store *s)
+{
+    free(s->block);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- writer: the key hash ---- */
+
+static uint32_t key_hash(const struct peer_key *k)
+{
+    uint64_t w[4] = {0, 0, 0, 0};
+    memcpy(w, k, sizeof *k);
+    uint64_t h = w[0] * 0x9E3779B97F4A7C15ull;
+    h = (h ^ w[1]) * 0xC2B2AE3D27D4EB4Full;
+    h = (h ^ w[2]) * 0x165667B19E3779F9ull;
+    h = (h ^ w[3]) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+static uint32_t hash_find(const struct peer_store *s, const struct peer_key *k)
+{
+    for (uint32_t i = key_hash(k) & s->hash_mask;; i = (i + 1) & s->hash_mask) {
+        uint32_t e = s->hash[i];
+        if (e == 0)
+            return NO_SLOT;
+        if (memcmp(&s->priv[e - 1].key, k, sizeof *k) == 0)
+            return e - 1;
+    }
+}
+
+static void hash_insert(struct peer_store *s, uint32_t slot)
+{
+    uint32_t i = key_hash(&s->priv[slot].key) & s->hash_mask;
+    while (s->hash[i] != 0)
+        i = (i + 1) & s->hash_mask;
+    s->hash[i] = slot + 1;
+}
+
+/* Linear probing's deletion: entries after the hole that would not be found across it
+ * move back into it (Knuth 6.4, algorithm R), so no tombstones accumulate. */
+static void hash_remove(struct peer_store *s, uint32_t slot)
+{
+    uint32_t i = key_hash(&s->priv[slot].key) & s->hash_mask;
+    while (s->hash[i] != slot + 1)
+        i = (i + 1) & s->hash_mask;
+    for (uint32_t j = i;;) {
+        s->hash[i] = 0;
+        for (;;) {
+            j = (j + 1) & s->hash_mask;
+            if (s->hash[j] == 0)
+                return;
+            uint32_t home = key_hash(&s->priv[s->hash[j] - 1].key) & s->hash_mask;
+            /* Stays put when its home lies cyclically in (i, j]. */
+            bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays)
+                break;
+        }
+        s->hash[i] = s->hash[j];
+        i = j;
+    }
+}
+
+/* ---- writer: rows ---- */
+
+static void add_counts(_Atomic uint64_t *to, const _Atomic uint64_t *from)
+{
+    for (int c = 0; c < PEER_CTR_COUNT; c++)
+        add_u64(&to[c], get64(&from[c]));
+}
+
+/* Take slot out of its row (the row's sequence is odd): the last one fills its place. */
+static void row_unlink(struct peer_store *s, struct peer_row *h, uint32_t slot)
+{
+    uint32_t count = get32(&h->count), at = s->priv[slot].position;
+    uint32_t last = get32(&h->slot[count - 1]);
+    set32(&h->slot[at], last);
+    s->priv[last].position = at;
+    set32(&h->count, count - 1);
+}
+
+static void slot_release(struct peer_store *s, uint32_t slot)
+{
+    hash_remove(s, slot);
+    if (s->last.slot == slot + 1)
+        s->last.slot = 0;
+    s->free_slots[s->free_count++] = slot;
+    add_u32(&s->in_use, (uint32_t)-1);
+}
+
+/* Fold a peer into its row's other and free it (the row's sequence is odd). */
+static void fold_into_other(struct peer_store *s, struct peer_row *h, uint32_t slot)
+{
+    const struct peer_private *p = &s->priv[slot];
+    add_counts(h->other[p->key.family][p->key.protocol], s->slots[slot].counters);
+    if (p->shown)
+        s->row_state[p->key.row].shown--;
+    row_unlink(s, h, slot);
+    slot_release(s, slot);
+}
+
+void peers_instance_begin(struct peer_store *s, uint32_t row, uint64_t instance_id)
+{
+    if (s->capacity == 0)
+        return;
+    struct peer_row *h = row_header(s, row);
+    seq_begin(&h->seq);
+    set64(&h->instance_id, instance_id);
+    seq_end(&h->seq);
+    struct peer_row_state *st = &s->row_state[row];
+    memset(st, 0, sizeof *st);
+    st->instance = (uint32_t)instance_id;
+}
+
+/* The instance's peers and other go with it; its cached connections become stale (they
+ * name the old instance) and are replaced as the cache needs room. */
+void peers_instance_end(struct peer_store *s, uint32_t row)
+{
+    if (s->capacity == 0)
+        return;
+    struct peer_row *h = row_header(s, row);
+    seq_begin(&h->seq);
+    for (uint32_t n = get32(&h->count); n > 0; n--)
+        slot_release(s, get32(&h->slot[n - 1]));
+    set32(&h->count, 0);
+    set64(&h->instance_id, 0);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
+            for (int c = 0; c < PEER_CTR_COUNT; c++)
+                set64(&h->other[f][p][c], 0);
+    seq_end(&h->seq);
+    memset(&s->row_state[row], 0, sizeof s->row_state[row]);
+}
+
+/* ---- writer: which peer an event belongs to ---- */
+
+/* The two ends of an event: for UDP receives the recorded destination is the local socket
+ * (collector/README.md shows it on real traces); for everything else it is the remote. */
+struct sides {
+    const uint8_t *local, *remote;
+    uint16_t local_port, remote_port;
+};
+
+static struct sides sides_of(unsigned op, const struct peer_endpoints *ep)
+{
+    if (op == NET_UDP_RECV)
+        return (struct sides){ep->daddr, ep->saddr, ep->dport, ep->sport};
+    return (struct sides){ep->saddr, ep->daddr, ep->sport, ep->dport};
+}
+
+static bool accepted_on(const struct peer_row_state *st, uint16_t port)
+{
+    for (int i = 0; i < PEER_ACCEPTED_PORTS; i++)
+        if (st->accepted[i] == port && port != 0)
+            return true;
+    return false;
+}
+
+static void remember_accepted(struct peer_row_state *st, uint16_t port)
+{
+    if (port == 0 || accepted_on(st, port))
+        return;
+    st->accepted[st->accepted_next] = port;
+    st->accepted_next = (st->accepted_next + 1) % PEER_ACCEPTED_PORTS;
+}
+
+/* The rule for a connection nobody saw open: the local port it accepted on, else the
+ * lower of the two (a server's port is the low one; an ephemeral port is high). */
+static void port_by_rule(const struct peer_row_state *st, const struct sides *e,
+                         uint8_t *direction, uint16_t *port)
+{
+    bool inbound = accepted_on(st, e->local_port) || e->local_port < e->remote_port;
+    *direction = inbound ? PEER_INBOUND : PEER_OUTBOUND;
+    *port = inbound ? e->local_port : e->remote_port;
+}
+
+static size_t address_len(unsigned family)
+{
+    return family == FAMILY_IPV6 ? 16 : 4;
+}
+
+static struct peer_connection *connection_set(struct peer_store *s, uint32_t row,
+                                              unsigned family, const struct sides *e)
+{
+    uint32_t h = row * 0x9E3779B1u ^ e->local_port * 0x85EBCA77u ^ e->remote_port * 0xC2B2AE3Du;
+    size_t n = address_len(family);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ e->remote[i]) * 0x01000193u;
+    h ^= h >> 15;
+    return &s->connections[(h & (s->connection_sets - 1)) * PEER_WAYS];
+}
+
+static bool connection_is(const struct peer_connection *c, const struct peer_store *s,
+                          uint32_t row, unsigned family, unsigned protocol, const struct sides *e)
+{
+    size_t n = address_len(family);
+    return c->used && c->row == row && c->instance == s->row_state[row].instance &&
+           c->family == family && c->protocol == protocol &&
+           c->local_port == e->local_port && c->remote_port == e->remote_port &&
+           memcmp(c->remote, e->remote, n) == 0 && memcmp(c->local, e->local, n) == 0;
+}
+
+static struct peer_connection *connection_find(struct peer_store *s, uint32_t row,
+                                               unsigned family, unsigned protocol,
+                                               const struct sides *e)
+{
+    struct peer_connection *set = connection_set(s, row, family, e);
+    for (int w = 0; w < PEER_WAYS; w++)
+        if (connection_is(&set[w], s, row, family, protocol, e))
+            return &set[w];
+    return NULL;
+}
+
+static void connection_drop(struct peer_store *s, struct peer_connection *c)
+{
+    if (c->used && c->instance == s->row_state[c->row].instance &&
+        s->row_state[c->row].exceptions > 0)
+        s->row_state[c->row].exceptions--;
+    c->used = 0;
+}
+
+/* Remember a connection the rule would name wrongly; an empty or stale way first. */
+static void connection_remember(struct peer_store *s, uint32_t row, unsigned family,
+                                unsigned protocol, const struct sides *e, uint8_t direction,
+                                uint16_t port)
+{
+    struct peer_connection *set = connection_set(s, row, family, e), *c = NULL;
+    for (int w = 0; w < PEER_WAYS && !c; w++)
+        if (!set[w].used || set[w].instance != s->row_state[set[w].row].instance ||
+            connection_is(&set[w], s, row, family, protocol, e))
+            c = &set[w];
+    if (!c)
+        c = &set[s->connection_clock++ % PEER_WAYS];
+    connection_drop(s, c);
+    size_t n = address_len(family);
+    *c = (struct peer_connection){
+        .row = row, .instance = s->row_state[row].instance, .local_port = e->local_port,
+        .remote_port = e->remote_port, .port = port, .family = (uint8_t)family,
+        .protocol = (uint8_t)protocol, .direction = direction, .used = 1,
+    };
+    memcpy(c->local, e->local, n);
+    memcpy(c->remote, e->remote, n);
+    s->row_state[row].exceptions++;
+}
+
+/* Direction and port of an event's peer; Connect, Accept and Disconnect keep the cache. */
+static void peer_port(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                      unsigned protocol, const struct sides *e, uint8_t *direction,
+                      uint16_t *port)
+{
+    struct peer_row_state *st = &s->row_state[row];
+    if (op == NET_TCP_ACCEPT)
+        remember_accepted(st, e->local_port);
+    port_by_rule(st, e, direction, port);
+    if (op == NET_TCP_CONNECT || op == NET_TCP_RECONNECT || op == NET_TCP_ACCEPT) {
+        uint8_t seen = op == NET_TCP_ACCEPT ? PEER_INBOUND : PEER_OUTBOUND;
+        uint16_t seen_port = seen == PEER_INBOUND ? e->local_port : e->remote_port;
+        struct peer_connection *c = st->exceptions ? connection_find(s, row, family, protocol, e)
+                                                   : NULL;
+        if (c)
+            connection_drop(s, c);
+        if (seen != *direction || seen_port != *port)
+            connection_remember(s, row, family, protocol, e, seen, seen_port);
+        *direction = seen;
+        *port = seen_port;
+        return;
+    }
+    if (st->exceptions == 0)
+        return;
+    struct peer_connection *c = connection_find(s, row, family, protocol, e);
+    if (!c)
+        return;
+    *direction = c->direction;
+    *port = c->port;
+    if (op == NET_TCP_DISCONNECT)
+        connection_drop(s, c);
+}
+
+static void key_of(const struct peer_store *s, struct peer_key *k, uint32_t row,
+                   unsigned family, unsigned protocol, uint8_t direction, uint16_t port,
+                   const uint8_t *remote)
+{
+    memset(k, 0, sizeof *k);
+    k->row = row;
+    k->port = port;
+    k->family = (uint8_t)family;
+    k->protocol = (uint8_t)protocol;
+    k->direction = direction;
+    unsigned bits = s->prefix[family];
+    memcpy(k->address, remote, address_len(family));
+    for (unsigned b = bits; b < address_len(family) * 8; b++)
+        k->address[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+}
+
+/* ---- writer: new peers ---- */
+
+/* The least recently active peer of a row, or NO_SLOT for a row without peers. */
+static uint32_t least_recent(const struct peer_store *s, const struct peer_row *h)
+{
+    uint32_t best = NO_SLOT, count = get32(&h->count);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t slot = get32(&h->slot[i]);
+        if (best == NO_SLOT || s->priv[slot].last_active < s->priv[best].last_active)
+            best = slot;
+    }
+    return best;
+}
+
+static uint32_t slot_kind(const struct peer_key *k, bool shown)
+{
+    return (uint32_t)k->family | (uint32_t)k->protocol << 1 | (uint32_t)k->direction << 2 |
+           (uint32_t)shown << 3 | (uint32_t)k->port << 16;
+}
+
+static void slot_publish_identity(struct peer_store *s, uint32_t slot, const struct sides *e,
+                                  uint64_t timestamp)
+{
+    struct peer_slot *sl = &s->slots[slot];
+    struct peer_private *p = &s->priv[slot];
+    uint64_t a[2];
+    memcpy(a, p->key.address, sizeof a);
+    set64(&sl->peer_id, s->next_peer_id++);
+    set32(&sl->kind, slot_kind(&p->key, p->shown));
+    set32(&sl->ports, (uint32_t)e->local_port << 16 | e->remote_port);
+    set64(&sl->address[0], a[0]);
+    set64(&sl->address[1], a[1]);
+    set64(&sl->first_seen, timestamp);
+    set64(&sl->last_seen, timestamp);
+    for (int c = 0; c < PEER_CTR_COUNT; c++)
+        set64(&sl->counters[c], 0);
+}
+
+/* A slot for a new peer of row h: a free one, else the row's least recent peer folded.
+ * NO_SLOT when the store is full and the row has none to give. */
+static uint32_t slot_for_new_peer(struct peer_store *s, struct peer_row *h)
+{
+    bool row_full = get32(&h->count) >= s->per_process;
+    if (!row_full && s->free_count > 0)
+        return s->free_slots[--s->free_count];
+    uint32_t victim = least_recent(s, h);
+    if (victim == NO_SLOT)
+        return NO_SLOT;
+    fold_into_other(s, h, victim);
+    add_u64(&s->evicted, 1);
+    return s->free_slots[--s->free_count];
+}
+
+NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct peer_key *k,
+                                           const struct sides *e, uint64_t timestamp)
+{
+    struct peer_row *h = row_header(s, k->row);
+    struct peer_row_state *st = &s->row_state[k->row];
+    seq_begin(&h->seq);
+    uint32_t slot = slot_for_new_peer(s, h);
+    if (slot != NO_SLOT) {
+        struct peer_private *p = &s->priv[slot];
+        *p = (struct peer_private){.key = *k, .last_active = timestamp};
+        p->shown = s->shown_max == 0 || st->shown < s->shown_max;
+        st->shown += p->shown;
+        slot_publish_identity(s, slot, e, timestamp);
+        uint32_t count = get32(&h->count);
+        p->position = count;
+        set32(&h->slot[count], slot);
+        set32(&h->count, count + 1);
+        hash_insert(s, slot);
+        add_u32(&s->in_use, 1);
+    }
+    seq_end(&h->seq);
+    return slot;
+}
+
+/* ---- writer: counting ---- */
+
+static void count_into(_Atomic uint64_t *counters, const struct peer_op *o, uint32_t size)
+{
+    if (o->bytes >= 0)
+        add_u64(&counters[o->bytes], size);
+    add_u64(&counters[o->events], 1);
+}
+
+static bool last_is(const struct peer_store *s, uint32_t row, unsigned family,
+                    unsigned protocol, const struct sides *e)
+{
+    size_t n = address_len(family);
+    return s->last.slot != 0 && s->last.row == row && s->last.family == family &&
+           s->last.protocol == protocol && s->last.local_port == e->local_port &&
+           s->last.remote_port == e->remote_port && memcmp(s->last.remote, e->remote, n) == 0 &&
+           memcmp(s->last.local, e->local, n) == 0;
+}
+
+static void last_remember(struct peer_store *s, uint32_t row, unsigned family,
+                          unsigned protocol, const struct sides *e, uint32_t slot)
+{
+    size_t n = address_len(family);
+    s->last.row = row;
+    s->last.slot = slot + 1;
+    s->last.family = (uint8_t)family;
+    s->last.protocol = (uint8_t)protocol;
+    s->last.local_port = e->local_port;
+    s->last.remote_port = e->remote_port;
+    memcpy(s->last.remote, e->remote, n);
+    memcpy(s->last.local, e->local, n);
+}
+
+/* The slot of an event's peer, found or made; NO_SLOT when there is no room. */
+static uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                             unsigned protocol, const struct sides *e, uint64_t timestamp)
+{
+    /* Connect, Accept and Disconnect change what the cache knows: never short-cut them. */
+    bool plain = op != NET_TCP_CONNECT && op != NET_TCP_RECONNECT && op != NET_TCP_ACCEPT &&
+                 op != NET_TCP_DISCONNECT;
+    if (plain && last_is(s, row, family, protocol, e))
+        return s->last.slot - 1;
+    uint8_t direction;
+    uint16_t port;
+    peer_port(s, row, op, family, protocol, e, &direction, &port);
+    struct peer_key k;
+    key_of(s, &k, row, family, protocol, direction, port, e->remote);
+    uint32_t slot = hash_find(s, &k);
+    if (slot == NO_SLOT)
+        slot = peer_create(s, &k, e, timestamp);
+    /* After a Disconnect the connection's next events (a new one on the same ports)
+     * must ask again which peer they belong to. */
+    if (slot != NO_SLOT && op != NET_TCP_DISCONNECT)
+        last_remember(s, row, family, protocol, e, slot);
+    else
+        s->last.slot = 0;
+    return slot;
+}
+
+void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                 uint32_t size, const struct peer_endpoints *ep, uint64_t timestamp)
+{
+    const struct peer_op *o = &PEER_OPS[op];
+    if (o->events < 0)
+        return;
+    struct peer_row *h = row_header(s, row);
+    if (!ep->daddr) {
+        count_into(h->other[family][o->protocol], o, size);
+        return;
+    }
+    struct sides e = sides_of(op, ep);
+    uint32_t slot = peer_slot_of(s, row, op, family, o->protocol, &e, timestamp);
+    if (slot == NO_SLOT) {
+        add_u64(&s->refused, 1);
+        count_into(h->other[family][o->protocol], o, size);
+        return;
+    }
+    struct peer_slot *sl = &s->slots[slot];
+    struct peer_private *p = &s->priv[slot];
+    count_into(sl->counters, o, size);
+    if (timestamp > p->last_active) {
+        p->last_active = timestamp;
+        set64(&sl->last_seen, timestamp);
+    }
+    uint32_t ports = (uint32_t)e.local_port << 16 | e.remote_port;
+    if (get32(&sl->ports) != ports)
+        set32(&sl->ports, ports);
+}
+
+/* ---- writer: shown places (top N per row) ---- */
+
+static uint64_t peer_rank(struct peer_store *s, uint32_t slot)
+{
+    struct peer_private *p = &s->priv[slot];
+    const struct peer_slot *sl = &s->slots[slot];
+    uint64_t bytes = get64(&sl->counters[PEER_SENT_BYTES]) + get64(&sl->counters[PEER_RECV_BYTES]);
+    p->rank += bytes - p->bytes_at_rank;
+    p->bytes_at_rank = bytes;
+    return p->rank;
+}
+
+static void set_shown(struct peer_store *s, uint32_t slot, bool shown)
+{
+    struct peer_private *p = &s->priv[slot];
+    s->row_state[p->key.row].shown += shown ? 1u : (uint32_t)-1;
+    p->shown = shown;
+    set32(&s->slots[slot].kind, slot_kind(&p->key, shown));
+}
+
+/* A peer not shown takes a shown place. Its counts so far go to other, where renderers
+ * already counted them (other plus the peers not shown), and it starts again as a new
+ * series: other does not move and no series goes down. The row's sequence is odd. */
+static void promote(struct peer_store *s, struct peer_row *h, uint32_t slot)
+{
+    struct peer_private *p = &s->priv[slot];
+    struct peer_slot *sl = &s->slots[slot];
+    add_counts(h->other[p->key.family][p->key.protocol], sl->counters);
+    for (int c = 0; c < PEER_CTR_COUNT; c++)
+        set64(&sl->counters[c], 0);
+    p->bytes_at_rank = 0;
+    set64(&sl->peer_id, s->next_peer_id++);
+    set64(&sl->first_seen, p->last_active);
+    set_shown(s, slot, true);
+}
+
+/* best takes weakest's place; weakest's counts move from its series into other plus the
+ * peers not shown, which only grows. */
+static void swap_shown(struct peer_store *s, struct peer_row *h, uint32_t best, uint32_t weakest)
+{
+    set_shown(s, weakest, false);
+    promote(s, h, best);
+    add_u64(&s->swaps, 1);
+}
+
+/* Trade places while a peer not shown is clearly busier than the weakest shown one. */
+static void row_rebalance(struct peer_store *s, uint32_t row)
+{
+    struct peer_row *h = row_header(s, row);
+    uint32_t count = get32(&h->count);
+    bool open = false;
+    for (uint32_t round = 0; round < s->shown_max; round++) {
+        uint32_t best = NO_SLOT, weakest = NO_SLOT;
+        uint64_t best_rank = 0, weakest_rank = UINT64_MAX;
+        for (uint32_t i = 0; i < count; i++) {
+            uint32_t slot = get32(&h->slot[i]);
+            uint64_t rank = peer_rank(s, slot);
+            if (s->priv[slot].shown && rank < weakest_rank) {
+                weakest = slot;
+                weakest_rank = rank;
+            } else if (!s->priv[slot].shown && (best == NO_SLOT || rank > best_rank)) {
+                best = slot;
+                best_rank = rank;
+            }
+        }
+        if (best == NO_SLOT)
+            break;
+        bool free_place = s->row_state[row].shown < s->shown_max;
+        if (!free_place &&
+            (best_rank / SWAP_RATIO_NUM * SWAP_RATIO_DEN <= weakest_rank || best_rank == 0))
+            break;
+        if (!open)
+            seq_begin(&h->seq);
+        open = true;
+        if (free_place) /* its peer was evicted */
+            promote(s, h, best);
+        else
+            swap_shown(s, h, best, weakest);
+    }
+    if (open)
+        seq_end(&h->seq);
+}
+
+/* Free shown places are taken at once by new peers; this also fills the ones an eviction
+ * freed and lets busier peers in. A scan of every row with peers: at most once a second. */
+void peers_housekeep(struct peer_store *s)
+{
+    if (s->capacity == 0 || s->shown_max == 0)
+        return;
+    for (uint32_t r = 0; r < s->rows; r++) {
+        if (get32(&row_header(s, r)->count) > s->row_state[r].shown)
+            row_rebalance(s, r); /* some peers are not shown */
+    }
+}
+
+/* ---- readers ---- */
+
+static void slot_read(const struct peer_slot *sl, struct peer_view *v)
+{
+    v->peer_id = get64(&sl->peer_id);
+    uint32_t kind = get32(&sl->kind), ports = get32(&sl->ports);
+    v->family = kind & 1u;
+    v->protocol = (kind >> 1) & 1u;
+    v->direction = (kind >> 2) & 1u;
+    v->shown = (kind >> 3) & 1u;
+    v->port = (uint16_t)(kind >> 16);
+    v->local_port = (uint16_t)(ports >> 16);
+    v->remote_port = (uint16_t)ports;
+    uint64_t a[2] = {get64(&sl->address[0]), get64(&sl->address[1])};
+    memcpy(v->address, a, sizeof v->address);
+    v->first_seen = get64(&sl->first_seen);
+    v->last_seen = get64(&sl->last_seen);
+    for (int c = 0; c < PEER_CTR_COUNT; c++)
+        v->counters[c] = get64(&sl->counters[c]);
+}
+
+bool peers_read_row(const struct peer_store *s, uint32_t row, uint64_t instance_id,
+                    struct peer_view *out, size_t *count,
+                    uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
+{
+    const struct peer_row *h = row_header(s, row);
+    for (;;) {
+        uint32_t begun = seq_read_begin(&h->seq);
+        bool same = get64(&h->instance_id) == instance_id;
+        uint32_t n = same ? get32(&h->count) : 0;
+        if (n > s->per_process)
+            n = s->per_process; /* only mid-change, and then the check below retries */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t slot = get32(&h->slot[i]);
+            if (slot < s->capacity)
+                slot_read(&s->slots[slot], &out[i]);
+        }
+        for (int f = 0; f < FAMILY_COUNT && same; f++)
+            for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
+                for (int c = 0; c < PEER_CTR_COUNT; c++)
+                    other[f][p][c] = get64(&h->other[f][p][c]);
+        if (!seq_read_retry(&h->seq, begun)) {
+            *count = n;
+            return same;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+/* The remote peers of each process instance (or image name), beside the process table and
+ * private to it. collector/README.md, "Remote peers", says what a peer is and why.
+ *
+ * One writer (the table's), lock-free readers, the same guarantees as the rows. A row
+ * (an instance's row of the process table, or a name entry) has a shared header: a
+ * sequence counter, the instance it belongs to, its list of peer slots and its `other`
+ * counters. Counters grow in place by plain stores; anything that moves counts or changes
+ * which peers a row has (a new peer, a fold into other, a promotion to a shown place, the
+ * instance ending) happens with the header's sequence odd, so a reader that copies a
+ * row's peers and other under that sequence sees every count exactly once: the sums over
+ * peers and other are exact and never go down within an instance.
+ *
+ * The writer finds a peer through a private hash of its key, with a one-entry cache in
+ * front (the events of one connection come in runs). Which port names a peer needs to
+ * know who opened the connection: a Connect or an Accept says so; other connections (older
+ * than the session) take the local port if the process accepted on it, else the lower of
+ * the two. The exceptions to that rule (an outbound connection from a port lower than the
+ * remote one, say) are remembered in a small set-associative cache of connections. */
+#ifndef TCPIP_EXPORTER_PROCESS_TABLE_PEERS_H
+#define TCPIP_EXPORTER_PROCESS_TABLE_PEERS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "process_table.h"
+
+/* Shared, one per peer: 128 bytes, two cache lines. */
+struct peer_slot {
+    _Atomic uint64_t peer_id;
+    _Atomic uint32_t kind;      /* family | protocol << 1 | direction << 2 | shown << 3 | port << 16 */
+    _Atomic uint32_t ports;     /* local << 16 | remote, of the latest connection */
+    _Atomic uint64_t address[2];
+    _Atomic uint64_t first_seen;
+    _Atomic uint64_t last_seen;
+    _Atomic uint64_t counters[PEER_CTR_COUNT];
+};
+
+/* Shared, one per row, followed by per_process slot numbers. */
+struct peer_row {
+    _Atomic uint32_t seq;
+    _Atomic uint32_t count;
+    _Atomic uint64_t instance_id;  /* 0: no instance */
+    _Atomic uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT];
+    _Atomic uint32_t slot[];
+};
+
+/* What tells two peers of a row apart. 28 bytes, compared whole (padding zeroed). */
+struct peer_key {
+    uint32_t row;
+    uint16_t port;
+    uint8_t family, protocol, direction, pad_[3];
+    uint8_t address[16];       /* masked to the family's prefix; IPv4 in the first 4 */
+};
+
+/* Writer only, one per slot. */
+struct peer_private {
+    struct peer_key key;
+    uint64_t last_active;      /* trace timestamp of its latest event */
+    uint64_t rank;             /* bytes ever, across promotions: which peers are busiest */
+    uint64_t bytes_at_rank;    /* its sent + received bytes when rank was last brought up */
+    uint32_t position;         /* index in its row's slot list */
+    bool shown;
+};
+
+/* Writer only, one per row. */
+enum { PEER_ACCEPTED_PORTS = 8 };
+struct peer_row_state {
+    uint16_t accepted[PEER_ACCEPTED_PORTS]; /* local ports it accepted on (0: none) */
+    uint32_t accepted_next;                 /* where the next one goes, round robin */
+    uint32_t shown;                         /* peers marked shown */
+    uint32_t exceptions;                    /* cached connections of this instance */
+    uint32_t instance;                      /* low bits of its instance id, for the cache */
+};
+
+/* A connection whose peer does not follow the rule. Cached, PEER_WAYS per set. */
+enum { PEER_WAYS = 4 };
+struct peer_connection {
+    uint32_t row, instance;
+    uint16_t local_port, remote_port, port;
+    uint8_t family, protocol, direction, used;
+    uint8_t local[16], remote[16];
+};
+
+struct peer_store {
+    /* immutable after creation */
+    uint32_t capacity, per_process, shown_max, rows;
+    uint8_t prefix[FAMILY_COUNT];
+    size_t row_stride;
+    unsigned char *row_block;          /* rows * row_stride bytes of struct peer_row */
+    struct peer_slot *slots;           /* shared */
+    void *block;                       /* the one allocation */
+    /* writer only */
+    struct peer_private *priv;
+    struct peer_row_state *row_state;
+    uint32_t *free_slots;
+    uint32_t free_count;
+    uint32_t *hash;                    /* slot + 1, 0 empty; linear probing */
+    uint32_t hash_mask;
+    struct peer_connection *connections;
+    uint32_t connection_sets;          /* a power of two, PEER_WAYS entries each */
+    uint32_t connection_clock;         /* round-robin victim within a set */
+    struct {                           /* one-entry cache: the latest event's endpoints */
+        uint32_t row, slot;            /* slot + 1; 0 = empty */
+        uint16_t local_port, remote_port;
+        uint8_t family, protocol;
+        uint8_t local[16], remote[16];
+    } last;
+    uint64_t next_peer_id;
+    /* shared statistics */
+    _Atomic uint32_t in_use;
+    _Atomic uint64_t evicted, refused, swaps;
+};
+
+/* The endpoints of a network event, pointing into its payload or fact: daddr and saddr as
+ * recorded (network order), ports in host order. daddr NULL: the record ended first. */
+struct peer_endpoints {
+    const uint8_t *daddr, *saddr;
+    uint16_t dport, sport;
+};
+
+/* rows: the number of row headers; name_rows: every row is its own instance from the
+ * start (instance id row + 1), for the per-name store. */
+bool peer_store_init(struct peer_store *s, const struct process_table_config *config,
+                     uint32_t rows, bool name_rows);
+void peer_store_free(struct peer_store *s);
+size_t peer_store_footprint(const struct process_table_config *config, uint32_t rows);
+
+/* Writer. op is an enum net_op, family an enum ip_family, both valid. */
+void peers_instance_begin(struct peer_store *s, uint32_t row, uint64_t instance_id);
+void peers_instance_end(struct peer_store *s, uint32_t row);
+void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                 uint32_t size, const struct peer_endpoints *ep, uint64_t timestamp);
+void peers_housekeep(struct peer_store *s);
+
+/* Reader: the peers and other of row's instance instance_id into out (room for
+ * per_process); false when the row holds another instance by now. */
+bool peers_read_row(const struct peer_store *s, uint32_t row, uint64_t instance_id,
+                    struct peer_view *out, size_t *count,
+                    uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT]);
+
+#endif
