@@ -20,6 +20,9 @@
 
 _Static_assert(sizeof(struct peer_slot) == 2 * CACHE_LINE, "a peer fills two cache lines");
 _Static_assert(sizeof(struct peer_key) == 28, "keys are compared whole");
+_Static_assert(sizeof(struct peer_entry) == CACHE_LINE, "a hash entry fills one line");
+_Static_assert(offsetof(struct peer_slot, counters) + PEER_TRAFFIC * 8 <= CACHE_LINE,
+               "the traffic counters are in the slot's first line");
 
 /* A busier peer takes a shown place only when clearly busier, so two peers of about the
  * same traffic do not trade places (each trade restarts a series) at every housekeeping. */
@@ -92,7 +95,9 @@ static struct peer_layout peer_plan(const struct process_table_config *c, uint32
                                          : PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS;
     if (l.per_process > PROCESS_TABLE_MAX_PEERS_PER_PROCESS)
         l.per_process = PROCESS_TABLE_MAX_PEERS_PER_PROCESS;
-    l.hash_slots = power_of_two_at_least(2 * l.capacity);
+    /* At most two thirds full, and not a power of two: a hash entry is a cache line, and
+     * the store must stay small enough to live in the caches (bench_table). */
+    l.hash_slots = l.capacity + l.capacity / 2 + 1;
     /* One cached connection per two peers: exceptions to the port rule are rare. */
     l.connection_sets = power_of_two_at_least(l.capacity / (2 * PEER_WAYS) + 1);
     l.row_stride = align_up(sizeof(struct peer_row) + l.per_process * sizeof(uint32_t));
@@ -108,7 +113,7 @@ static struct peer_layout peer_plan(const struct process_table_config *c, uint32
     l.free_slots = at;
     at += align_up((size_t)l.capacity * sizeof(uint32_t));
     l.hash = at;
-    at += align_up((size_t)l.hash_slots * sizeof(uint32_t));
+    at += align_up((size_t)l.hash_slots * sizeof(struct peer_entry));
     l.connections = at;
     at += align_up((size_t)l.connection_sets * PEER_WAYS * sizeof(struct peer_connection));
     l.total = at + CACHE_LINE;
@@ -181,8 +186,8 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
     s->priv = (struct peer_private *)(base + l.priv);
     s->row_state = (struct peer_row_state *)(base + l.row_state);
     s->free_slots = (uint32_t *)(base + l.free_slots);
-    s->hash = (uint32_t *)(base + l.hash);
-    s->hash_mask = l.hash_slots - 1;
+    s->entries = (struct peer_entry *)(base + l.hash);
+    s->hash_slots = l.hash_slots;
     s->connections = (struct peer_connection *)(base + l.connections);
     s->connection_sets = l.connection_sets;
     for (uint32_t r = 0; r < rows; r++)
@@ -191,7 +196,7 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
         slot_init(&s->slots[i]);
     memset(s->priv, 0, (size_t)l.capacity * sizeof *s->priv);
     memset(s->row_state, 0, (size_t)rows * sizeof *s->row_state);
-    memset(s->hash, 0, (size_t)l.hash_slots * sizeof *s->hash);
+    memset(s->entries, 0, (size_t)l.hash_slots * sizeof *s->entries);
     memset(s->connections, 0, (size_t)l.connection_sets * PEER_WAYS * sizeof *s->connections);
     /* Popped from the top: slot 0 first, so a small store stays in few pages. */
     for (uint32_t i = 0; i < l.capacity; i++)
@@ -213,56 +218,71 @@ void peer_store_free(struct peer_store *s)
 
 /* ---- writer: the key hash ---- */
 
-static uint32_t key_hash(const struct peer_key *k)
+/* The home entry of a key: a multiplicative mix of its words, mapped onto the table by
+ * multiplication (Lemire's range reduction), as the size is not a power of two. Words are
+ * loaded from the key itself: copying it into a local array first stalls on store
+ * forwarding. */
+static uint32_t key_home(const struct peer_store *s, const struct peer_key *k)
 {
-    uint64_t w[4] = {0, 0, 0, 0};
-    memcpy(w, k, sizeof *k);
-    uint64_t h = w[0] * 0x9E3779B97F4A7C15ull;
-    h = (h ^ w[1]) * 0xC2B2AE3D27D4EB4Full;
-    h = (h ^ w[2]) * 0x165667B19E3779F9ull;
-    h = (h ^ w[3]) * 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32);
+    const unsigned char *b = (const unsigned char *)k;
+    uint64_t w0, w1, w2;
+    uint32_t w3;
+    memcpy(&w0, b, 8);
+    memcpy(&w1, b + 8, 8);
+    memcpy(&w2, b + 16, 8);
+    memcpy(&w3, b + 24, 4);
+    uint64_t h = w0 * 0x9E3779B97F4A7C15ull;
+    h = (h ^ w1) * 0xC2B2AE3D27D4EB4Full;
+    h = (h ^ w2) * 0x165667B19E3779F9ull;
+    h = (h ^ w3) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(((h >> 32) * (uint64_t)s->hash_slots) >> 32);
 }
 
+static uint32_t next_entry(const struct peer_store *s, uint32_t i)
+{
+    return i + 1 == s->hash_slots ? 0 : i + 1;
+}
+
+/* The entry of a key, or NO_SLOT. */
 static uint32_t hash_find(const struct peer_store *s, const struct peer_key *k)
 {
-    for (uint32_t i = key_hash(k) & s->hash_mask;; i = (i + 1) & s->hash_mask) {
-        uint32_t e = s->hash[i];
-        if (e == 0)
+    for (uint32_t i = key_home(s, k);; i = next_entry(s, i)) {
+        const struct peer_entry *e = &s->entries[i];
+        if (e->slot == 0)
             return NO_SLOT;
-        if (memcmp(&s->priv[e - 1].key, k, sizeof *k) == 0)
-            return e - 1;
+        if (memcmp(&e->key, k, sizeof *k) == 0)
+            return i;
     }
 }
 
-static void hash_insert(struct peer_store *s, uint32_t slot)
+/* The new entry of slot (its key in priv), traffic zero. */
+static uint32_t hash_insert(struct peer_store *s, uint32_t slot)
 {
-    uint32_t i = key_hash(&s->priv[slot].key) & s->hash_mask;
-    while (s->hash[i] != 0)
-        i = (i + 1) & s->hash_mask;
-    s->hash[i] = slot + 1;
+    uint32_t i = key_home(s, &s->priv[slot].key);
+    while (s->entries[i].slot != 0)
+        i = next_entry(s, i);
+    s->entries[i] = (struct peer_entry){.key = s->priv[slot].key, .slot = slot + 1};
+    return i;
 }
 
 /* Linear probing's deletion: entries after the hole that would not be found across it
  * move back into it (Knuth 6.4, algorithm R), so no tombstones accumulate. */
 static void hash_remove(struct peer_store *s, uint32_t slot)
 {
-    uint32_t i = key_hash(&s->priv[slot].key) & s->hash_mask;
-    while (s->hash[i] != slot + 1)
-        i = (i + 1) & s->hash_mask;
+    uint32_t i = hash_find(s, &s->priv[slot].key);
     for (uint32_t j = i;;) {
-        s->hash[i] = 0;
+        s->entries[i].slot = 0;
         for (;;) {
-            j = (j + 1) & s->hash_mask;
-            if (s->hash[j] == 0)
+            j = next_entry(s, j);
+            if (s->entries[j].slot == 0)
                 return;
-            uint32_t home = key_hash(&s->priv[s->hash[j] - 1].key) & s->hash_mask;
+            uint32_t home = key_home(s, &s->entries[j].key);
             /* Stays put when its home lies cyclically in (i, j]. */
             bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays)
                 break;
         }
-        s->hash[i] = s->hash[j];
+        s->entries[i] = s->entries[j];
         i = j;
     }
 }
@@ -288,8 +308,7 @@ static void row_unlink(struct peer_store *s, struct peer_row *h, uint32_t slot)
 static void slot_release(struct peer_store *s, uint32_t slot)
 {
     hash_remove(s, slot);
-    if (s->last.slot == slot + 1)
-        s->last.slot = 0;
+    s->last.entry = 0; /* entries may have moved */
     s->free_slots[s->free_count++] = slot;
     add_u32(&s->in_use, (uint32_t)-1);
 }
@@ -375,7 +394,7 @@ static void remember_accepted(struct peer_row_state *st, uint16_t port)
 static void port_by_rule(const struct peer_row_state *st, const struct sides *e,
                          uint8_t *direction, uint16_t *port)
 {
-    bool inbound = accepted_on(st, e->local_port) || e->local_port < e->remote_port;
+    bool inbound = e->local_port < e->remote_port || accepted_on(st, e->local_port);
     *direction = inbound ? PEER_INBOUND : PEER_OUTBOUND;
     *port = inbound ? e->local_port : e->remote_port;
 }
@@ -506,7 +525,8 @@ static uint32_t least_recent(const struct peer_store *s, const struct peer_row *
     uint32_t best = NO_SLOT, count = get32(&h->count);
     for (uint32_t i = 0; i < count; i++) {
         uint32_t slot = get32(&h->slot[i]);
-        if (best == NO_SLOT || s->priv[slot].last_active < s->priv[best].last_active)
+        if (best == NO_SLOT ||
+            get64(&s->slots[slot].last_seen) < get64(&s->slots[best].last_seen))
             best = slot;
     }
     return best;
@@ -551,6 +571,7 @@ static uint32_t slot_for_new_peer(struct peer_store *s, struct peer_row *h)
     return s->free_slots[--s->free_count];
 }
 
+/* The entry of a new peer, or NO_SLOT when there is no room for it. */
 NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct peer_key *k,
                                            const struct sides *e, uint64_t timestamp)
 {
@@ -560,7 +581,7 @@ NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct pe
     uint32_t slot = slot_for_new_peer(s, h);
     if (slot != NO_SLOT) {
         struct peer_private *p = &s->priv[slot];
-        *p = (struct peer_private){.key = *k, .last_active = timestamp};
+        *p = (struct peer_private){.key = *k};
         p->shown = s->shown_max == 0 || st->shown < s->shown_max;
         st->shown += p->shown;
         slot_publish_identity(s, slot, e, timestamp);
@@ -568,11 +589,10 @@ NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct pe
         p->position = count;
         set32(&h->slot[count], slot);
         set32(&h->count, count + 1);
-        hash_insert(s, slot);
         add_u32(&s->in_use, 1);
     }
     seq_end(&h->seq);
-    return slot;
+    return slot == NO_SLOT ? NO_SLOT : hash_insert(s, slot);
 }
 
 /* ---- writer: counting ---- */
@@ -588,18 +608,18 @@ static bool last_is(const struct peer_store *s, uint32_t row, unsigned family,
                     unsigned protocol, const struct sides *e)
 {
     size_t n = address_len(family);
-    return s->last.slot != 0 && s->last.row == row && s->last.family == family &&
+    return s->last.entry != 0 && s->last.row == row && s->last.family == family &&
            s->last.protocol == protocol && s->last.local_port == e->local_port &&
            s->last.remote_port == e->remote_port && memcmp(s->last.remote, e->remote, n) == 0 &&
            memcmp(s->last.local, e->local, n) == 0;
 }
 
 static void last_remember(struct peer_store *s, uint32_t row, unsigned family,
-                          unsigned protocol, const struct sides *e, uint32_t slot)
+                          unsigned protocol, const struct sides *e, uint32_t entry)
 {
     size_t n = address_len(family);
     s->last.row = row;
-    s->last.slot = slot + 1;
+    s->last.entry = entry + 1;
     s->last.family = (uint8_t)family;
     s->last.protocol = (uint8_t)protocol;
     s->last.local_port = e->local_port;
@@ -608,7 +628,8 @@ static void last_remember(struct peer_store *s, uint32_t row, unsigned family,
     memcpy(s->last.local, e->local, n);
 }
 
-/* The slot of an event's peer, found or made; NO_SLOT when there is no room. */
+/* The entry of an event's peer, found or made; NO_SLOT when there is no room. A new
+ * connection's event also records its ports in the slot. */
 static uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
                              unsigned protocol, const struct sides *e, uint64_t timestamp)
 {
@@ -616,22 +637,26 @@ static uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, un
     bool plain = op != NET_TCP_CONNECT && op != NET_TCP_RECONNECT && op != NET_TCP_ACCEPT &&
                  op != NET_TCP_DISCONNECT;
     if (plain && last_is(s, row, family, protocol, e))
-        return s->last.slot - 1;
+        return s->last.entry - 1;
     uint8_t direction;
     uint16_t port;
     peer_port(s, row, op, family, protocol, e, &direction, &port);
     struct peer_key k;
     key_of(s, &k, row, family, protocol, direction, port, e->remote);
-    uint32_t slot = hash_find(s, &k);
-    if (slot == NO_SLOT)
-        slot = peer_create(s, &k, e, timestamp);
+    uint32_t entry = hash_find(s, &k);
+    if (entry == NO_SLOT)
+        entry = peer_create(s, &k, e, timestamp);
+    if (entry == NO_SLOT)
+        return NO_SLOT;
+    set32(&s->slots[s->entries[entry].slot - 1].ports,
+          (uint32_t)e->local_port << 16 | e->remote_port);
     /* After a Disconnect the connection's next events (a new one on the same ports)
      * must ask again which peer they belong to. */
-    if (slot != NO_SLOT && op != NET_TCP_DISCONNECT)
-        last_remember(s, row, family, protocol, e, slot);
+    if (op != NET_TCP_DISCONNECT)
+        last_remember(s, row, family, protocol, e, entry);
     else
-        s->last.slot = 0;
-    return slot;
+        s->last.entry = 0;
+    return entry;
 }
 
 void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
@@ -646,22 +671,27 @@ void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned famil
         return;
     }
     struct sides e = sides_of(op, ep);
-    uint32_t slot = peer_slot_of(s, row, op, family, o->protocol, &e, timestamp);
-    if (slot == NO_SLOT) {
+    uint32_t entry = peer_slot_of(s, row, op, family, o->protocol, &e, timestamp);
+    if (entry == NO_SLOT) {
         add_u64(&s->refused, 1);
         count_into(h->other[family][o->protocol], o, size);
         return;
     }
-    struct peer_slot *sl = &s->slots[slot];
-    struct peer_private *p = &s->priv[slot];
-    count_into(sl->counters, o, size);
-    if (timestamp > p->last_active) {
-        p->last_active = timestamp;
-        set64(&sl->last_seen, timestamp);
+    struct peer_entry *en = &s->entries[entry];
+    struct peer_slot *sl = &s->slots[en->slot - 1];
+    if (o->events < PEER_TRAFFIC) {
+        /* Stores only: see struct peer_entry. */
+        uint64_t bytes = en->traffic[o->bytes] + size, events = en->traffic[o->events] + 1;
+        en->traffic[o->bytes] = bytes;
+        en->traffic[o->events] = events;
+        set64(&sl->counters[o->bytes], bytes);
+        set64(&sl->counters[o->events], events);
+    } else {
+        count_into(sl->counters, o, size);
     }
-    uint32_t ports = (uint32_t)e.local_port << 16 | e.remote_port;
-    if (get32(&sl->ports) != ports)
-        set32(&sl->ports, ports);
+    /* Events come in time order but for a little jitter between processors' buffers: the
+     * latest one seen is close enough for "last seen" and for the least-recent choice. */
+    set64(&sl->last_seen, timestamp);
 }
 
 /* ---- writer: shown places (top N per row) ---- */
@@ -695,8 +725,9 @@ static void promote(struct peer_store *s, struct peer_row *h, uint32_t slot)
     for (int c = 0; c < PEER_CTR_COUNT; c++)
         set64(&sl->counters[c], 0);
     p->bytes_at_rank = 0;
+    memset(s->entries[hash_find(s, &p->key)].traffic, 0, sizeof s->entries[0].traffic);
     set64(&sl->peer_id, s->next_peer_id++);
-    set64(&sl->first_seen, p->last_active);
+    set64(&sl->first_seen, get64(&sl->last_seen));
     set_shown(s, slot, true);
 }
 

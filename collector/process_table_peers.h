@@ -26,15 +26,16 @@
 
 #include "process_table.h"
 
-/* Shared, one per peer: 128 bytes, two cache lines. */
+/* Shared, one per peer: 128 bytes, two cache lines. What nearly every event writes (the
+ * traffic counters, last_seen, the ports) is in the first. */
 struct peer_slot {
+    _Atomic uint64_t last_seen;  /* trace timestamp of its latest event */
+    _Atomic uint32_t ports;      /* local << 16 | remote, of its latest event */
+    _Atomic uint32_t kind;       /* family | protocol << 1 | direction << 2 | shown << 3 | port << 16 */
+    _Atomic uint64_t counters[PEER_CTR_COUNT];
     _Atomic uint64_t peer_id;
-    _Atomic uint32_t kind;      /* family | protocol << 1 | direction << 2 | shown << 3 | port << 16 */
-    _Atomic uint32_t ports;     /* local << 16 | remote, of the latest connection */
     _Atomic uint64_t address[2];
     _Atomic uint64_t first_seen;
-    _Atomic uint64_t last_seen;
-    _Atomic uint64_t counters[PEER_CTR_COUNT];
 };
 
 /* Shared, one per row, followed by per_process slot numbers. */
@@ -54,10 +55,22 @@ struct peer_key {
     uint8_t address[16];       /* masked to the family's prefix; IPv4 in the first 4 */
 };
 
+/* Writer only: the entries of the key hash, one cache line each, holding the key, the
+ * slot and the writer's own copy of the traffic counters (sent and received bytes and
+ * events: PEER_SENT_BYTES .. PEER_RECV_EVENTS). The writer adds into the copy and stores
+ * the sums into the shared slot, so an event costs one line of the hash and a store to
+ * the slot, and never waits for a slot line a reader took (process_table.c's struct
+ * traffic does the same for rows). */
+enum { PEER_TRAFFIC = 4 };
+struct peer_entry {
+    struct peer_key key;
+    uint32_t slot;             /* slot + 1; 0 = empty */
+    uint64_t traffic[PEER_TRAFFIC];
+};
+
 /* Writer only, one per slot. */
 struct peer_private {
     struct peer_key key;
-    uint64_t last_active;      /* trace timestamp of its latest event */
     uint64_t rank;             /* bytes ever, across promotions: which peers are busiest */
     uint64_t bytes_at_rank;    /* its sent + received bytes when rank was last brought up */
     uint32_t position;         /* index in its row's slot list */
@@ -96,13 +109,13 @@ struct peer_store {
     struct peer_row_state *row_state;
     uint32_t *free_slots;
     uint32_t free_count;
-    uint32_t *hash;                    /* slot + 1, 0 empty; linear probing */
-    uint32_t hash_mask;
+    struct peer_entry *entries;        /* the key hash, linear probing */
+    uint32_t hash_slots;
     struct peer_connection *connections;
     uint32_t connection_sets;          /* a power of two, PEER_WAYS entries each */
     uint32_t connection_clock;         /* round-robin victim within a set */
     struct {                           /* one-entry cache: the latest event's endpoints */
-        uint32_t row, slot;            /* slot + 1; 0 = empty */
+        uint32_t row, entry;           /* entry + 1; 0 = empty */
         uint16_t local_port, remote_port;
         uint8_t family, protocol;
         uint8_t local[16], remote[16];

@@ -8,7 +8,12 @@
  *          chained hash map keyed by pid.
  *
  * Then the table and the mutex map again while two reader threads scan them without
- * pause (process_table_foreach / lock-and-walk). On Linux the writer is pinned to the
+ * pause (process_table_foreach / lock-and-walk), and a table that keeps remote peers,
+ * alone and with two readers walking process_table_foreach_peers. Each process talks to
+ * 16 remote hosts; every connection of the workload is used, in a shuffled order, and
+ * half the records continue the connection of the record before (the shared perfview
+ * traces have 48% and 89% of their network events on the same pid and endpoints as the
+ * one before), so the peer store's one-entry cache works as it would on a real stream. On Linux the writer is pinned to the
  * first CPU and the readers to the last, so the writer keeps a core of its own, as a
  * service with two scrapers would on this 2-core machine; elsewhere the scheduler decides. Each figure is the best of several
  * interleaved runs of a fixed duration. Records are real payloads built by tests/common's builder.
@@ -35,7 +40,7 @@
 #include "payload.h"
 #include "process_table.h"
 
-enum { RECORDS = 1 << 14, REPEATS = 5, MAX_PID = 1 << 18 };
+enum { RECORDS = 1 << 15, REPEATS = 5, MAX_PID = 1 << 18, PEERS_PER_PROCESS = 16 };
 #define RUN_NS 150000000ll /* per run */
 
 static int64_t clock_ns(clockid_t clock)
@@ -87,13 +92,32 @@ static const struct kind kinds[] = {
     {TRACE_CLASS_TCPIP, 12, 2},  {TRACE_CLASS_TCPIP, 13, 2},
 };
 
-static const struct kind *pick_kind(void)
+/* A connection is TCP over IPv4, TCP over IPv6 or UDP throughout (one peer each): the
+ * kinds of its group, by weight. Groups follow the weights too (UDP 10%, IPv6 16%). */
+enum { GROUP_TCP4, GROUP_TCP6, GROUP_UDP };
+
+static int group_of_kind(const struct kind *k)
+{
+    if (k->cls == TRACE_CLASS_UDPIP)
+        return GROUP_UDP;
+    return k->opcode >= 26 ? GROUP_TCP6 : GROUP_TCP4;
+}
+
+static int group_of_connection(uint32_t connection)
+{
+    uint32_t x = connection * 2654435761u % 100;
+    return x < 10 ? GROUP_UDP : x < 26 ? GROUP_TCP6 : GROUP_TCP4;
+}
+
+static const struct kind *pick_kind(int group)
 {
     int total = 0;
     for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
-        total += kinds[i].weight;
+        total += group_of_kind(&kinds[i]) == group ? kinds[i].weight : 0;
     int x = (int)(rnd() % (uint32_t)total);
     for (size_t i = 0;; i++) {
+        if (group_of_kind(&kinds[i]) != group)
+            continue;
         if (x < kinds[i].weight)
             return &kinds[i];
         x -= kinds[i].weight;
@@ -118,17 +142,42 @@ static void workload_build(struct workload *w, uint32_t processes)
         used[slot] = 1;
         w->pids[i] = slot * 4;
     }
+    uint32_t connections = processes * PEERS_PER_PROCESS;
+    uint32_t *order = malloc(connections * sizeof *order);
+    if (!order)
+        exit(1);
+    for (uint32_t i = 0; i < connections; i++)
+        order[i] = i;
+    for (uint32_t i = connections - 1; i > 0; i--) {
+        uint32_t j = rnd() % (i + 1), x = order[i];
+        order[i] = order[j];
+        order[j] = x;
+    }
     size_t at = 0;
+    uint32_t connection = 0, fresh = 0;
     for (int i = 0; i < RECORDS; i++) {
-        const struct kind *k = pick_kind();
+        if (i == 0 || rnd() % 2 == 0)
+            connection = order[fresh++ % connections];
+        const struct kind *k = pick_kind(group_of_connection(connection));
+        uint32_t process = connection / PEERS_PER_PROCESS;
+        uint32_t peer = connection % PEERS_PER_PROCESS;
         struct payload_net net = {
-            .pid = w->pids[rnd() % processes],
+            .pid = w->pids[process],
             .size = 40 + rnd() % 1460,
-            .daddr = {10, 0, 0, 1},
+            .daddr = {10, (uint8_t)(process >> 8), (uint8_t)process, (uint8_t)(1 + peer)},
             .saddr = {10, 0, 0, 2},
             .dport = 443,
-            .sport = (uint16_t)(49152 + rnd() % 16384),
+            .sport = (uint16_t)(49152 + peer),
         };
+        if (k->cls == TRACE_CLASS_UDPIP && k->opcode == 11) {
+            /* A UDP receive names the local socket as its destination. */
+            struct payload_net swapped = net;
+            memcpy(swapped.daddr, net.saddr, 16);
+            memcpy(swapped.saddr, net.daddr, 16);
+            swapped.dport = net.sport;
+            swapped.sport = net.dport;
+            net = swapped;
+        }
         size_t len = k->cls == TRACE_CLASS_TCPIP
                          ? payload_tcpip(w->bytes + at, 72, k->opcode, 8, &net)
                          : payload_udpip(w->bytes + at, 72, k->opcode, 8, &net);
@@ -141,6 +190,7 @@ static void workload_build(struct workload *w, uint32_t processes)
         };
         at += (len + 7) & ~(size_t)7;
     }
+    free(order);
 }
 
 static void workload_free(struct workload *w)
@@ -151,13 +201,18 @@ static void workload_free(struct workload *w)
 
 /* ---- the table ---- */
 
-static struct process_table *table_for(const struct workload *w)
+static struct process_table *table_for(const struct workload *w, bool peers)
 {
     uint32_t capacity = PROCESS_TABLE_DEFAULT_CAPACITY;
     while (capacity < w->processes + w->processes / 4)
         capacity *= 2;
+    /* The default store when it holds every peer, else just enough (10,000 processes). */
+    uint32_t peer_capacity = PROCESS_TABLE_DEFAULT_PEERS;
+    if (peer_capacity < w->processes * PEERS_PER_PROCESS)
+        peer_capacity = w->processes * PEERS_PER_PROCESS;
     struct process_table_config config = {.capacity = capacity,
-                                          .retention = PROCESS_TABLE_DEFAULT_RETENTION};
+                                          .retention = PROCESS_TABLE_DEFAULT_RETENTION,
+                                          .peer_capacity = peers ? peer_capacity : 0};
     struct process_table *t = process_table_create(&config);
     if (!t)
         exit(1);
@@ -321,6 +376,23 @@ static void *table_reader(void *arg)
     return (void *)(uintptr_t)(sink & 1);
 }
 
+static void sum_peers(const struct process_peers *entry, void *context)
+{
+    for (size_t i = 0; i < entry->count; i++)
+        *(uint64_t *)context += entry->peers[i].counters[PEER_SENT_BYTES];
+}
+
+static void *peers_reader(void *arg)
+{
+    const struct process_table *t = arg;
+    uint64_t sink = 0;
+    while (!atomic_load_explicit(&readers_stop, memory_order_relaxed)) {
+        process_table_foreach_peers(t, sum_peers, &sink);
+        atomic_fetch_add_explicit(&reader_scans, 1, memory_order_relaxed);
+    }
+    return (void *)(uintptr_t)(sink & 1);
+}
+
 static void *map_reader(void *arg)
 {
     (void)arg;
@@ -395,23 +467,27 @@ static struct rate measure_once(run_fn run, const struct workload *w, struct pro
                          (double)events * 1e9 / (double)(cpu > 0 ? cpu : 1)};
 }
 
-enum { M_TABLE, M_ARRAY, M_MUTEX, M_TABLE_READERS, M_MUTEX_READERS, M_COUNT };
+enum { M_TABLE, M_ARRAY, M_MUTEX, M_TABLE_READERS, M_MUTEX_READERS, M_PEERS,
+       M_PEERS_READERS, M_COUNT };
 
 /* The five measurements of one process count, interleaved and repeated: the best of
  * REPEATS runs each, so a burst of load from elsewhere on the machine does not land on
  * one of them only. */
 static void measure_all(const struct workload *w, struct process_table *t,
-                        struct rate best[M_COUNT], uint64_t scans[M_COUNT])
+                        struct process_table *with_peers, struct rate best[M_COUNT],
+                        uint64_t scans[M_COUNT])
 {
     static const run_fn runs[M_COUNT] = {run_table, run_array, run_mutex, run_table,
-                                         run_mutex};
-    void *(*const readers[M_COUNT])(void *) = {NULL, NULL, NULL, table_reader, map_reader};
+                                         run_mutex, run_table, run_table};
+    void *(*const readers[M_COUNT])(void *) = {NULL, NULL, NULL, table_reader, map_reader,
+                                               NULL, peers_reader};
+    struct process_table *const tables[M_COUNT] = {t, NULL, NULL, t, NULL, with_peers,
+                                                   with_peers};
     memset(best, 0, M_COUNT * sizeof *best);
     memset(scans, 0, M_COUNT * sizeof *scans);
     for (int rep = 0; rep < REPEATS; rep++)
         for (int m = 0; m < M_COUNT; m++) {
-            struct rate r = measure_once(runs[m], w, m == M_TABLE || m == M_TABLE_READERS
-                                                         ? t : NULL, readers[m], &scans[m]);
+            struct rate r = measure_once(runs[m], w, tables[m], readers[m], &scans[m]);
             if (r.wall > best[m].wall)
                 best[m].wall = r.wall;
             if (r.cpu > best[m].cpu)
@@ -447,11 +523,12 @@ int main(int argc, char **argv)
     bool met = true;
     for (size_t s = 0; s < size_count; s++) {
         workload_build(&w, sizes[s]);
-        struct process_table *t = table_for(&w);
+        struct process_table *t = table_for(&w, false), *tp = table_for(&w, true);
         map_init(sizes[s]);
         struct rate rates[M_COUNT];
         uint64_t scans[M_COUNT];
-        measure_all(&w, t, rates, scans);
+        measure_all(&w, t, tp, rates, scans);
+        struct rate peers = rates[M_PEERS], peers_r = rates[M_PEERS_READERS];
         struct rate table = rates[M_TABLE], array = rates[M_ARRAY], mutex = rates[M_MUTEX];
         struct rate table_r = rates[M_TABLE_READERS], mutex_r = rates[M_MUTEX_READERS];
         uint64_t table_scans = scans[M_TABLE_READERS], map_scans = scans[M_MUTEX_READERS];
@@ -469,6 +546,13 @@ int main(int argc, char **argv)
         printf("  mutex map, 2 readers  %7.1f | %7.1f   vs alone %3.0f%% | %3.0f%%  "
                "(%" PRIu64 " scans)\n", mutex_r.wall / 1e6, mutex_r.cpu / 1e6,
                100 * mutex_r.wall / mutex.wall, 100 * mutex_r.cpu / mutex.cpu, map_scans);
+        printf("  table with peers      %7.1f | %7.1f   vs without %3.0f%% | %3.0f%%\n",
+               peers.wall / 1e6, peers.cpu / 1e6, 100 * peers.wall / table.wall,
+               100 * peers.cpu / table.cpu);
+        printf("  peers, 2 readers      %7.1f | %7.1f   vs alone %3.0f%% | %3.0f%%  "
+               "(%" PRIu64 " scans)\n", peers_r.wall / 1e6, peers_r.cpu / 1e6,
+               100 * peers_r.wall / peers.wall, 100 * peers_r.cpu / peers.cpu,
+               scans[M_PEERS_READERS]);
         struct table_stats st;
         process_table_stats(t, &st);
         if (st.rows_in_use != sizes[s] || st.processes_untracked != 0 ||
@@ -483,9 +567,22 @@ int main(int argc, char **argv)
                    ">= 70%% with two readers %s\n", rate_ok ? "met" : "MISSED",
                    array_ok ? "met" : "MISSED", readers_ok ? "met" : "MISSED");
             met = rate_ok && array_ok && readers_ok;
+            bool peers_ok = peers.cpu >= 0.5 * table.cpu,
+                 peers_readers_ok = peers_r.cpu >= 0.7 * peers.cpu;
+            printf("  peer targets (writer CPU): with peers >= 50%% of without %s, >= 70%% of "
+                   "that with two readers %s\n", peers_ok ? "met" : "MISSED",
+                   peers_readers_ok ? "met" : "MISSED");
+            met = met && peers_ok && peers_readers_ok;
+            struct table_stats ps;
+            process_table_stats(tp, &ps);
+            if (ps.peers_in_use != sizes[s] * PEERS_PER_PROCESS || ps.peers_evicted != 0) {
+                printf("unexpected peer state: %" PRIu32 " peers\n", ps.peers_in_use);
+                return 1;
+            }
         }
         map_free();
         process_table_destroy(t);
+        process_table_destroy(tp);
         workload_free(&w);
     }
     size_t footprint = process_table_footprint(PROCESS_TABLE_DEFAULT_CAPACITY);
@@ -493,6 +590,12 @@ int main(int argc, char **argv)
            "index, free-list and name share\n", PROCESS_TABLE_DEFAULT_CAPACITY, footprint,
            (process_table_footprint(2 * PROCESS_TABLE_DEFAULT_CAPACITY) - footprint) /
                PROCESS_TABLE_DEFAULT_CAPACITY);
+    struct process_table_config peer_config = {.peer_capacity = PROCESS_TABLE_DEFAULT_PEERS};
+    size_t peer_bytes = process_table_peers_footprint(&peer_config);
+    printf("peers at the defaults (%u peers, %u per process): %zu bytes, %zu per peer with "
+           "the row headers\n", PROCESS_TABLE_DEFAULT_PEERS,
+           PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS, peer_bytes,
+           peer_bytes / PROCESS_TABLE_DEFAULT_PEERS);
     printf("%s\n", met ? "all targets met" : "some targets missed");
     return 0;
 }
