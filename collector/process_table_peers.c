@@ -484,7 +484,11 @@ static void peer_port(struct peer_store *s, uint32_t row, unsigned op, unsigned 
                                                    : NULL;
         if (c)
             connection_drop(s, c);
-        if (seen != *direction || seen_port != *port)
+        /* Against the rule as it stands and the lower-port rule alone: the accepted ports
+         * are a few, and one that drops out of them must not change the peer of a
+         * connection seen opening. */
+        bool low_is_local = e->local_port < e->remote_port;
+        if (seen != *direction || seen != (low_is_local ? PEER_INBOUND : PEER_OUTBOUND))
             connection_remember(s, row, family, protocol, e, seen, seen_port);
         *direction = seen;
         *port = seen_port;

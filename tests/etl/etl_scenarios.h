@@ -18,6 +18,14 @@ struct etl_writer *scenario_mixed64(void);
  * (epsilon.exe) once per family. literals_only picks the other LZ77 encoding. */
 struct etl_writer *scenario_compressed32(bool literals_only);
 
+/* Remote peers: `processes` processes (pid 1000 + 4 i, peers<i % 3>.exe; every third one's
+ * pid reused once) with `connections` connections each per instance, IPv4 and IPv6, TCP
+ * (opened by a Connect, by an Accept, or older than the trace) and UDP (receives recorded
+ * with the local socket as destination), remote hosts 10.<instance + 1>.x.x and
+ * 2001:db8:<instance>::x; one record in 50 cut short before its endpoints. Deterministic
+ * for a seed. */
+struct etl_writer *scenario_peers(uint32_t seed, uint32_t processes, uint32_t connections);
+
 /* Helpers the scenarios use, also handy for the benchmark. */
 void scenario_tcp(struct etl_writer *w, uint16_t processor, uint8_t header_type,
                   uint8_t pointer_size, uint8_t opcode, uint64_t t, uint32_t pid, uint32_t size);
