@@ -28,6 +28,7 @@
 #include "connection_guard.h"
 #include "http_counters.h"
 #include "json.h"
+#include "json_peers.h"
 #include "process_id.h"
 #include "label_text.h"
 #include "listen_socket.h"
@@ -315,8 +316,10 @@ static enum MHD_Result serve_metrics(struct http_server *server,
 
 /* ---- JSON and HTML endpoints ---- */
 
+/* The query parameters of one JSON request, through the endpoint's own parser. */
 struct query_parse {
-    struct process_query query;
+    bool (*set)(void *query, const char *key, const char *value, char *err, size_t err_size);
+    void *query;
     bool failed;
     char err[256];
 };
@@ -326,23 +329,59 @@ static enum MHD_Result take_argument(void *cls, enum MHD_ValueKind kind, const c
 {
     (void)kind;
     struct query_parse *parse = cls;
-    if (!process_query_set(&parse->query, key, value, parse->err, sizeof parse->err)) {
+    if (!parse->set(parse->query, key, value, parse->err, sizeof parse->err)) {
         parse->failed = true;
         return MHD_NO;   /* stop at the first problem */
     }
     return MHD_YES;
 }
 
+/* Typed for take_argument: the parsers take their own query type. */
+static bool set_process_parameter(void *query, const char *key, const char *value, char *err,
+                                  size_t err_size)
+{
+    return process_query_set(query, key, value, err, err_size);
+}
+
+static bool set_peer_parameter(void *query, const char *key, const char *value, char *err,
+                               size_t err_size)
+{
+    return peer_query_set(query, key, value, err, err_size);
+}
+
+/* Every argument through the parser; false when one was refused (parse->err says why). */
+static bool parse_arguments(struct MHD_Connection *connection, struct query_parse *parse)
+{
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, take_argument, parse);
+    return !parse->failed;
+}
+
 static enum MHD_Result serve_processes(struct http_server *server,
                                        struct MHD_Connection *connection)
 {
-    struct query_parse parse = { .failed = false };
-    process_query_init(&parse.query);
-    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, take_argument, &parse);
-    if (parse.failed)
+    struct process_query query;
+    process_query_init(&query);
+    struct query_parse parse = { .set = set_process_parameter, .query = &query };
+    if (!parse_arguments(connection, &parse))
         return send_error(server, connection, MHD_HTTP_BAD_REQUEST, parse.err);
+    /* the path exists either way; only the parameter cannot be honoured */
+    if (query.peers > 0 && !process_table_peers_enabled(server->table))
+        return send_error(server, connection, MHD_HTTP_BAD_REQUEST, "peers: " PEERS_OFF_MESSAGE);
     return send_json(server, connection,
-                     json_render_processes(server->table, &server->render, &parse.query));
+                     json_render_processes(server->table, &server->render, &query));
+}
+
+static enum MHD_Result serve_peers(struct http_server *server, struct MHD_Connection *connection)
+{
+    /* without the store there is no such resource, whatever the parameters say */
+    if (!process_table_peers_enabled(server->table))
+        return send_error(server, connection, MHD_HTTP_NOT_FOUND, PEERS_OFF_MESSAGE);
+    struct peer_query query;
+    peer_query_init(&query);
+    struct query_parse parse = { .set = set_peer_parameter, .query = &query };
+    if (!parse_arguments(connection, &parse))
+        return send_error(server, connection, MHD_HTTP_BAD_REQUEST, parse.err);
+    return send_json(server, connection, json_render_peers(server->table, &server->render, &query));
 }
 
 static enum MHD_Result serve_status(struct http_server *server,
@@ -470,6 +509,8 @@ static enum MHD_Result dispatch(struct http_server *server, struct MHD_Connectio
         return serve_metrics(server, connection);
     if (strcmp(url, "/api/v1/processes") == 0)
         return serve_processes(server, connection);
+    if (strcmp(url, "/api/v1/peers") == 0)
+        return serve_peers(server, connection);
     if (strcmp(url, "/api/v1/status") == 0)
         return serve_status(server, connection);
     if (strcmp(url, "/api/v1/services") == 0)
@@ -676,6 +717,7 @@ static bool copy_options(struct http_server *server, const struct http_server_op
     server->render.exclude = (const char *const *)server->filters + r->include_count;
     server->render.exclude_count = r->exclude_count;
     server->render.connections = r->connections; /* the caller's, alive until the stop */
+    server->render.peers = r->peers;
     server->table = options->table;
     server->source_info = options->source_info;
     server->source_context = options->source_context;

@@ -1,6 +1,7 @@
 /* JSON documents of the API. Each builds a cJSON tree and prints it unformatted; the
  * caller frees the string with free() (cJSON's default allocator). */
 #include "json.h"
+#include "json_parts.h"
 #include "../collector/bytes.h"
 
 #include <cJSON.h>
@@ -15,7 +16,8 @@
 #include "row_services.h"
 #include "text_buffer.h"
 
-enum { SEEN_NAME = 1, SEEN_PID = 2, SEEN_SORT = 4, SEEN_LIMIT = 8, SEEN_SERVICE = 16 };
+enum { SEEN_NAME = 1, SEEN_PID = 2, SEEN_SORT = 4, SEEN_LIMIT = 8, SEEN_SERVICE = 16,
+       SEEN_PEERS = 32 };
 
 void process_query_init(struct process_query *query)
 {
@@ -39,65 +41,99 @@ static bool set_sort(struct process_query *query, const char *value, char *err, 
     return false;
 }
 
-bool process_query_set(struct process_query *query, const char *key, const char *value,
-                       char *err, size_t err_size)
+unsigned query_key_take(const struct query_key *known, size_t count, const char *key,
+                        unsigned *seen, const char *listing, char *err, size_t err_size)
 {
-    static const struct { const char *key; unsigned bit; } known[] = {
-        { "name", SEEN_NAME }, { "pid", SEEN_PID }, { "sort", SEEN_SORT }, { "limit", SEEN_LIMIT },
-        { "service", SEEN_SERVICE },
-    };
     unsigned bit = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+    for (size_t i = 0; i < count; i++) {
         if (strcmp(key, known[i].key) == 0)
             bit = known[i].bit;
     }
     if (bit == 0) {
-        snprintf(err, err_size, "unknown query parameter '%.64s' (known: name, pid, service, "
-                 "sort, limit)", key);
+        snprintf(err, err_size, "unknown query parameter '%.64s' (known: %s)", key, listing);
+        return 0;
+    }
+    if (*seen & bit) {
+        snprintf(err, err_size, "query parameter '%.64s' given twice", key);
+        return 0;
+    }
+    *seen |= bit;
+    return bit;
+}
+
+bool query_glob(const char *key, const char *value, const char **out, char *err,
+                size_t err_size)
+{
+    if (value == NULL || *value == '\0' || strlen(value) > 255) {
+        snprintf(err, err_size, "%s: expected a glob of 1 to 255 characters", key);
         return false;
     }
-    if (query->seen & bit) {
-        snprintf(err, err_size, "query parameter '%s' given twice", key);
-        return false;
-    }
-    query->seen |= bit;
-    if (value == NULL)
-        value = "";
+    *out = value;
+    return true;
+}
+
+bool query_pid(const char *value, struct process_filter *filter, char *err, size_t err_size)
+{
     uint64_t number;
+    if (value == NULL || !decimal_parse(value, UINT32_MAX, &number)) {
+        snprintf(err, err_size, "pid: expected a decimal number from 0 to 4294967295, "
+                 "got '%.32s'", value ? value : "");
+        return false;
+    }
+    filter->has_pid = true;
+    filter->pid = (uint32_t)number;
+    return true;
+}
+
+bool query_limit(const char *value, size_t *limit, char *err, size_t err_size)
+{
+    uint64_t number;
+    if (value == NULL || !decimal_parse(value, PROCESS_QUERY_MAX_LIMIT, &number) ||
+        number == 0) {
+        snprintf(err, err_size, "limit: expected a decimal number from 1 to %u, got "
+                 "'%.32s'", PROCESS_QUERY_MAX_LIMIT, value ? value : "");
+        return false;
+    }
+    *limit = (size_t)number;
+    return true;
+}
+
+static bool set_peers(struct process_query *query, const char *value, char *err, size_t size)
+{
+    uint64_t number;
+    if (value == NULL || !decimal_parse(value, PROCESS_QUERY_MAX_PEERS, &number)) {
+        snprintf(err, size, "peers: expected a decimal number from 0 to %u, got '%.32s'",
+                 PROCESS_QUERY_MAX_PEERS, value ? value : "");
+        return false;
+    }
+    query->peers = (size_t)number;
+    return true;
+}
+
+bool process_query_set(struct process_query *query, const char *key, const char *value,
+                       char *err, size_t err_size)
+{
+    static const struct query_key known[] = {
+        { "name", SEEN_NAME }, { "pid", SEEN_PID }, { "sort", SEEN_SORT }, { "limit", SEEN_LIMIT },
+        { "service", SEEN_SERVICE }, { "peers", SEEN_PEERS },
+    };
+    unsigned bit = query_key_take(known, ARRAY_SIZE(known), key, &query->seen,
+                                  "name, pid, service, sort, limit, peers", err, err_size);
     switch (bit) {
+    case 0:
+        return false;
     case SEEN_NAME:
-        if (*value == '\0' || strlen(value) > 255) {
-            snprintf(err, err_size, "name: expected a glob of 1 to 255 characters");
-            return false;
-        }
-        query->name_glob = value;
-        return true;
+        return query_glob("name", value, &query->filter.name_glob, err, err_size);
     case SEEN_SERVICE:
-        if (*value == '\0' || strlen(value) > 255) {
-            snprintf(err, err_size, "service: expected a glob of 1 to 255 characters");
-            return false;
-        }
-        query->service_glob = value;
-        return true;
+        return query_glob("service", value, &query->filter.service_glob, err, err_size);
     case SEEN_PID:
-        if (!decimal_parse(value, UINT32_MAX, &number)) {
-            snprintf(err, err_size, "pid: expected a decimal number from 0 to 4294967295, "
-                     "got '%.32s'", value);
-            return false;
-        }
-        query->has_pid = true;
-        query->pid = (uint32_t)number;
-        return true;
+        return query_pid(value, &query->filter, err, err_size);
     case SEEN_SORT:
-        return set_sort(query, value, err, err_size);
+        return set_sort(query, value ? value : "", err, err_size);
+    case SEEN_PEERS:
+        return set_peers(query, value, err, err_size);
     default:
-        if (!decimal_parse(value, PROCESS_QUERY_MAX_LIMIT, &number) || number == 0) {
-            snprintf(err, err_size, "limit: expected a decimal number from 1 to %u, got "
-                     "'%.32s'", PROCESS_QUERY_MAX_LIMIT, value);
-            return false;
-        }
-        query->limit = (size_t)number;
-        return true;
+        return query_limit(value, &query->limit, err, err_size);
     }
 }
 
@@ -137,14 +173,14 @@ void format_filetime(uint64_t filetime, char *out, size_t out_size)
 /* ---- building blocks ---- */
 
 /* cJSON numbers are doubles (53-bit mantissa): a counter past 2^53 would be rounded. */
-static bool add_u64(cJSON *object, const char *key, uint64_t value)
+bool json_add_u64(cJSON *object, const char *key, uint64_t value)
 {
     char text[24];
     text[format_u64(text, value)] = '\0';
     return cJSON_AddRawToObject(object, key, text) != NULL;
 }
 
-static bool add_time(cJSON *object, const char *key, uint64_t filetime)
+bool json_add_time(cJSON *object, const char *key, uint64_t filetime)
 {
     if (filetime == 0)
         return cJSON_AddNullToObject(object, key) != NULL;
@@ -159,10 +195,22 @@ static bool add_counters(cJSON *object, const char *key, const uint64_t counters
     if (group == NULL)
         return false;
     for (int c = 0; c < CTR_COUNT; c++) {
-        if (!add_u64(group, counter_names[c].json_key, counters[c]))
+        if (!json_add_u64(group, counter_names[c].json_key, counters[c]))
             return false;
     }
     return true;
+}
+
+bool json_add_process_counters(cJSON *object, const struct process_view *view)
+{
+    uint64_t totals[CTR_COUNT];
+    for (int c = 0; c < CTR_COUNT; c++)
+        totals[c] = view->counters[FAMILY_IPV4][c] + view->counters[FAMILY_IPV6][c];
+    cJSON *counters = cJSON_AddObjectToObject(object, "counters");
+    return counters != NULL &&
+           add_counters(counters, "ipv4", view->counters[FAMILY_IPV4]) &&
+           add_counters(counters, "ipv6", view->counters[FAMILY_IPV6]) &&
+           add_counters(counters, "total", totals);
 }
 
 static uint64_t total_bytes(const struct process_view *view)
@@ -175,8 +223,7 @@ static uint64_t total_bytes(const struct process_view *view)
     return sum;
 }
 
-/* A new object appended to array (which then owns it), or NULL. */
-static cJSON *add_new_object(cJSON *array)
+cJSON *json_add_new_object(cJSON *array)
 {
     cJSON *one = cJSON_CreateObject();
     if (one != NULL && !cJSON_AddItemToArray(array, one)) {
@@ -187,7 +234,7 @@ static cJSON *add_new_object(cJSON *array)
 }
 
 /* "service": the names joined as the `service` label has them; "services": each one. */
-static bool add_services(cJSON *object, const struct row_services *services)
+bool json_add_services(cJSON *object, const struct row_services *services)
 {
     struct text_buffer joined;
     text_buffer_init(&joined);
@@ -197,12 +244,17 @@ static bool add_services(cJSON *object, const struct row_services *services)
     text_buffer_free(&joined);
     cJSON *array = ok ? cJSON_AddArrayToObject(object, "services") : NULL;
     for (size_t i = 0; array && i < services->count; i++) {
-        cJSON *one = add_new_object(array);
+        cJSON *one = json_add_new_object(array);
         if (!one || !cJSON_AddStringToObject(one, "name", services->refs[i].name) ||
             !cJSON_AddStringToObject(one, "display_name", services->refs[i].display_name))
             return false;
     }
     return array != NULL;
+}
+
+void json_process_name(const struct process_view *view, char out[2 * IMAGE_NAME_MAX])
+{
+    utf8_from_image_name(view->name, out, 2 * IMAGE_NAME_MAX);
 }
 
 static cJSON *process_object(const struct process_table *table, const struct process_view *view)
@@ -213,30 +265,23 @@ static cJSON *process_object(const struct process_table *table, const struct pro
     struct row_services services;
     row_services_of(table, view->service_set, &services);
     char name[2 * IMAGE_NAME_MAX];
-    utf8_from_image_name(view->name, name, sizeof name);
+    json_process_name(view, name);
     char key[24];
     snprintf(key, sizeof key, "0x%016" PRIx64, view->unique_key);
-    uint64_t totals[CTR_COUNT];
-    for (int c = 0; c < CTR_COUNT; c++)
-        totals[c] = view->counters[FAMILY_IPV4][c] + view->counters[FAMILY_IPV6][c];
     bool ok = cJSON_AddStringToObject(object, "name", name) &&
-              add_u64(object, "pid", view->pid) &&
-              add_u64(object, "parent_pid", view->parent_pid) &&
-              add_u64(object, "instance_id", view->instance_id) &&
+              json_add_u64(object, "pid", view->pid) &&
+              json_add_u64(object, "parent_pid", view->parent_pid) &&
+              json_add_u64(object, "instance_id", view->instance_id) &&
               cJSON_AddStringToObject(object, "unique_key", key) &&
               cJSON_AddStringToObject(object, "state",
                                       view->state == PROCESS_EXITED ? "exited" : "live") &&
               cJSON_AddBoolToObject(object, "named", view->is_named) &&
               cJSON_AddBoolToObject(object, "overflow", view->is_overflow) &&
-              add_time(object, "start_time", view->start_time) &&
-              add_time(object, "exit_time", view->exit_time) &&
-              add_services(object, &services) &&
-              add_u64(object, "total_bytes", total_bytes(view));
-    cJSON *counters = ok ? cJSON_AddObjectToObject(object, "counters") : NULL;
-    ok = counters != NULL &&
-         add_counters(counters, "ipv4", view->counters[FAMILY_IPV4]) &&
-         add_counters(counters, "ipv6", view->counters[FAMILY_IPV6]) &&
-         add_counters(counters, "total", totals);
+              json_add_time(object, "start_time", view->start_time) &&
+              json_add_time(object, "exit_time", view->exit_time) &&
+              json_add_services(object, &services) &&
+              json_add_u64(object, "total_bytes", total_bytes(view)) &&
+              json_add_process_counters(object, view);
     if (!ok) {
         cJSON_Delete(object);
         return NULL;
@@ -246,16 +291,6 @@ static cJSON *process_object(const struct process_table *table, const struct pro
 
 /* ---- /api/v1/processes ---- */
 
-struct collected {
-    struct process_view *views;
-    size_t count;
-    size_t capacity;
-    bool out_of_memory;
-    const struct render_options *options;
-    const struct process_query *query;
-    const struct process_table *table;
-};
-
 static bool some_service_matches(const char *glob, const struct row_services *services)
 {
     for (size_t i = 0; i < services->count; i++)
@@ -264,31 +299,120 @@ static bool some_service_matches(const char *glob, const struct row_services *se
     return false;
 }
 
-static void collect(const struct process_view *view, void *context)
+bool process_filter_selects(const struct process_filter *filter,
+                            const struct render_options *options,
+                            const struct process_table *table, const struct process_view *view,
+                            struct row_services *services)
 {
-    struct collected *c = context;
-    const struct process_query *q = c->query;
-    if (q->has_pid && view->pid != q->pid)
-        return;
-    if (q->name_glob != NULL && !glob_match(q->name_glob, view->name))
-        return;
+    row_services_of(table, view->service_set, services);
+    if (filter->has_pid && view->pid != filter->pid)
+        return false;
+    if (filter->name_glob != NULL && !glob_match(filter->name_glob, view->name))
+        return false;
+    if (filter->service_glob != NULL && !some_service_matches(filter->service_glob, services))
+        return false;
+    return row_filter_allows(options, view->name, services->refs, services->count);
+}
+
+/* The top peers of one selected instance (?peers=N), found again by instance_id once the
+ * rows are sorted. */
+struct peer_group {
+    uint64_t instance_id;
+    size_t first, count;   /* in collected.peers */
+};
+
+struct collected {
+    struct process_view *views;
+    size_t count;
+    size_t capacity;
+    bool out_of_memory;
+    const struct render_options *options;
+    const struct process_query *query;
+    const struct process_table *table;
+    bool with_peers;             /* ?peers=N on a table that keeps peers */
+    struct peer_view *peers;
+    size_t peer_count, peer_capacity;
+    struct peer_group *groups;   /* one per view, in collection order */
+};
+
+/* Room for one more of size bytes at *array (count used of *capacity); false when out of
+ * memory, which the caller notes. */
+static bool grow(void **array, size_t *capacity, size_t count, size_t more, size_t size)
+{
+    if (count + more <= *capacity)
+        return true;
+    size_t wanted = *capacity ? *capacity * 2 : 64;
+    while (wanted < count + more)
+        wanted *= 2;
+    void *bigger = realloc(*array, wanted * size);
+    if (bigger == NULL)
+        return false;
+    *array = bigger;
+    *capacity = wanted;
+    return true;
+}
+
+/* Appends the view if the query selects it; true when it did. */
+static bool collect_view(struct collected *c, const struct process_view *view)
+{
     struct row_services services;
-    row_services_of(c->table, view->service_set, &services);
-    if (q->service_glob != NULL && !some_service_matches(q->service_glob, &services))
-        return;
-    if (!row_filter_allows(c->options, view->name, services.refs, services.count))
-        return;
-    if (c->count == c->capacity) {
-        size_t capacity = c->capacity ? c->capacity * 2 : 64;
-        struct process_view *views = realloc(c->views, capacity * sizeof *views);
-        if (views == NULL) {
+    if (!process_filter_selects(&c->query->filter, c->options, c->table, view, &services))
+        return false;
+    size_t old_capacity = c->capacity;
+    if (!grow((void **)&c->views, &c->capacity, c->count, 1, sizeof *c->views)) {
+        c->out_of_memory = true;
+        return false;
+    }
+    if (c->with_peers && c->capacity != old_capacity) {
+        /* groups has one entry per view: it grows with views */
+        struct peer_group *groups = realloc(c->groups, c->capacity * sizeof *groups);
+        if (groups == NULL) {
             c->out_of_memory = true;
-            return;
+            return false;
         }
-        c->views = views;
-        c->capacity = capacity;
+        c->groups = groups;
     }
     c->views[c->count++] = *view;
+    return true;
+}
+
+static void collect(const struct process_view *view, void *context)
+{
+    collect_view(context, view);
+}
+
+/* ?peers=N: the row and its top N peers from one consistent reading. */
+static void collect_with_peers(const struct process_peers *entry, void *context)
+{
+    struct collected *c = context;
+    if (!collect_view(c, entry->process))
+        return;
+    size_t n = entry->count < c->query->peers ? entry->count : c->query->peers;
+    struct peer_group *group = &c->groups[c->count - 1];
+    *group = (struct peer_group){ .instance_id = entry->process->instance_id,
+                                  .first = c->peer_count };
+    if (!grow((void **)&c->peers, &c->peer_capacity, c->peer_count, entry->count,
+              sizeof *c->peers)) {
+        c->out_of_memory = true;
+        return;
+    }
+    /* sort every peer of the instance, keep the top n */
+    memcpy(c->peers + c->peer_count, entry->peers, entry->count * sizeof *entry->peers);
+    json_peers_by_bytes(c->peers + c->peer_count, entry->count);
+    group->count = n;
+    c->peer_count += n;
+}
+
+static int compare_groups(const void *a, const void *b)
+{
+    const struct peer_group *x = a, *y = b;
+    return x->instance_id < y->instance_id ? -1 : x->instance_id > y->instance_id;
+}
+
+static const struct peer_group *group_of(const struct collected *c, uint64_t instance_id)
+{
+    struct peer_group key = { .instance_id = instance_id };
+    return c->count ? bsearch(&key, c->groups, c->count, sizeof key, compare_groups) : NULL;
 }
 
 static uint64_t sort_value(const struct process_view *view, int sort)
@@ -319,19 +443,54 @@ static int compare_views(const void *a, const void *b)
     return 0;
 }
 
+/* "peers": the row's top peers, the same objects as /api/v1/peers. */
+static bool add_row_peers(cJSON *object, const struct collected *c,
+                          const struct process_view *view)
+{
+    const struct peer_group *group = group_of(c, view->instance_id);
+    cJSON *array = cJSON_AddArrayToObject(object, "peers");
+    if (array == NULL || group == NULL)
+        return array != NULL;
+    struct row_services services;
+    row_services_of(c->table, view->service_set, &services);
+    for (size_t i = 0; i < group->count; i++) {
+        cJSON *peer = json_peer_object(c->table, view, &services, &c->peers[group->first + i]);
+        if (peer == NULL || !cJSON_AddItemToArray(array, peer)) {
+            cJSON_Delete(peer);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void free_collected(struct collected *c)
+{
+    free(c->views);
+    free(c->peers);
+    free(c->groups);
+}
+
 char *json_render_processes(const struct process_table *table,
                             const struct render_options *options,
                             const struct process_query *query)
 {
-    struct collected c = { .options = options, .query = query, .table = table };
-    process_table_foreach(table, collect, &c);
+    bool with_peers = query->peers > 0 && process_table_peers_enabled(table);
+    struct collected c = { .options = options, .query = query, .table = table,
+                           .with_peers = with_peers };
+    if (with_peers)
+        process_table_foreach_peers(table, collect_with_peers, &c);
+    else
+        process_table_foreach(table, collect, &c);
     if (c.out_of_memory) {
-        free(c.views);
+        free_collected(&c);
         return NULL;
     }
     current_sort = query->sort;
-    if (c.count > 1)   /* views is NULL when nothing matched; qsort wants a valid pointer */
+    if (c.count > 1) {  /* views is NULL when nothing matched; qsort wants a valid pointer */
         qsort(c.views, c.count, sizeof *c.views, compare_views);
+        if (with_peers)
+            qsort(c.groups, c.count, sizeof *c.groups, compare_groups);
+    }
     size_t count = c.count;
     if (query->limit > 0 && query->limit < count)
         count = query->limit;
@@ -342,11 +501,13 @@ char *json_render_processes(const struct process_table *table,
     for (size_t i = 0; ok && i < count; i++) {
         cJSON *object = process_object(table, &c.views[i]);
         ok = object != NULL && cJSON_AddItemToArray(array, object);
+        if (ok && with_peers)
+            ok = add_row_peers(object, &c, &c.views[i]);
     }
     if (ok)
         text = cJSON_PrintUnformatted(array);
     cJSON_Delete(array);
-    free(c.views);
+    free_collected(&c);
     return text;
 }
 
@@ -410,10 +571,10 @@ char *json_render_services(const struct process_table *table)
     for (size_t i = 0; ok && i < n; i++) {
         if (hosted[i].pid != hosted[first].pid)
             first = i;
-        cJSON *one = add_new_object(array);
+        cJSON *one = json_add_new_object(array);
         ok = one != NULL && cJSON_AddStringToObject(one, "name", hosted[i].service.name) &&
              cJSON_AddStringToObject(one, "display_name", hosted[i].service.display_name) &&
-             add_u64(one, "pid", hosted[i].pid) &&
+             json_add_u64(one, "pid", hosted[i].pid) &&
              cJSON_AddStringToObject(one, "process", names.names[first]);
     }
     char *text = ok ? cJSON_PrintUnformatted(array) : NULL;
@@ -443,16 +604,16 @@ static bool add_source(cJSON *status, const struct status_input *input)
               cJSON_AddBoolToObject(source, "up", s->up) &&
               cJSON_AddStringToObject(source, "state", source_state_name(s)) &&
               cJSON_AddStringToObject(source, "reason", reason) &&
-              add_u64(source, "restarts", s->restarts) &&
-              add_u64(source, "events_lost", s->events_lost) &&
-              add_u64(source, "buffers_lost", s->buffers_lost);
+              json_add_u64(source, "restarts", s->restarts) &&
+              json_add_u64(source, "events_lost", s->events_lost) &&
+              json_add_u64(source, "buffers_lost", s->buffers_lost);
     if (ok && s->has_buffers) {
         cJSON *buffers = cJSON_AddObjectToObject(source, "buffers");
-        ok = buffers != NULL && add_u64(buffers, "written", s->buffers_written) &&
-             add_u64(buffers, "allocated", s->buffers_allocated) &&
-             add_u64(buffers, "free", s->buffers_free) &&
-             add_u64(buffers, "minimum", s->min_buffers) &&
-             add_u64(buffers, "maximum", s->max_buffers);
+        ok = buffers != NULL && json_add_u64(buffers, "written", s->buffers_written) &&
+             json_add_u64(buffers, "allocated", s->buffers_allocated) &&
+             json_add_u64(buffers, "free", s->buffers_free) &&
+             json_add_u64(buffers, "minimum", s->min_buffers) &&
+             json_add_u64(buffers, "maximum", s->max_buffers);
     }
     if (ok && s->kind != NULL && strcmp(s->kind, "etl") == 0) {
         ok = cJSON_AddBoolToObject(source, "replay_done", s->replay_done) &&
@@ -470,7 +631,7 @@ static bool add_table(cJSON *status, const struct process_table *table)
     if (dropped == NULL)
         return false;
     for (int r = 0; r < DROP_REASON_COUNT; r++) {
-        if (!add_u64(dropped, drop_reason_label((enum drop_reason)r), stats.dropped[r]))
+        if (!json_add_u64(dropped, drop_reason_label((enum drop_reason)r), stats.dropped[r]))
             return false;
     }
     cJSON *fails = cJSON_AddObjectToObject(t, "tcp_connect_failures");
@@ -479,7 +640,7 @@ static bool add_table(cJSON *status, const struct process_table *table)
         if (family == NULL)
             return false;
         for (int l = 0; l < FAIL_LABEL_COUNT; l++) {
-            if (!add_u64(family, fail_labels[l].reason, fail_label_count(stats.fails[f], l)))
+            if (!json_add_u64(family, fail_labels[l].reason, fail_label_count(stats.fails[f], l)))
                 return false;
         }
     }
@@ -488,14 +649,14 @@ static bool add_table(cJSON *status, const struct process_table *table)
     uint64_t events = 0;
     for (int e = 0; e < EVT_TYPE_COUNT; e++)
         events += stats.events_by_type[e];
-    return add_u64(t, "short_records", stats.short_records) &&
-           add_u64(t, "rows_in_use", stats.rows_in_use) &&
-           add_u64(t, "capacity", stats.capacity) &&
-           add_u64(t, "events", events) &&
-           add_u64(t, "lost_event_records", stats.lost_events) &&
-           add_u64(t, "lost_buffer_records", stats.lost_buffers) &&
-           add_u64(t, "processes_untracked", stats.processes_untracked) &&
-           add_u64(t, "instances_retired", stats.instances_retired);
+    return json_add_u64(t, "short_records", stats.short_records) &&
+           json_add_u64(t, "rows_in_use", stats.rows_in_use) &&
+           json_add_u64(t, "capacity", stats.capacity) &&
+           json_add_u64(t, "events", events) &&
+           json_add_u64(t, "lost_event_records", stats.lost_events) &&
+           json_add_u64(t, "lost_buffer_records", stats.lost_buffers) &&
+           json_add_u64(t, "processes_untracked", stats.processes_untracked) &&
+           json_add_u64(t, "instances_retired", stats.instances_retired);
 }
 
 static bool add_config(cJSON *status, const char *config_json)
@@ -518,11 +679,12 @@ char *json_render_status(const struct process_table *table, const struct status_
               cJSON_AddStringToObject(status, "version",
                                       input->version ? input->version : "unknown") &&
               cJSON_AddNumberToObject(status, "uptime_seconds", input->uptime_seconds) &&
-              add_u64(status, "pid", input->pid) &&
+              json_add_u64(status, "pid", input->pid) &&
               add_source(status, input) &&
-              add_u64(status, "events_lost", input->has_source ? input->source.events_lost : 0) &&
+              json_add_u64(status, "events_lost",
+                           input->has_source ? input->source.events_lost : 0) &&
               add_table(status, table) &&
-              add_u64(status, "scrapes", input->scrapes) &&
+              json_add_u64(status, "scrapes", input->scrapes) &&
               add_config(status, input->config_json);
     char *text = ok ? cJSON_PrintUnformatted(status) : NULL;
     cJSON_Delete(status);

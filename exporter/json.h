@@ -1,5 +1,6 @@
-/* The JSON API: /api/v1/processes and /api/v1/status, built with cJSON. Counters are
- * 64-bit and cJSON numbers are doubles, so counters are written as raw decimal text. */
+/* The JSON API: /api/v1/processes, /api/v1/services and /api/v1/status, built with cJSON
+ * (/api/v1/peers: json_peers.h). Counters are 64-bit and cJSON numbers are doubles, so
+ * counters are written as raw decimal text. */
 #ifndef TCPIP_EXPORTER_JSON_H
 #define TCPIP_EXPORTER_JSON_H
 
@@ -9,16 +10,25 @@
 #include "render_types.h"
 
 #define PROCESS_QUERY_MAX_LIMIT 1000000u
+/* ?peers=N: no process keeps more (process_table_config.peers_per_process) */
+#define PROCESS_QUERY_MAX_PEERS ((unsigned)PROCESS_TABLE_MAX_PEERS_PER_PROCESS)
 #define PROCESS_SORT_TOTAL_BYTES "total_bytes"   /* sum of TCP and UDP bytes both ways */
 
-/* Filters and order of /api/v1/processes. */
-struct process_query {
+/* Which instances a query selects: the filters /api/v1/processes and /api/v1/peers share
+ * (render_options' include/exclude globs apply as well). */
+struct process_filter {
     const char *name_glob;    /* NULL: every name */
     const char *service_glob; /* NULL: any; else a service the row hosts must match */
     bool has_pid;
     uint32_t pid;
+};
+
+/* Filters and order of /api/v1/processes. */
+struct process_query {
+    struct process_filter filter;
     int sort;                 /* -1 none (pid order), CTR_* or PROCESS_SORT_TOTAL */
     size_t limit;             /* 0: no limit */
+    size_t peers;             /* each row's top N peers by bytes (json_peers.h); 0: none */
     unsigned seen;            /* parameters already set, to refuse duplicates */
 };
 enum { PROCESS_SORT_NONE = -1, PROCESS_SORT_TOTAL = 1000 };
@@ -30,7 +40,8 @@ bool process_query_set(struct process_query *query, const char *key, const char 
                        char *err, size_t err_size);
 
 /* A JSON array of instances (filters of options apply too); malloc'ed, NULL when out of
- * memory. */
+ * memory. With query->peers and a table that keeps peers, the rows come from
+ * process_table_foreach_peers, so each row's counters and its "peers" are one reading. */
 char *json_render_processes(const struct process_table *table,
                             const struct render_options *options,
                             const struct process_query *query);

@@ -39,6 +39,30 @@ const struct counter_name counter_names[CTR_COUNT] = {
         NULL, "UDP datagrams received by the process." },
 };
 
+const struct counter_name peer_counter_names[PEER_CTR_COUNT] = {
+    [PEER_SENT_BYTES] = { "tcpip_peer_sent_bytes", "sent_bytes", "bytes",
+        "Bytes the process sent to the remote peer (TCP Send events, UDP datagrams)." },
+    [PEER_SENT_EVENTS] = { "tcpip_peer_send_events", "send_events", NULL,
+        "TCP send events or UDP datagrams the process sent to the remote peer." },
+    [PEER_RECV_BYTES] = { "tcpip_peer_received_bytes", "received_bytes", "bytes",
+        "Bytes the process received from the remote peer (TCP Recv events, UDP datagrams)." },
+    [PEER_RECV_EVENTS] = { "tcpip_peer_receive_events", "receive_events", NULL,
+        "TCP receive events or UDP datagrams the process received from the remote peer." },
+    [PEER_CONNECTS] = { "tcpip_peer_connects", "connects", NULL,
+        "TCP connections the process opened to the remote peer." },
+    [PEER_ACCEPTS] = { "tcpip_peer_accepts", "accepts", NULL,
+        "TCP connections from the remote peer the process accepted." },
+    [PEER_DISCONNECTS] = { "tcpip_peer_disconnects", "disconnects", NULL,
+        "TCP connections between the process and the remote peer that were disconnected." },
+    [PEER_RETRANSMITS] = { "tcpip_peer_retransmits", "retransmits", NULL,
+        "TCP segments the process's connections to the remote peer retransmitted." },
+    [PEER_RETRANSMIT_BYTES] = { "tcpip_peer_retransmitted_bytes", "retransmitted_bytes",
+        "bytes", "Bytes retransmitted on the process's TCP connections to the remote peer." },
+    [PEER_RECONNECTS] = { "tcpip_peer_reconnects", "reconnects", NULL,
+        "TCP connect attempts of the process to the remote peer that failed and were tried "
+        "again." },
+};
+
 int counter_from_json_key(const char *key)
 {
     for (int i = 0; i < CTR_COUNT; i++) {

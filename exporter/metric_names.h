@@ -18,6 +18,12 @@ extern const struct counter_name counter_names[CTR_COUNT];
 /* -1 when key names no counter. */
 int counter_from_json_key(const char *key);
 
+/* The tcpip_peer_* families, one per enum peer_counter (the protocol is a label: names are
+ * not TCP- or UDP-qualified; for UDP, "send events" are datagrams). json_key is the JSON
+ * API's key (json_peers.h, peer_counter_key, which also has the protocol and direction
+ * labels: peer_protocol_label, peer_direction_label). */
+extern const struct counter_name peer_counter_names[PEER_CTR_COUNT];
+
 /* "ipv4", "ipv6". */
 const char *family_label(enum ip_family family);
 

@@ -5,15 +5,24 @@
  *
  * The inner loop writes ~16 lines per process and family with memcpy and a table-driven
  * integer formatter: 10,000 processes are a few MB of text, and snprintf per line would
- * cost more than everything else together. */
+ * cost more than everything else together.
+ *
+ * With --collector.peers the snapshot also holds each row's remote peers: the ones shown
+ * (--collector.peers.top) with their label text built once, and per family and protocol
+ * an `other` that adds the table's other and every peer not shown, so that a sum over
+ * `remote` is the process's counter exactly. In per-instance form the rows and their peers
+ * come from one reading (process_table_foreach_peers), so that sum holds within a render
+ * even while events arrive. */
 #include "prometheus.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../collector/bytes.h"
+#include "address_text.h"
 #include "connection_owners.h"
 #include "label_text.h"
+#include "json_peers.h"   /* peer_protocol_label, peer_direction_label */
 #include "metric_names.h"
 #include "name_filter.h"
 #include "row_services.h"
@@ -28,6 +37,28 @@ struct series_row {
     uint64_t counters[FAMILY_COUNT][CTR_COUNT];
     size_t label_offset[FAMILY_COUNT];   /* into renderer->labels */
     size_t label_length[FAMILY_COUNT];   /* 0: the family has no activity, no series */
+    size_t peers;                        /* into renderer->peer_rows; NO_PEERS: none */
+};
+
+#define NO_PEERS SIZE_MAX
+
+/* A shown peer: its counters and its whole label text, built once for every family. */
+struct series_peer {
+    uint64_t counters[PEER_CTR_COUNT];
+    uint8_t address[16];
+    uint8_t family, protocol, direction;
+    uint16_t port;
+    size_t label_offset, label_length;   /* into renderer->peer_labels */
+};
+
+/* The peers of one row: its shown peers (renderer->peers[first..first + count), sorted by
+ * protocol, family, address, direction and port), and per family and protocol the other
+ * series, which has a label text once it counted anything. */
+struct peer_row {
+    size_t first, count;
+    uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT];
+    size_t other_offset[FAMILY_COUNT][PEER_PROTOCOL_COUNT];
+    size_t other_length[FAMILY_COUNT][PEER_PROTOCOL_COUNT];   /* 0: no other series */
 };
 
 struct metrics_renderer {
@@ -39,6 +70,13 @@ struct metrics_renderer {
     struct text_buffer scratch;          /* a row's joined services */
     const struct render_options *options;
     const struct process_table *table;
+    /* peers (options->peers only) */
+    struct peer_row *peer_rows;
+    size_t peer_row_count, peer_row_capacity;
+    struct series_peer *peers;
+    size_t peer_count, peer_capacity;
+    struct text_buffer peer_labels;      /* `process=...,protocol="tcp",...,port="443"` */
+    struct text_buffer owner;            /* a row's `process=..,pid=..,service=..` */
 };
 
 struct metrics_renderer *metrics_renderer_create(void)
@@ -47,6 +85,8 @@ struct metrics_renderer *metrics_renderer_create(void)
     if (renderer != NULL) {
         text_buffer_init(&renderer->labels);
         text_buffer_init(&renderer->scratch);
+        text_buffer_init(&renderer->peer_labels);
+        text_buffer_init(&renderer->owner);
     }
     return renderer;
 }
@@ -56,26 +96,42 @@ void metrics_renderer_destroy(struct metrics_renderer *renderer)
     if (renderer == NULL)
         return;
     free(renderer->rows);
+    free(renderer->peer_rows);
+    free(renderer->peers);
     text_buffer_free(&renderer->labels);
     text_buffer_free(&renderer->scratch);
+    text_buffer_free(&renderer->peer_labels);
+    text_buffer_free(&renderer->owner);
     free(renderer);
 }
 
 /* ---- snapshot ---- */
 
+/* A growing array of the snapshot with room for one more item than count: items itself,
+ * or its reallocation; NULL when memory ran out (items is then unchanged). */
+static void *room_for_one(struct metrics_renderer *renderer, void *items, size_t count,
+                          size_t *capacity, size_t item_size)
+{
+    if (count < *capacity)
+        return items;
+    size_t grown = *capacity ? *capacity * 2 : 256;
+    void *more = realloc(items, grown * item_size);
+    if (more == NULL) {
+        renderer->out_of_memory = true;
+        return NULL;
+    }
+    *capacity = grown;
+    return more;
+}
+
 static struct series_row *next_row(struct metrics_renderer *renderer)
 {
-    if (renderer->row_count == renderer->row_capacity) {
-        size_t capacity = renderer->row_capacity ? renderer->row_capacity * 2 : 256;
-        struct series_row *rows = realloc(renderer->rows, capacity * sizeof *rows);
-        if (rows == NULL) {
-            renderer->out_of_memory = true;
-            return NULL;
-        }
-        renderer->rows = rows;
-        renderer->row_capacity = capacity;
-    }
-    return &renderer->rows[renderer->row_count++];
+    struct series_row *rows = room_for_one(renderer, renderer->rows, renderer->row_count,
+                                           &renderer->row_capacity, sizeof *rows);
+    if (rows == NULL)
+        return NULL;
+    renderer->rows = rows;
+    return &rows[renderer->row_count++];
 }
 
 /* What take_row copies: a process view, or a name view with the fields it lacks zero. */
@@ -86,16 +142,18 @@ struct row_source {
     const uint64_t (*counters)[CTR_COUNT];
 };
 
-/* Copies one row into the snapshot if the filters let it through. */
-static void take_row(struct metrics_renderer *renderer, const struct row_source *from)
+/* Copies one row into the snapshot if the filters let it through; NULL if they did not
+ * (or memory ran out). */
+static struct series_row *take_row(struct metrics_renderer *renderer,
+                                   const struct row_source *from)
 {
     struct row_services services;
     row_services_of(renderer->table, from->service_set, &services);
     if (!row_filter_allows(renderer->options, from->name, services.refs, services.count))
-        return;
+        return NULL;
     struct series_row *row = next_row(renderer);
     if (row == NULL)
-        return;
+        return NULL;
     memcpy(row->name, from->name, sizeof row->name);
     row->name[sizeof row->name - 1] = '\0';
     row->pid = from->pid;
@@ -104,6 +162,8 @@ static void take_row(struct metrics_renderer *renderer, const struct row_source 
     row->instance_id = from->instance_id;
     row->start_time = from->start_time;
     memcpy(row->counters, from->counters, sizeof row->counters);
+    row->peers = NO_PEERS;
+    return row;
 }
 
 static void take_process(const struct process_view *view, void *context)
@@ -123,6 +183,85 @@ static void take_name(const struct name_view *view, void *context)
         .name = view->name, .service_set = view->service_set, .counters = view->counters,
     };
     take_row(context, &from);
+}
+
+/* ---- snapshot: peers ---- */
+
+static struct series_peer *next_peer(struct metrics_renderer *renderer)
+{
+    struct series_peer *peers = room_for_one(renderer, renderer->peers, renderer->peer_count,
+                                             &renderer->peer_capacity, sizeof *peers);
+    if (peers == NULL)
+        return NULL;
+    renderer->peers = peers;
+    return &peers[renderer->peer_count++];
+}
+
+static struct peer_row *next_peer_row(struct metrics_renderer *renderer)
+{
+    struct peer_row *rows = room_for_one(renderer, renderer->peer_rows,
+                                         renderer->peer_row_count,
+                                         &renderer->peer_row_capacity, sizeof *rows);
+    if (rows == NULL)
+        return NULL;
+    renderer->peer_rows = rows;
+    return &rows[renderer->peer_row_count++];
+}
+
+static void add_peer_counters(uint64_t to[PEER_CTR_COUNT], const uint64_t from[PEER_CTR_COUNT])
+{
+    for (int c = 0; c < PEER_CTR_COUNT; c++)
+        to[c] += from[c];
+}
+
+/* Copies the shown peers of one row and sums the others into its other; returns the index
+ * of its peer_row, or NO_PEERS when memory ran out. A peer stops being shown only by its
+ * counts moving into that sum (collector/process_table.h), so other never goes down. */
+static size_t take_peers(struct metrics_renderer *renderer, const struct peer_view *peers,
+                         size_t count,
+                         const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
+{
+    struct peer_row *row = next_peer_row(renderer); /* next_peer leaves it in place */
+    if (row == NULL)
+        return NO_PEERS;
+    memset(row, 0, sizeof *row);
+    row->first = renderer->peer_count;
+    memcpy(row->other, other, sizeof row->other);
+    for (size_t i = 0; i < count; i++) {
+        const struct peer_view *view = &peers[i];
+        if (view->family >= FAMILY_COUNT || view->protocol >= PEER_PROTOCOL_COUNT)
+            continue; /* cannot happen: the store writes only these */
+        if (!view->shown) {
+            add_peer_counters(row->other[view->family][view->protocol], view->counters);
+            continue;
+        }
+        struct series_peer *peer = next_peer(renderer);
+        if (peer == NULL)
+            return NO_PEERS;
+        memcpy(peer->counters, view->counters, sizeof peer->counters);
+        memcpy(peer->address, view->address, sizeof peer->address);
+        peer->family = view->family;
+        peer->protocol = view->protocol;
+        peer->direction = view->direction;
+        peer->port = view->port;
+        row->count++;
+    }
+    return (size_t)(row - renderer->peer_rows);
+}
+
+/* Per instance: the row and its peers from one reading. */
+static void take_process_peers(const struct process_peers *entry, void *context)
+{
+    struct metrics_renderer *renderer = context;
+    const struct process_view *view = entry->process;
+    struct row_source from = {
+        .name = view->name, .pid = view->pid, .parent_pid = view->parent_pid,
+        .service_set = view->service_set, .instance_id = view->instance_id,
+        .start_time = view->start_time, .counters = view->counters,
+    };
+    struct series_row *row = take_row(renderer, &from);
+    if (row != NULL) /* take_peers grows the peer arrays only: row stays valid */
+        row->peers = take_peers(renderer, entry->peers, entry->count, entry->other);
 }
 
 static int compare_rows(const void *a, const void *b)
@@ -161,6 +300,22 @@ static void keep_newest_per_label_set(struct metrics_renderer *renderer)
         kept++;
     }
     renderer->row_count = kept;
+}
+
+/* Aggregated: a name's peers join the row of that name and set of services (the rows are
+ * sorted by then); a name the filters hide has no row, so its peers stay out too. */
+static void take_name_peers(const struct name_peers *entry, void *context)
+{
+    struct metrics_renderer *renderer = context;
+    struct series_row key;
+    memset(&key, 0, sizeof key);
+    snprintf(key.name, sizeof key.name, "%s", entry->name);
+    key.service_set = entry->service_set;
+    struct series_row *row = renderer->row_count == 0 ? NULL
+        : bsearch(&key, renderer->rows, renderer->row_count, sizeof *renderer->rows,
+                  compare_rows);
+    if (row != NULL && row->peers == NO_PEERS)
+        row->peers = take_peers(renderer, entry->peers, entry->count, entry->other);
 }
 
 static bool family_active(const uint64_t counters[CTR_COUNT])
@@ -206,15 +361,129 @@ static void build_labels(struct metrics_renderer *renderer, bool with_pid)
     }
 }
 
+/* ---- peer labels ---- */
+
+static int compare_peers(const void *a, const void *b)
+{
+    const struct series_peer *x = a, *y = b;
+    if (x->protocol != y->protocol)
+        return x->protocol < y->protocol ? -1 : 1;
+    if (x->family != y->family)
+        return x->family < y->family ? -1 : 1;
+    int by_address = memcmp(x->address, y->address, sizeof x->address);
+    if (by_address != 0)
+        return by_address;
+    if (x->direction != y->direction)
+        return x->direction < y->direction ? -1 : 1;
+    return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* `process="x",pid="1",service="y"` of a row, into renderer->owner. */
+static void owner_text(struct metrics_renderer *renderer, const struct series_row *row,
+                       bool with_pid)
+{
+    struct row_services services;
+    row_services_of(renderer->table, row->service_set, &services);
+    text_buffer_reset(&renderer->scratch);
+    row_services_join(&services, false, &renderer->scratch);
+    struct text_buffer *owner = &renderer->owner;
+    text_buffer_reset(owner);
+    text_buffer_append_str(owner, "process=\"");
+    append_label_value(owner, row->name);
+    if (with_pid) {
+        text_buffer_append_str(owner, "\",pid=\"");
+        text_buffer_append_u64(owner, row->pid);
+    }
+    text_buffer_append_str(owner, "\",service=\"");
+    append_label_value(owner, renderer->scratch.length ? renderer->scratch.data : "");
+    text_buffer_append_char(owner, '"');
+}
+
+/* Appends owner plus the peer's own labels; remote "other" has neither direction nor port
+ * (empty values), so every series of a family has the same label names. */
+static void peer_label(struct metrics_renderer *renderer, unsigned protocol, unsigned family,
+                       const char *direction, const char *remote, const char *port,
+                       size_t *offset, size_t *length)
+{
+    struct text_buffer *labels = &renderer->peer_labels;
+    *offset = labels->length;
+    text_buffer_append(labels, renderer->owner.data, renderer->owner.length);
+    text_buffer_append_str(labels, ",protocol=\"");
+    text_buffer_append_str(labels, peer_protocol_label((enum peer_protocol)protocol));
+    text_buffer_append_str(labels, "\",family=\"");
+    text_buffer_append_str(labels, family_label((enum ip_family)family));
+    text_buffer_append_str(labels, "\",direction=\"");
+    text_buffer_append_str(labels, direction);
+    text_buffer_append_str(labels, "\",remote=\"");
+    append_label_value(labels, remote);
+    text_buffer_append_str(labels, "\",port=\"");
+    text_buffer_append_str(labels, port);
+    text_buffer_append_char(labels, '"');
+    *length = labels->length - *offset;
+}
+
+static void shown_peer_label(struct metrics_renderer *renderer, struct series_peer *peer)
+{
+    char remote[ADDRESS_TEXT_MAX], port[8];
+    unsigned prefix = process_table_peer_prefix(renderer->table, (enum ip_family)peer->family);
+    address_text(remote, peer->family, peer->address, prefix);
+    snprintf(port, sizeof port, "%u", (unsigned)peer->port);
+    peer_label(renderer, peer->protocol, peer->family,
+               peer_direction_label((enum peer_direction)peer->direction), remote, port,
+               &peer->label_offset, &peer->label_length);
+}
+
+/* Whether a counter that applies to the protocol counted anything. */
+static bool other_active(unsigned protocol, const uint64_t counters[PEER_CTR_COUNT])
+{
+    for (int c = 0; c < PEER_CTR_COUNT; c++) {
+        if (counters[c] != 0 && peer_process_counter((enum peer_protocol)protocol,
+                                                     (enum peer_counter)c) >= 0)
+            return true;
+    }
+    return false;
+}
+
+/* Label texts of each row's shown peers and of its other series once other counted
+ * something: other never goes down, so once there it stays for the instance's life. */
+static void build_peer_labels(struct metrics_renderer *renderer, bool with_pid)
+{
+    text_buffer_reset(&renderer->peer_labels);
+    for (size_t i = 0; i < renderer->row_count; i++) {
+        const struct series_row *row = &renderer->rows[i];
+        if (row->peers == NO_PEERS)
+            continue;
+        struct peer_row *peers = &renderer->peer_rows[row->peers];
+        struct series_peer *first = renderer->peers + peers->first;
+        if (peers->count > 1)
+            qsort(first, peers->count, sizeof *first, compare_peers);
+        owner_text(renderer, row, with_pid);
+        for (size_t p = 0; p < peers->count; p++)
+            shown_peer_label(renderer, &first[p]);
+        for (unsigned f = 0; f < FAMILY_COUNT; f++)
+            for (unsigned p = 0; p < PEER_PROTOCOL_COUNT; p++) {
+                peers->other_length[f][p] = 0;
+                if (other_active(p, peers->other[f][p]))
+                    peer_label(renderer, p, f, "", "other", "", &peers->other_offset[f][p],
+                               &peers->other_length[f][p]);
+            }
+    }
+}
+
 static bool take_snapshot(struct metrics_renderer *renderer, const struct process_table *table,
                           const struct render_options *options)
 {
     renderer->row_count = 0;
+    renderer->peer_row_count = 0;
+    renderer->peer_count = 0;
     renderer->out_of_memory = false;
     renderer->options = options;
     renderer->table = table;
+    bool peers = options->peers && process_table_peers_enabled(table);
     if (options->aggregate_by_name)
         process_table_foreach_name(table, take_name, renderer);
+    else if (peers)
+        process_table_foreach_peers(table, take_process_peers, renderer);
     else
         process_table_foreach(table, take_process, renderer);
     if (renderer->out_of_memory)
@@ -224,8 +493,15 @@ static bool take_snapshot(struct metrics_renderer *renderer, const struct proces
         qsort(renderer->rows, renderer->row_count, sizeof *renderer->rows, compare_rows);
     if (!options->aggregate_by_name)
         keep_newest_per_label_set(renderer);
+    else if (peers) /* looked up by name and set in the sorted rows */
+        process_table_foreach_name_peers(table, take_name_peers, renderer);
+    if (renderer->out_of_memory)
+        return false;
     build_labels(renderer, !options->aggregate_by_name);
-    return !renderer->labels.failed && !renderer->scratch.failed;
+    if (peers)
+        build_peer_labels(renderer, !options->aggregate_by_name);
+    return !renderer->labels.failed && !renderer->scratch.failed &&
+           !renderer->peer_labels.failed && !renderer->owner.failed;
 }
 
 /* ---- writing ---- */
@@ -388,6 +664,66 @@ static void process_info(struct writer *w, struct metrics_renderer *renderer)
                                  renderer->scratch.data + display_at, parent, start };
         labelled_sample(w, names, values, ARRAY_SIZE(names), "1");
     }
+}
+
+/* ---- remote peers ---- */
+
+/* One counter's samples of one row: per protocol and family its shown peers (sorted so,
+ * contiguous), then its other. A counter that means nothing for a protocol (UDP has no
+ * connects) has no series of that protocol. */
+static void peer_row_samples(struct writer *w, const struct metrics_renderer *renderer,
+                             const struct peer_row *row, enum peer_counter c)
+{
+    const char *labels = renderer->peer_labels.data;
+    const struct series_peer *peers = renderer->peers + row->first;
+    size_t i = 0;
+    for (unsigned p = 0; p < PEER_PROTOCOL_COUNT; p++) {
+        bool applies = peer_process_counter((enum peer_protocol)p, c) >= 0;
+        for (unsigned f = 0; f < FAMILY_COUNT; f++) {
+            for (; i < row->count && peers[i].protocol == p && peers[i].family == f; i++) {
+                if (applies)
+                    sample_u64(w, labels + peers[i].label_offset, peers[i].label_length,
+                               peers[i].counters[c]);
+            }
+            if (applies && row->other_length[f][p] > 0)
+                sample_u64(w, labels + row->other_offset[f][p], row->other_length[f][p],
+                           row->other[f][p][c]);
+        }
+    }
+}
+
+static void peer_families(struct writer *w, const struct metrics_renderer *renderer)
+{
+    for (int c = 0; c < PEER_CTR_COUNT; c++) {
+        family_header(w, peer_counter_names[c].metric, KIND_COUNTER, peer_counter_names[c].unit,
+                      peer_counter_names[c].help);
+        for (size_t i = 0; i < renderer->row_count; i++) {
+            size_t at = renderer->rows[i].peers;
+            if (at != NO_PEERS)
+                peer_row_samples(w, renderer, &renderer->peer_rows[at], (enum peer_counter)c);
+        }
+    }
+}
+
+static void peer_store_families(struct writer *w, const struct table_stats *stats)
+{
+    single_u64(w, "tcpip_exporter_peers_tracked", KIND_GAUGE,
+               "Remote peers held now for live and retained process instances.",
+               stats->peers_in_use);
+    single_u64(w, "tcpip_exporter_peer_capacity", KIND_GAUGE,
+               "Remote peers the store holds, fixed at start (--collector.peers.capacity).",
+               stats->peer_capacity);
+    single_u64(w, "tcpip_exporter_peers_evicted", KIND_COUNTER,
+               "Least recently active peers folded into their process's other (the process "
+               "had --collector.peers.per-process, or the store was full).",
+               stats->peers_evicted);
+    single_u64(w, "tcpip_exporter_peers_refused", KIND_COUNTER,
+               "Events of a new peer counted in its process's other because the store was "
+               "full and the process had no peer to give up.", stats->peers_refused);
+    single_u64(w, "tcpip_exporter_peer_swaps", KIND_COUNTER,
+               "Times a busier peer took a shown place (--collector.peers.top): the series "
+               "of the one that left ends (its counts go to other), the one that came starts "
+               "a new one.", stats->peer_swaps);
 }
 
 /* ---- open connections and listeners (live) ---- */
@@ -829,11 +1165,15 @@ bool metrics_render(struct metrics_renderer *renderer, const struct process_tabl
     process_families(&w, renderer);
     if (!options->aggregate_by_name)
         process_info(&w, renderer);
+    if (options->peers)
+        peer_families(&w, renderer);
     if (options->connections != NULL)
         connection_families(&w, table, options);
     connect_failures(&w, &stats);
     source_families(&w, self);
     table_families(&w, &stats);
+    if (options->peers)
+        peer_store_families(&w, &stats);
     exporter_families(&w, self);
     http_families(&w, &self->http);
     if (w.openmetrics)

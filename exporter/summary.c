@@ -2,8 +2,16 @@
  * column widths, sorted by total bytes (TCP and UDP, sent and received, IPv4 and IPv6).
  * Instances the table already retired (exited longer ago than the retention) are summed
  * into one "(retired)" row, so the rows always add up to the replay's totals. The last
- * column names the services each process hosts ("-" for none). */
+ * column names the services each process hosts ("-" for none).
+ *
+ * With --peers, each process's busiest peers (by bytes sent and received) follow its row,
+ * and one "other" line holds the bytes of the rest, so a process's peer lines add up to
+ * its TCP and UDP bytes. The rows then come from process_table_foreach_peers: each row
+ * and its peers are one reading. */
 #include "summary.h"
+#include "address_text.h"
+#include "json_peers.h"   /* peer_protocol_label, peer_direction_label */
+#include "metric_names.h"
 #include "row_services.h"
 
 #include <inttypes.h>
@@ -36,6 +44,16 @@ struct line {
     uint64_t total_bytes;
     uint64_t values[COL_COUNT];
     char services[96];
+    size_t peer_at, peer_count;            /* into lines->peers */
+    uint64_t other_sent, other_received;   /* bytes of the peers not listed, and of other */
+};
+
+/* One peer line under its process. */
+struct summary_peer {
+    uint8_t protocol, direction;
+    uint16_t port;
+    char remote[ADDRESS_TEXT_MAX];
+    uint64_t sent, received;
 };
 
 struct lines {
@@ -45,6 +63,8 @@ struct lines {
     bool out_of_memory;
     uint64_t sums[FAMILY_COUNT][CTR_COUNT]; /* of everything added */
     const struct process_table *table;
+    struct summary_peer *peers;
+    size_t peer_count, peer_capacity;
 };
 
 static uint64_t total_bytes(const uint64_t counters[FAMILY_COUNT][CTR_COUNT])
@@ -78,15 +98,14 @@ static struct line *add_line(struct lines *lines,
     return line;
 }
 
-static void collect_row(const struct process_view *row, void *context)
+static struct line *collect_line(const struct process_view *row, struct lines *lines)
 {
-    struct lines *lines = context;
     for (int f = 0; f < FAMILY_COUNT; f++)
         for (int c = 0; c < CTR_COUNT; c++)
             lines->sums[f][c] += row->counters[f][c];
     struct line *line = add_line(lines, row->counters);
     if (!line)
-        return;
+        return NULL;
     line->pid_value = row->pid;
     line->instance_id = row->instance_id;
     if (row->is_overflow)
@@ -98,6 +117,120 @@ static void collect_row(const struct process_view *row, void *context)
     row_services_of(lines->table, row->service_set, &services);
     if (services.count > 0)
         row_services_text(&services, line->services, sizeof line->services);
+    return line;
+}
+
+static void collect_row(const struct process_view *row, void *context)
+{
+    collect_line(row, context);
+}
+
+/* ---- peers (--peers) ---- */
+
+static uint64_t peer_bytes(const struct peer_view *p)
+{
+    return p->counters[PEER_SENT_BYTES] + p->counters[PEER_RECV_BYTES];
+}
+
+/* More bytes first; equal ones in a fixed order, so the listing does not depend on where
+ * the store happened to keep each peer. */
+static bool busier(const struct peer_view *a, const struct peer_view *b)
+{
+    if (peer_bytes(a) != peer_bytes(b))
+        return peer_bytes(a) > peer_bytes(b);
+    if (a->protocol != b->protocol)
+        return a->protocol < b->protocol;
+    if (a->family != b->family)
+        return a->family < b->family;
+    int by_address = memcmp(a->address, b->address, sizeof a->address);
+    if (by_address != 0)
+        return by_address < 0;
+    if (a->port != b->port)
+        return a->port < b->port;
+    return a->direction < b->direction;
+}
+
+/* The indexes of the busiest peers, busiest first; returns how many. */
+static size_t top_peers(const struct peer_view *peers, size_t count,
+                        size_t top[SUMMARY_PEERS_SHOWN])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t at = n;
+        while (at > 0 && busier(&peers[i], &peers[top[at - 1]]))
+            at--;
+        if (at >= SUMMARY_PEERS_SHOWN)
+            continue;
+        if (n < SUMMARY_PEERS_SHOWN)
+            n++;
+        memmove(&top[at + 1], &top[at], (n - 1 - at) * sizeof *top);
+        top[at] = i;
+    }
+    return n;
+}
+
+static struct summary_peer *add_peer(struct lines *lines)
+{
+    if (lines->peer_count == lines->peer_capacity) {
+        size_t grown = lines->peer_capacity ? lines->peer_capacity * 2 : 64;
+        struct summary_peer *p = realloc(lines->peers, grown * sizeof *p);
+        if (!p) {
+            lines->out_of_memory = true;
+            return NULL;
+        }
+        lines->peers = p;
+        lines->peer_capacity = grown;
+    }
+    return &lines->peers[lines->peer_count++];
+}
+
+static void list_peer(struct lines *lines, struct line *line, const struct peer_view *view)
+{
+    struct summary_peer *peer = add_peer(lines);
+    if (!peer)
+        return;
+    peer->protocol = view->protocol;
+    peer->direction = view->direction;
+    peer->port = view->port;
+    peer->sent = view->counters[PEER_SENT_BYTES];
+    peer->received = view->counters[PEER_RECV_BYTES];
+    address_text(peer->remote, view->family, view->address,
+                 process_table_peer_prefix(lines->table, (enum ip_family)view->family));
+    line->peer_count++;
+}
+
+/* Everything of the instance: its peers and the table's other, of every family. */
+static void sum_all(const struct process_peers *entry, uint64_t *sent, uint64_t *received)
+{
+    *sent = *received = 0;
+    for (size_t i = 0; i < entry->count; i++) {
+        *sent += entry->peers[i].counters[PEER_SENT_BYTES];
+        *received += entry->peers[i].counters[PEER_RECV_BYTES];
+    }
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int p = 0; p < PEER_PROTOCOL_COUNT; p++) {
+            *sent += entry->other[f][p][PEER_SENT_BYTES];
+            *received += entry->other[f][p][PEER_RECV_BYTES];
+        }
+}
+
+static void collect_peers_row(const struct process_peers *entry, void *context)
+{
+    struct lines *lines = context;
+    struct line *line = collect_line(entry->process, lines);
+    if (!line)
+        return;
+    size_t top[SUMMARY_PEERS_SHOWN];
+    size_t n = top_peers(entry->peers, entry->count, top);
+    /* other is what the listed lines leave of the whole: the lines then add up exactly */
+    sum_all(entry, &line->other_sent, &line->other_received);
+    line->peer_at = lines->peer_count;
+    for (size_t i = 0; i < n; i++) {
+        const struct peer_view *view = &entry->peers[top[i]];
+        list_peer(lines, line, view);
+        line->other_sent -= view->counters[PEER_SENT_BYTES];
+        line->other_received -= view->counters[PEER_RECV_BYTES];
+    }
 }
 
 /* Totals by name include retired instances; what the rows lack is theirs. */
@@ -151,6 +284,49 @@ static int digits(uint64_t v)
     return n;
 }
 
+/* Widths of the peer lines' remote, sent and received columns, over every line. */
+struct peer_widths {
+    int remote, sent, received;
+};
+
+static void widen(int *width, int value)
+{
+    if (value > *width)
+        *width = value;
+}
+
+static struct peer_widths peer_widths(const struct lines *lines)
+{
+    struct peer_widths w = { (int)strlen("other"), 1, 1 };
+    for (size_t i = 0; i < lines->peer_count; i++) {
+        widen(&w.remote, (int)strlen(lines->peers[i].remote));
+        widen(&w.sent, digits(lines->peers[i].sent));
+        widen(&w.received, digits(lines->peers[i].received));
+    }
+    for (size_t i = 0; i < lines->count; i++) {
+        widen(&w.sent, digits(lines->items[i].other_sent));
+        widen(&w.received, digits(lines->items[i].other_received));
+    }
+    return w;
+}
+
+/* Under the IMAGE column: protocol, direction, remote, port, bytes sent and received. */
+static void print_peers(FILE *out, const struct lines *lines, const struct line *l,
+                        int indent, const struct peer_widths *w)
+{
+    for (size_t i = 0; i < l->peer_count; i++) {
+        const struct summary_peer *p = &lines->peers[l->peer_at + i];
+        fprintf(out, "%*s%-3s  %-8s  %-*s  %5u  sent %*" PRIu64 "  received %*" PRIu64 "\n",
+                indent, "", peer_protocol_label((enum peer_protocol)p->protocol),
+                peer_direction_label((enum peer_direction)p->direction), w->remote, p->remote,
+                (unsigned)p->port, w->sent, p->sent, w->received, p->received);
+    }
+    if (l->other_sent != 0 || l->other_received != 0)
+        fprintf(out, "%*s%-3s  %-8s  %-*s  %5s  sent %*" PRIu64 "  received %*" PRIu64 "\n",
+                indent, "", "-", "-", w->remote, "other", "-", w->sent, l->other_sent,
+                w->received, l->other_received);
+}
+
 static void print_table(FILE *out, const struct lines *lines)
 {
     int pid_width = 3, name_width = 5, widths[COL_COUNT];
@@ -163,6 +339,7 @@ static void print_table(FILE *out, const struct lines *lines)
         for (int c = 0; c < COL_COUNT; c++)
             if (digits(l->values[c]) > widths[c]) widths[c] = digits(l->values[c]);
     }
+    struct peer_widths pw = peer_widths(lines);
     fprintf(out, "%*s  %-*s", pid_width, "PID", name_width, "IMAGE");
     for (int c = 0; c < COL_COUNT; c++)
         fprintf(out, "  %*s", widths[c], COLUMN_TITLES[c]);
@@ -173,6 +350,7 @@ static void print_table(FILE *out, const struct lines *lines)
         for (int c = 0; c < COL_COUNT; c++)
             fprintf(out, "  %*" PRIu64, widths[c], l->values[c]);
         fprintf(out, "  %s\n", l->services);
+        print_peers(out, lines, l, pid_width + 2, &pw);
     }
 }
 
@@ -205,8 +383,19 @@ static void print_totals(FILE *out, const struct process_table *table,
 void summary_print(FILE *out, const struct process_table *table,
                    const struct etl_replay_report *report)
 {
+    struct summary_options options = { .peers = false };
+    summary_print_with(out, table, report, &options);
+}
+
+void summary_print_with(FILE *out, const struct process_table *table,
+                        const struct etl_replay_report *report,
+                        const struct summary_options *options)
+{
     struct lines lines = { .table = table };
-    process_table_foreach(table, collect_row, &lines);
+    if (options->peers && process_table_peers_enabled(table))
+        process_table_foreach_peers(table, collect_peers_row, &lines);
+    else
+        process_table_foreach(table, collect_row, &lines);
     add_retired_line(&lines, table);
     if (lines.count)
         qsort(lines.items, lines.count, sizeof *lines.items, by_total_bytes);
@@ -214,5 +403,6 @@ void summary_print(FILE *out, const struct process_table *table,
     if (lines.out_of_memory)
         fprintf(out, "(out of memory: some rows are missing)\n");
     free(lines.items);
+    free(lines.peers);
     print_totals(out, table, report);
 }

@@ -221,6 +221,7 @@ static bool start_http(struct app *app, char *err, size_t err_size)
             .exclude = c->exclude,
             .exclude_count = c->exclude_count,
             .connections = app->has_connections ? &app->connections : NULL,
+            .peers = c->peers,
         },
         .connection_timeout_s = c->connection_timeout_s,
         .max_connections = c->max_connections,
@@ -239,6 +240,22 @@ static bool start_http(struct app *app, char *err, size_t err_size)
     };
     app->http = http_server_start(&options, err, err_size);
     return app->http != NULL;
+}
+
+void app_table_config(const struct config *config, struct process_table_config *out)
+{
+    /* a summary prints instances, never names: no second store for it */
+    bool peers = config->peers || (config->summary && config->summary_peers);
+    *out = (struct process_table_config){
+        .capacity = config->capacity,
+        .retention = config->retention,
+        .peer_capacity = peers ? config->peer_capacity : 0,
+        .peers_per_process = config->peers_per_process,
+        .peers_shown = config->peers_top,
+        .peer_ipv4_prefix = (uint8_t)config->peer_ipv4_prefix, /* 1..32, checked */
+        .peer_ipv6_prefix = (uint8_t)config->peer_ipv6_prefix, /* 1..128 */
+        .peers_by_name = peers && config->aggregate_by_name && !config->summary,
+    };
 }
 
 struct app *app_start(const struct config *config, char *err, size_t err_size)
@@ -264,13 +281,12 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
         etl_replay_parse_speed(config->etl_pace, &app->replay_speed);
     app->config_json = config_to_json(config);
 
-    struct process_table_config table_config = {
-        .capacity = config->capacity,
-        .retention = config->retention,
-    };
+    struct process_table_config table_config;
+    app_table_config(config, &table_config);
     app->table = process_table_create(&table_config);
     if (app->table == NULL) {
-        snprintf(err, err_size, "cannot allocate a table of %" PRIu32 " rows", config->capacity);
+        snprintf(err, err_size, "cannot allocate a table of %" PRIu32 " rows and %" PRIu32
+                 " peers", config->capacity, table_config.peer_capacity);
         free_app(app);
         return NULL;
     }

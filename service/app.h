@@ -4,6 +4,7 @@
 #define TCPIP_EXPORTER_APP_H
 
 #include <stddef.h>
+#include "../collector/process_table.h"
 #include "config.h"
 
 struct app;
@@ -15,6 +16,10 @@ struct app *app_start(const struct config *config, char *err, size_t err_size);
  * Returns the exit code the process should end with: 0; 1 if a replayed file was damaged;
  * 2 if a replayed file was not ETL or could not be read. */
 int app_stop(struct app *app);
+
+/* The table the flags ask for: rows, retention and the peer store (kept with
+ * --collector.peers, or --summary --peers; per image name too with aggregate-by-name). */
+void app_table_config(const struct config *config, struct process_table_config *out);
 
 /* "https" or "http": how the running app serves. */
 const char *app_scheme(const struct app *app);

@@ -28,6 +28,8 @@
 
 #define CAPACITY_MIN 16u
 #define CAPACITY_MAX (1u << 18)
+#define PEERS_MIN 256u
+#define PEERS_MAX (1u << 20)
 #define TICKS_PER_MS 10000ull /* FILETIME ticks are 100 ns */
 #define MAX_CONFIG_FILE_BYTES (1024 * 1024)
 #define MAX_GLOB_LEN 255u
@@ -53,7 +55,10 @@ static bool check_listen(const struct config *c, const char *v, char *why, size_
 
 static bool check_telemetry_path(const struct config *c, const char *v, char *why, size_t n)
 {
-    static const char *const taken[] = { "/", "/health", "/api/v1/processes", "/api/v1/status" };
+    /* the server matches the metrics path first: any of these would be hidden by it */
+    static const char *const taken[] = { "/", "/health", "/api/v1/processes", "/api/v1/status",
+                                         "/api/v1/services", "/api/v1/peers", "/ui/live.js",
+                                         "/ui/live.css" };
     (void)c;
     if (v[0] != '/')
         return value_fail(why, n, "\"%s\" must start with /", v);
@@ -230,6 +235,9 @@ static const struct option options[] = {
            "the same instances go on counting (no process exits in a loop)."),
     SWITCH("summary", summary,
            "With --etl: print a per-process table after the replay and exit; do not serve."),
+    SWITCH("peers", summary_peers,
+           "With --summary: under each process, its busiest remote peers (up to 5) and the "
+           "rest as other."),
     SWITCH("collector.aggregate-by-name", aggregate_by_name,
            "One series per image name (no pid label); totals of exited instances stay in."),
     LIST("collector.include", "GLOB", include, include_count, "patterns", check_glob, NULL,
@@ -243,6 +251,25 @@ static const struct option options[] = {
     NUMBER("collector.capacity", "ROWS", capacity, CAPACITY_MIN, CAPACITY_MAX,
            STRINGIFY(PROCESS_TABLE_DEFAULT_CAPACITY),
            "Process instances the table holds (rounded up to a power of two), 16 to 262144."),
+    SWITCH("collector.peers", peers,
+           "Keep each process's remote peers (address, protocol, port) and export them as "
+           "tcpip_peer_* series; /api/v1/peers serves them too."),
+    NUMBER("collector.peers.capacity", "PEERS", peer_capacity, PEERS_MIN, PEERS_MAX,
+           STRINGIFY(PROCESS_TABLE_DEFAULT_PEERS),
+           "Peers the store holds for every process together, 256 to 1048576. When it is "
+           "full, a new peer takes the place of its process's least recently active one."),
+    NUMBER("collector.peers.per-process", "PEERS", peers_per_process, 1,
+           PROCESS_TABLE_MAX_PEERS_PER_PROCESS, STRINGIFY(PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS),
+           "Peers one process keeps, 1 to " STRINGIFY(PROCESS_TABLE_MAX_PEERS_PER_PROCESS)
+           "; past it the least recently active is folded into its other."),
+    NUMBER("collector.peers.top", "N", peers_top, 0, PROCESS_TABLE_MAX_PEERS_PER_PROCESS,
+           STRINGIFY(PROCESS_TABLE_DEFAULT_PEERS_SHOWN),
+           "Peers per process shown as series on /metrics, the busiest; the rest sum into "
+           "remote=\"other\". 0 = every peer. At most --collector.peers.per-process."),
+    NUMBER("collector.peers.ipv4-prefix", "BITS", peer_ipv4_prefix, 1, 32, "32",
+           "Keep remote IPv4 addresses to this prefix (24: one peer per /24), 1 to 32."),
+    NUMBER("collector.peers.ipv6-prefix", "BITS", peer_ipv6_prefix, 1, 128, "128",
+           "Keep remote IPv6 addresses to this prefix (64: one peer per /64), 1 to 128."),
     CHOICE("session.kind", "KIND", session.kind, session_kinds, "auto",
            "Windows live session: auto, system-logger (Windows 8+, private) or kernel-logger "
            "(\"NT Kernel Logger\")."),
@@ -783,6 +810,70 @@ static bool parse_flags(struct parse_state *st, int argc, char **argv)
     return true;
 }
 
+static bool given_by_flag_or_file(const struct parse_state *st, const struct option *o)
+{
+    size_t id = (size_t)(o - options);
+    return st->set_by_flag[id] > 0 || st->set_by_file[id] > 0;
+}
+
+/* A number option's value is not what its default text reads as. */
+static bool differs_from_default(const struct config *c, const struct option *o)
+{
+    struct config defaults;
+    char why[256];
+    memset(&defaults, 0, sizeof defaults);
+    if (!apply_value(&defaults, o, o->default_text, why, sizeof why))
+        return true; /* cannot happen: apply_defaults accepted the same text */
+    return *(const uint32_t *)place_of(c, o) != *(const uint32_t *)place_of(&defaults, o);
+}
+
+/* A peer setting shapes a store that exists only with --collector.peers (or, for a
+ * summary, --peers): given without it, it would be ignored without a word. A config file
+ * may hold one at its default, since the config /api/v1/status shows (and the file made
+ * from it) holds every key. */
+static bool check_peer_settings(struct parse_state *st)
+{
+    static const char *const settings[] = {
+        "collector.peers.capacity", "collector.peers.per-process", "collector.peers.top",
+        "collector.peers.ipv4-prefix", "collector.peers.ipv6-prefix",
+    };
+    const struct config *c = st->config;
+    if (c->summary_peers && !c->summary) {
+        snprintf(st->err, st->err_size, "--peers: needs --summary (on /metrics, peers come "
+                 "with --collector.peers)");
+        return false;
+    }
+    if (c->peers || c->summary_peers)
+        return true;
+    for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+        const struct option *o = option_named(settings[i]);
+        size_t id = (size_t)(o - options);
+        if (st->set_by_flag[id] > 0 || (st->set_by_file[id] > 0 && differs_from_default(c, o))) {
+            snprintf(st->err, st->err_size, "--%s: needs --collector.peers (or --summary "
+                     "--peers)", o->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* More shown peers than a process keeps is a contradiction when asked for; the default top
+ * of a smaller per-process count is every peer kept, which is what a user asking for few
+ * peers expects. */
+static bool check_peers_top(struct parse_state *st)
+{
+    struct config *c = st->config;
+    if (c->peers_top <= c->peers_per_process)
+        return true;
+    if (!given_by_flag_or_file(st, option_named("collector.peers.top"))) {
+        c->peers_top = c->peers_per_process;
+        return true;
+    }
+    snprintf(st->err, st->err_size, "--collector.peers.top: %" PRIu32 " is more than "
+             "--collector.peers.per-process (%" PRIu32 ")", c->peers_top, c->peers_per_process);
+    return false;
+}
+
 /* Rules that involve more than one option, checked once flags and file are merged. */
 static bool check_combination(struct parse_state *st)
 {
@@ -815,7 +906,7 @@ static bool check_combination(struct parse_state *st)
                  PRIu32 ")", min, max);
         return false;
     }
-    return true;
+    return check_peer_settings(st) && check_peers_top(st);
 }
 
 enum config_result config_parse(struct config *config, int argc, char **argv, char *err,

@@ -31,6 +31,14 @@ struct config {
     uint64_t retention;                       /* 100 ns units */
     bool retention_given;                     /* set by flag or file, not the default */
     uint32_t capacity;                        /* table rows */
+    /* remote peers (--collector.peers.*): the store exists with peers, or summary_peers */
+    bool peers;                               /* --collector.peers: keep and export them */
+    uint32_t peer_capacity;                   /* peers in the whole store */
+    uint32_t peers_per_process;
+    uint32_t peers_top;                       /* series per process on /metrics; 0 = all */
+    uint32_t peer_ipv4_prefix;                /* bits of a remote address kept, 1 to 32 */
+    uint32_t peer_ipv6_prefix;                /* 1 to 128 */
+    bool summary_peers;                       /* --peers: --summary lists each one's peers */
     struct live_session_config session;
     enum log_level log_level;
     bool console;                             /* --console: never try the SCM */

@@ -31,19 +31,19 @@ static void print_error_line(const char *text)
 /* --etl FILE... --summary: replay into a table, print it, exit. */
 static int run_summary(const struct config *config)
 {
-    struct process_table_config table_config = {
-        .capacity = config->capacity,
-        /* A summary lists every instance the trace held unless the user asked for a
-         * retention: folding exited processes into "(retired)" hides what a person
-         * replaying a capture usually wants to see. */
-        .retention = config->retention_given ? config->retention : UINT64_MAX,
-    };
+    struct process_table_config table_config;
+    app_table_config(config, &table_config);
+    /* A summary lists every instance the trace held unless the user asked for a
+     * retention: folding exited processes into "(retired)" hides what a person
+     * replaying a capture usually wants to see. */
+    table_config.retention = config->retention_given ? config->retention : UINT64_MAX;
     struct process_table *table = process_table_create(&table_config);
     if (table == NULL) {
-        fprintf(stderr, PROGRAM_NAME ": cannot allocate a table of %u rows\n",
-                (unsigned)config->capacity);
+        fprintf(stderr, PROGRAM_NAME ": cannot allocate a table of %u rows and %u peers\n",
+                (unsigned)config->capacity, (unsigned)table_config.peer_capacity);
         return EXIT_SYSTEM_ERROR;
     }
+    struct summary_options options = { .peers = config->summary_peers };
     struct etl_replay_report report;
     memset(&report, 0, sizeof report);
     FILE *progress = console_stderr_is_terminal() ? stderr : NULL;
@@ -53,11 +53,11 @@ static int run_summary(const struct config *config)
     int code = EXIT_OK;
     switch (status) {
     case ETL_REPLAY_OK:
-        summary_print(stdout, table, &report);
+        summary_print_with(stdout, table, &report, &options);
         break;
     case ETL_REPLAY_DAMAGED:
         /* records before the damage were counted: show them, then say what broke */
-        summary_print(stdout, table, &report);
+        summary_print_with(stdout, table, &report, &options);
         fflush(stdout);
         print_error_line(report.error);
         code = EXIT_DAMAGED_TRACE;

@@ -1,15 +1,20 @@
-"""Every endpoint and every error status of the exporter's HTTP server, over loopback."""
+"""Every endpoint and every error status of the exporter's HTTP server, over loopback; and
+/api/v1/peers of the real tcpip_exporter replaying a recorded trace with --collector.peers."""
 import gzip
+import ipaddress
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SKIP, TestServer, check, finish, free_port, request, samples)  # noqa: E402
+from harness import (SKIP, TestServer, check, finish, free_port, request, samples,  # noqa: E402
+                     wait_for)
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -239,6 +244,186 @@ def options_and_ipv6():
         check(b'href="/m"' in body, "landing page links the custom path")
 
 
+REAL_ETL = os.path.join("..", "shared", "data", "etl", "perfview", "net.4.5.2.x64.etl")
+PEER_KEYS = ("process", "pid", "instance_id", "service", "services", "peer_id", "protocol",
+             "family", "direction", "remote", "port", "local_port", "remote_port", "shown",
+             "first_seen", "last_seen", "total_bytes", "counters")
+TCP_PEER_COUNTERS = ("sent_bytes", "send_events", "received_bytes", "receive_events",
+                     "connects", "accepts", "disconnects", "retransmits",
+                     "retransmitted_bytes", "reconnects")
+# peer counter -> the process counter it adds to (collector/process_table.h,
+# peer_process_counter); UDP peers have only the first four
+COVERED = {
+    "tcp": {k: "tcp_" + k for k in TCP_PEER_COUNTERS},
+    "udp": {"sent_bytes": "udp_sent_bytes", "send_events": "udp_sent_datagrams",
+            "received_bytes": "udp_received_bytes", "receive_events": "udp_received_datagrams"},
+}
+
+
+def get_json(port, path):
+    status, headers, body = request(port, path)
+    check(status == 200 and headers.get("content-type", "").startswith("application/json"),
+          "GET %s: 200 JSON (%d)" % (path, status))
+    return json.loads(body) if status == 200 else None
+
+
+def peers_off(port):
+    """The test server keeps no peers: a clear error, not an empty answer."""
+    status, headers, body = request(port, "/api/v1/peers")
+    check(error_json(status, headers, body, 404, "--collector.peers"),
+          "/api/v1/peers without peers: 404 naming --collector.peers")
+    status, headers, body = request(port, "/api/v1/peers?sort=bogus")
+    check(error_json(status, headers, body, 404, "--collector.peers"),
+          "peers off: 404 whatever the parameters")
+    status, headers, body = request(port, "/api/v1/processes?peers=3")
+    check(error_json(status, headers, body, 400, "--collector.peers"),
+          "/api/v1/processes?peers=3 without peers: 400 naming --collector.peers")
+    status, _, body = request(port, "/api/v1/processes?peers=0")
+    check(status == 200 and all("peers" not in p for p in json.loads(body)),
+          "/api/v1/processes?peers=0: rows without peers")
+
+
+def peer_problems(p):
+    """What is wrong with one peer object ([] when nothing)."""
+    missing = [k for k in PEER_KEYS if k not in p]
+    if missing:
+        return ["missing %s" % missing]
+    expected = TCP_PEER_COUNTERS if p["protocol"] == "tcp" else tuple(COVERED["udp"])
+    problems = []
+    if tuple(p["counters"]) != expected:
+        problems.append("%s counters %s" % (p["protocol"], list(p["counters"])))
+    if p["total_bytes"] != p["counters"]["sent_bytes"] + p["counters"]["received_bytes"]:
+        problems.append("total_bytes is not sent + received")
+    if p["port"] not in (p["local_port"], p["remote_port"]):
+        problems.append("port %d is neither side's" % p["port"])
+    return problems
+
+
+def check_peer_shape(doc):
+    check(set(doc) == {"peers", "matched", "processes", "store"}, "peers document keys")
+    peers = doc["peers"]
+    check(len(peers) > 0 and doc["matched"] == len(peers), "every peer listed without limit")
+    problems = {p.get("peer_id"): peer_problems(p) for p in peers}
+    check(not any(problems.values()), "every peer object has its keys, the counters of its "
+          "protocol in order, total_bytes and a port of one side: %s"
+          % {k: v for k, v in problems.items() if v})
+    check({p["protocol"] for p in peers} == {"tcp", "udp"} and
+          {p["family"] for p in peers} == {"ipv4", "ipv6"}, "TCP and UDP, IPv4 and IPv6 peers")
+    store = doc["store"]
+    check(store["capacity"] > 0 and store["in_use"] == len(peers) and
+          set(store) == {"in_use", "capacity", "evicted", "refused", "swaps", "ipv4_prefix",
+                         "ipv6_prefix"}, "store statistics: %s" % store)
+
+
+def sum_mismatches(entry, mine, row):
+    """[(family, peer counter, peers + other, process counter)] that differ."""
+    out = []
+    for family in ("ipv4", "ipv6"):
+        for protocol, covered in COVERED.items():
+            for key, process_key in covered.items():
+                total = entry["other"][family][protocol][key] + sum(
+                    p["counters"][key] for p in mine
+                    if p["family"] == family and p["protocol"] == protocol)
+                if total != row["counters"][family][process_key]:
+                    out.append((family, key, total, row["counters"][family][process_key]))
+    return out
+
+
+def check_peer_sums(doc, processes):
+    """Per process: the sums over its peers plus other equal its own counters, both in the
+    peers document and in /api/v1/processes (the replay is done: nothing moves)."""
+    rows = {p["instance_id"]: p for p in processes}
+    for entry in doc["processes"]:
+        mine = [p for p in doc["peers"] if p["instance_id"] == entry["instance_id"]]
+        row = rows.get(entry["instance_id"])
+        if not check(row is not None and entry["peers"] == len(mine),
+                     "pid %d: in /api/v1/processes, %d peers" % (entry["pid"], len(mine))):
+            continue
+        check(entry["counters"] == row["counters"], "pid %d: same counters in both documents"
+              % entry["pid"])
+        bad = sum_mismatches(entry, mine, row)
+        check(not bad, "pid %d: peers + other = its counters, every covered counter: %s"
+              % (entry["pid"], bad))
+    listed = {p["instance_id"] for p in doc["processes"]}
+    unlisted = [row["pid"] for row in processes if row["instance_id"] not in listed and
+                any(row["counters"][f][k] for f in ("ipv4", "ipv6")
+                    for c in COVERED.values() for k in c.values())]
+    check(len(listed) >= 2 and not unlisted,
+          "every process with covered counts is listed with its other (%d; unlisted %s)"
+          % (len(listed), unlisted))
+
+
+def check_peer_queries(port, doc):
+    peers = doc["peers"]
+    udp = get_json(port, "/api/v1/peers?protocol=udp")
+    check(udp["peers"] and all(p["protocol"] == "udp" for p in udp["peers"]) and
+          len(udp["peers"]) == sum(p["protocol"] == "udp" for p in peers), "protocol=udp")
+    top = max(peers, key=lambda p: p["total_bytes"])
+    prefix = str(ipaddress.ip_network("%s/%d" % (top["remote"], 64 if top["family"] == "ipv6"
+                                                 else 24), strict=False))
+    query = urllib.parse.urlencode({"remote": prefix, "port": top["port"]})
+    near = get_json(port, "/api/v1/peers?" + query)
+    check(top["peer_id"] in [p["peer_id"] for p in near["peers"]] and
+          all(p["port"] == top["port"] for p in near["peers"]),
+          "remote=%s&port=%d finds the top peer" % (prefix, top["port"]))
+    bracketed = get_json(port, "/api/v1/peers?remote=" + urllib.parse.quote(
+        "[%s]" % top["remote"] if ":" in top["remote"] else top["remote"]))
+    check([p["peer_id"] for p in bracketed["peers"]] ==
+          [p["peer_id"] for p in peers if p["remote"] == top["remote"]], "remote= one host")
+    ranked = get_json(port, "/api/v1/peers?sort=sent_bytes&limit=2")
+    want = sorted(peers, key=lambda p: -p["counters"]["sent_bytes"])[:2]
+    check([p["counters"]["sent_bytes"] for p in ranked["peers"]] ==
+          [p["counters"]["sent_bytes"] for p in want] and ranked["matched"] == len(peers),
+          "sort=sent_bytes&limit=2: the two biggest senders, matched counts all")
+    status, _, body = request(port, "/api/v1/processes?peers=2&sort=total_bytes")
+    rows = json.loads(body)
+    check(status == 200 and all(len(r["peers"]) <= 2 for r in rows) and
+          rows[0]["peers"][0]["peer_id"] == top["peer_id"],
+          "/api/v1/processes?peers=2: each row its top 2, the top talker's first")
+    for query, words in (("remote=010.0.0.1", "remote"), ("remote=fe80::1%25eth0", "remote"),
+                         ("remote=10.0.0.0/33", "remote"), ("port=65536", "port"),
+                         ("protocol=icmp", "protocol"), ("family=inet", "family"),
+                         ("direction=up", "direction"), ("sort=tcp_sent_bytes", "sort"),
+                         ("limit=0", "limit"), ("name=x", "name"), ("pid=1&pid=2", "twice")):
+        status, headers, body = request(port, "/api/v1/peers?" + query)
+        check(error_json(status, headers, body, 400, words), "peers 400 for " + query)
+
+
+def replay_with_peers():
+    """The real exporter replaying a recorded trace with --collector.peers."""
+    exporter = os.environ.get("TCPIP_EXPORTER", "")
+    etl = os.path.join(os.environ.get("SOURCE_ROOT", "."), REAL_ETL)
+    if not (os.path.exists(exporter) and os.path.exists(etl)):
+        print("SKIP peers of a replay: %s or %s is absent" % (exporter, etl))
+        return
+    port = free_port()
+    proc = subprocess.Popen([exporter, "--etl", etl, "--collector.peers",
+                             "--web.listen-address", "127.0.0.1:%d" % port],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        done = wait_for(lambda: json.loads(request(port, "/api/v1/status")[2])["source"]
+                        ["state"] == "replay_done", 30)
+        if not check(done, "replay with --collector.peers is done"):
+            return
+        doc = get_json(port, "/api/v1/peers")
+        check_peer_shape(doc)
+        check_peer_sums(doc, get_json(port, "/api/v1/processes"))
+        check_peer_queries(port, doc)
+        r = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}",
+                            "http://127.0.0.1:%d/api/v1/peers?sort=retransmits&limit=10" % port],
+                           capture_output=True, timeout=20)
+        body, _, code = r.stdout.rpartition(b"\n")
+        check(r.returncode == 0 and code == b"200" and len(json.loads(body)["peers"]) <= 10,
+              "curl 'top 10 remote hosts by retransmits'")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     if not os.path.exists(os.environ.get("EXPORTER_TEST_SERVER", "")):
         print("EXPORTER_TEST_SERVER not set")
@@ -247,6 +432,8 @@ def main():
         metrics_endpoint(s.port)
         other_endpoints(s.port)
         curl_every_endpoint(s.port)
+        peers_off(s.port)
+    replay_with_peers()
     in_flight_cap()
     clean_shutdown()
     start_errors()

@@ -4,10 +4,15 @@ its query API must return the numbers the exporter holds:
   2. the real tcpip_exporter replaying ../shared/data/etl/perfview/net.4.5.2.x64.etl,
      compared with the replay's own --summary table and the trace's TraceEvent baseline
      (SendIPV6 x240, RecvIPV6 x250). Skipped, saying so, without ../shared.
+  3. the same replay with --collector.peers (every peer a series): promtool check metrics
+     is clean, a topk by remote answers with the exporter's own numbers, the sums over
+     remote equal the process series, and every peer `--summary --peers` lists has its
+     series with the same bytes.
 Prometheus runs on a free loopback port with a temporary config and data directory and is
 stopped by its PID."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -178,6 +183,127 @@ def check_replay_services(pport, xport):
           "Prometheus: tcpip_exporter_services_hosted = the list's length")
 
 
+def metrics_samples(port, name):
+    """[(labels dict, value)] of one metric in the exporter's own /metrics."""
+    status, _, body = request(port, "/metrics")
+    out = []
+    for line in body.decode().splitlines():
+        m = re.match(r"^%s\{(.*)\} (\d+)$" % re.escape(name), line)
+        if m:
+            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(1)))
+            out.append((labels, int(m.group(2))))
+    return out
+
+
+def summary_peers(exporter, etl):
+    """[(pid, protocol, direction, remote, port, sent, received)] of --summary --peers."""
+    out = subprocess.run([exporter, "--etl", etl, "--summary", "--peers"],
+                         capture_output=True, text=True, timeout=60)
+    peers, pid = [], None
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0].isdigit():
+            pid = int(parts[0])
+        elif (len(parts) == 8 and parts[4] == "sent" and parts[6] == "received"
+              and parts[0] in ("tcp", "udp") and pid is not None):
+            peers.append((pid, parts[0], parts[1], parts[2], parts[3], int(parts[5]),
+                          int(parts[7])))
+    return peers
+
+
+def check_peers_promtool(xport):
+    tool = shutil.which("promtool")
+    if not check(tool is not None, "promtool installed"):
+        return
+    status, _, body = request(xport, "/metrics")
+    check(b"\ntcpip_peer_sent_bytes_total{" in body, "peers on: tcpip_peer_* series on /metrics")
+    r = subprocess.run([tool, "check", "metrics"], input=body, capture_output=True)
+    check(r.returncode == 0 and r.stdout.strip() == b"" and r.stderr.strip() == b"",
+          "peers on: promtool check metrics is clean %r" % ((r.stdout + r.stderr)[:400],))
+    check_peers_openmetrics(xport)
+
+
+def check_peers_openmetrics(xport):
+    """The OpenMetrics form through prometheus_client's strict parser, when installed."""
+    try:
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    except ImportError:
+        print("SKIP the OpenMetrics parse: python3-prometheus-client is not installed")
+        return
+    status, _, body = request(xport, "/metrics",
+                              headers={"Accept": "application/openmetrics-text;version=1.0.0"})
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    sent = families.get("tcpip_peer_sent_bytes")
+    check(sent is not None and sent.type == "counter" and sent.unit == "bytes" and
+          {s.name for s in sent.samples} == {"tcpip_peer_sent_bytes_total"},
+          "peers on: OpenMetrics parser reads tcpip_peer_sent_bytes as a counter in bytes")
+    check(all(name in families for name in (
+        "tcpip_peer_connects", "tcpip_exporter_peers_tracked", "tcpip_exporter_peer_capacity",
+        "tcpip_exporter_peers_evicted", "tcpip_exporter_peers_refused",
+        "tcpip_exporter_peer_swaps")), "peers on: OpenMetrics has the peer and store families")
+
+
+def check_peers_topk(pport, xport):
+    top = query(pport, 'topk(3, sum by (remote) (tcpip_peer_sent_bytes_total{job="peers"}))')
+    check(len(top) == 3, "Prometheus: topk(3) by remote answers 3 remotes (%d)" % len(top))
+    own = {}
+    for labels, value in metrics_samples(xport, "tcpip_peer_sent_bytes_total"):
+        own[labels["remote"]] = own.get(labels["remote"], 0) + value
+    busiest = sorted(own.values(), reverse=True)[:3]
+    got = sorted((float(r["value"][1]) for r in top), reverse=True)
+    check(got == busiest and all(own.get(r["metric"]["remote"]) == float(r["value"][1])
+                                 for r in top),
+          "Prometheus's top 3 remotes by sent bytes are the exporter's own: %s" %
+          [(r["metric"].get("remote"), r["value"][1]) for r in top])
+    check(top and top[0]["metric"].get("remote") != "other",
+          "the busiest remote is an address, not other")
+    retransmitting = query(pport, 'topk(10, sum by (process, remote) '
+                                  '(tcpip_peer_retransmits_total{job="peers"}))')
+    check(len(retransmitting) > 0, "Prometheus: 'which hosts is it retransmitting to' "
+          "answers (%d series)" % len(retransmitting))
+
+
+# Each peer counter and the process counter its TCP sum equals (UDP: the udp_ ones).
+PEER_SUMS = [
+    ("tcpip_peer_sent_bytes_total", "tcp", "tcpip_tcp_sent_bytes_total"),
+    ("tcpip_peer_received_bytes_total", "tcp", "tcpip_tcp_received_bytes_total"),
+    ("tcpip_peer_send_events_total", "tcp", "tcpip_tcp_send_events_total"),
+    ("tcpip_peer_sent_bytes_total", "udp", "tcpip_udp_sent_bytes_total"),
+    ("tcpip_peer_received_bytes_total", "udp", "tcpip_udp_received_bytes_total"),
+    ("tcpip_peer_receive_events_total", "udp", "tcpip_udp_received_datagrams_total"),
+]
+
+
+def check_peer_sums(pport):
+    for peer, protocol, process in PEER_SUMS:
+        left = 'sum by (pid, family) (%s{job="peers",protocol="%s"})' % (peer, protocol)
+        right = 'sum by (pid, family) (%s{job="peers"})' % process
+        unequal = query(pport, "%s != %s" % (left, right))
+        equal = scalar(pport, "count(%s == %s)" % (left, right)) or 0
+        check(not unequal and equal > 0,
+              "Prometheus: sum over remote of %s{protocol=%s} = %s for every pid and family "
+              "(%d equal, unequal: %s)" % (peer, protocol, process, equal, unequal[:3]))
+
+
+def check_summary_peers(pport, exporter, etl):
+    peers = summary_peers(exporter, etl)
+    check(len(peers) >= 10, "--summary --peers lists peers (%d)" % len(peers))
+    for pid, protocol, direction, remote, port, sent, received in peers:
+        selector = ('{job="peers",pid="%d",protocol="%s",direction="%s",remote="%s",'
+                    'port="%s"}' % (pid, protocol, direction, remote, port))
+        got = (scalar(pport, "sum(tcpip_peer_sent_bytes_total%s)" % selector),
+               scalar(pport, "sum(tcpip_peer_received_bytes_total%s)" % selector))
+        check(got == (sent, received), "pid %d %s %s %s:%s: Prometheus %s, --summary %s" %
+              (pid, protocol, direction, remote, port, got, (sent, received)))
+
+
+def check_peers(pport, exporter, etl, xport):
+    check_peers_promtool(xport)
+    check_peers_topk(pport, xport)
+    check_peer_sums(pport)
+    check_summary_peers(pport, exporter, etl)
+
+
 def main():
     if not os.path.exists(os.environ.get("EXPORTER_TEST_SERVER", "")):
         print("EXPORTER_TEST_SERVER not set")
@@ -188,7 +314,7 @@ def main():
     source_root = os.environ.get("SOURCE_ROOT", "")
     etl = os.path.join(source_root, "..", "shared", ETL)
     exporter = os.environ.get("TCPIP_EXPORTER", "")
-    replay = None
+    replay = peers = None
     jobs = {}
     with tempfile.TemporaryDirectory(prefix="exporter-prom-") as tmp, \
             TestServer("--processes", "20") as server:
@@ -199,6 +325,12 @@ def main():
                                        "127.0.0.1:%d" % xport], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True)
             jobs["replay"] = "127.0.0.1:%d" % xport
+            pxport = free_port()
+            peers = subprocess.Popen([exporter, "--etl", etl, "--collector.peers",
+                                      "--collector.peers.top", "0", "--web.listen-address",
+                                      "127.0.0.1:%d" % pxport], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+            jobs["peers"] = "127.0.0.1:%d" % pxport
         else:
             print("SKIP part 2: %s or %s is absent" % (etl, exporter))
         proc, pport, log = start_prometheus(tmp, jobs)
@@ -216,11 +348,16 @@ def main():
                     wait_for(lambda: scalar(pport, 'sum(tcpip_tcp_send_events_total'
                                             '{job="replay",family="ipv6"})') == 240, 20)
                     check_replay(pport, exporter, etl, int(jobs["replay"].split(":")[1]))
+                    wait_for(lambda: scalar(pport, 'count(tcpip_peer_sent_bytes_total'
+                                            '{job="peers"})'), 20)
+                    check_peers(pport, exporter, etl, int(jobs["peers"].split(":")[1]))
         finally:
             stop(proc)
             log.close()
             if replay is not None:
                 stop(replay)
+            if peers is not None:
+                stop(peers)
     finish()
 
 

@@ -141,7 +141,7 @@ static void query_parameters(void **state)
     char err[256];
     process_query_init(&q);
     assert_true(process_query_set(&q, "pid", "4294967295", err, sizeof err));
-    assert_int_equal(q.pid, 4294967295u);
+    assert_int_equal(q.filter.pid, 4294967295u);
     assert_true(process_query_set(&q, "sort", "tcp_sent_bytes", err, sizeof err));
     assert_int_equal(q.sort, CTR_SENT_BYTES);
     assert_true(process_query_set(&q, "limit", "10", err, sizeof err));

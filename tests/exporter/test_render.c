@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metric_names.h"
 #include "prometheus.h"
+#include "summary.h"
 #include "table_fill.h"
 
 static struct process_table *small_table(void)
@@ -488,6 +490,461 @@ static void http_self_metrics(void **state)
     process_table_destroy(table);
 }
 
+/* ---- remote peers ---- */
+
+static struct process_table *peer_table(uint32_t per_process, uint32_t shown, uint8_t v4_prefix,
+                                        uint8_t v6_prefix, bool by_name)
+{
+    struct process_table_config config = {
+        .capacity = 64, .retention = 60 * FILL_SECOND, .peer_capacity = 256,
+        .peers_per_process = per_process, .peers_shown = shown,
+        .peer_ipv4_prefix = v4_prefix, .peer_ipv6_prefix = v6_prefix, .peers_by_name = by_name,
+    };
+    struct process_table *table = process_table_create(&config);
+    assert_non_null(table);
+    assert_true(process_table_peers_enabled(table));
+    return table;
+}
+
+/* IPv6 endpoints: remote 2001:db8:<g2>:<g3>::<last>, local 2001:db8::5. */
+static struct fill_endpoints v6_endpoints(unsigned g2, unsigned g3, unsigned last,
+                                          uint16_t remote_port, uint16_t local_port)
+{
+    struct fill_endpoints ep = { .remote_port = remote_port, .local_port = local_port };
+    const uint8_t prefix[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+    memcpy(ep.remote6, prefix, 4);
+    memcpy(ep.local6, prefix, 4);
+    ep.remote6[4] = (uint8_t)(g2 >> 8);
+    ep.remote6[5] = (uint8_t)g2;
+    ep.remote6[6] = (uint8_t)(g3 >> 8);
+    ep.remote6[7] = (uint8_t)g3;
+    ep.remote6[15] = (uint8_t)last;
+    ep.local6[15] = 5;
+    return ep;
+}
+
+/* a.exe (pid 10) opens three TCP connections and sends one UDP datagram; b.exe (20)
+ * accepts one; c.exe (30) is seen mid-connection on its RDP port; d.exe (40) talks IPv6.
+ * With three shown places per process, a.exe's last TCP peer is not shown. */
+static void fill_talkers(struct process_table *table)
+{
+    fill_start(table, 10, "a.exe", 1, FILL_T0);
+    fill_start(table, 20, "b.exe", 2, FILL_T0);
+    fill_start(table, 30, "c.exe", 3, FILL_T0);
+    fill_start(table, 40, "d.exe", 4, FILL_T0);
+    struct fill_endpoints a1 = fill_endpoints_v4(0x0A000001, 443, 50000);
+    struct fill_endpoints udp = fill_endpoints_v4(0x0A000009, 53, 50001);
+    struct fill_endpoints a2 = fill_endpoints_v4(0x0A000002, 443, 50002);
+    struct fill_endpoints a3 = fill_endpoints_v4(0x0A000003, 80, 50003);
+    uint64_t t = FILL_T0 + 1;
+    fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, 10, 0, &a1, t++);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 1000, &a1, t++);
+    fill_net_peer(table, NET_TCP_RECV, FAMILY_IPV4, 10, 300, &a1, t++);
+    fill_net_peer(table, NET_UDP_SEND, FAMILY_IPV4, 10, 40, &udp, t++);
+    fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, 10, 0, &a2, t++);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 500, &a2, t++);
+    fill_net_peer(table, NET_TCP_RETRANSMIT, FAMILY_IPV4, 10, 500, &a2, t++);
+    fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, 10, 0, &a3, t++);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 10, &a3, t++);
+    struct fill_endpoints b1 = fill_endpoints_v4(0xC0A80107, 51000, 3389);
+    fill_net_peer(table, NET_TCP_ACCEPT, FAMILY_IPV4, 20, 0, &b1, t++);
+    fill_net_peer(table, NET_TCP_RECV, FAMILY_IPV4, 20, 700, &b1, t++);
+    struct fill_endpoints c1 = fill_endpoints_v4(0x0A010101, 31055, 3389);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 30, 64, &c1, t++);
+    struct fill_endpoints d1 = v6_endpoints(1, 2, 1, 443, 50000);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV6, 40, 77, &d1, t++);
+    /* a UDP receive records the local socket as its destination */
+    struct fill_endpoints d2 = v6_endpoints(1, 2, 9, 60000, 5353);
+    fill_net_peer(table, NET_UDP_RECV, FAMILY_IPV6, 40, 120, &d2, t++);
+}
+
+#define A_TCP "tcpip_peer_%s_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"tcp\",family=\"ipv4\","
+
+static void peers_shown_and_other(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 3, 0, 0, false);
+    fill_talkers(table);
+    struct render_options options = { .peers = true };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    const char *who[] = { "a.exe\",pid=\"10", "b.exe\",pid=\"20", "c.exe\",pid=\"30",
+                          "d.exe\",pid=\"40" };
+    char expected[4096];
+    snprintf(expected, sizeof expected,
+        "# HELP tcpip_peer_sent_bytes_total Bytes the process sent to the remote peer (TCP Send events, UDP datagrams).\n"
+        "# TYPE tcpip_peer_sent_bytes_total counter\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.1\",port=\"443\"} 1000\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.2\",port=\"443\"} 500\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"\",remote=\"other\",port=\"\"} 10\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"udp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.9\",port=\"53\"} 40\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"inbound\",remote=\"192.168.1.7\",port=\"3389\"} 0\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"inbound\",remote=\"10.1.1.1\",port=\"3389\"} 64\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"tcp\",family=\"ipv6\",direction=\"outbound\",remote=\"2001:db8:1:2::1\",port=\"443\"} 77\n"
+        "tcpip_peer_sent_bytes_total{process=\"%s\",service=\"\",protocol=\"udp\",family=\"ipv6\",direction=\"inbound\",remote=\"2001:db8:1:2::9\",port=\"5353\"} 0\n",
+        who[0], who[0], who[0], who[0], who[1], who[2], who[3], who[3]);
+    assert_block(text, "# HELP tcpip_peer_sent_bytes_total ", expected);
+    /* connects: TCP only; the other of a.exe holds its third connection */
+    snprintf(expected, sizeof expected,
+        "# HELP tcpip_peer_connects_total TCP connections the process opened to the remote peer.\n"
+        "# TYPE tcpip_peer_connects_total counter\n"
+        A_TCP "direction=\"outbound\",remote=\"10.0.0.1\",port=\"443\"} 1\n"
+        A_TCP "direction=\"outbound\",remote=\"10.0.0.2\",port=\"443\"} 1\n"
+        A_TCP "direction=\"\",remote=\"other\",port=\"\"} 1\n"
+        "tcpip_peer_connects_total{process=\"b.exe\",pid=\"20\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"inbound\",remote=\"192.168.1.7\",port=\"3389\"} 0\n"
+        "tcpip_peer_connects_total{process=\"c.exe\",pid=\"30\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"inbound\",remote=\"10.1.1.1\",port=\"3389\"} 0\n"
+        "tcpip_peer_connects_total{process=\"d.exe\",pid=\"40\",service=\"\",protocol=\"tcp\",family=\"ipv6\",direction=\"outbound\",remote=\"2001:db8:1:2::1\",port=\"443\"} 0\n",
+        "connects", "connects", "connects");
+    assert_block(text, "# HELP tcpip_peer_connects_total ", expected);
+    /* UDP: the received bytes of the datagram d.exe got, and no connection counter */
+    assert_non_null(strstr(text, "\ntcpip_peer_received_bytes_total{process=\"d.exe\",pid=\"40\",service=\"\",protocol=\"udp\",family=\"ipv6\",direction=\"inbound\",remote=\"2001:db8:1:2::9\",port=\"5353\"} 120\n"));
+    assert_non_null(strstr(text, "\ntcpip_peer_receive_events_total{process=\"d.exe\",pid=\"40\",service=\"\",protocol=\"udp\",family=\"ipv6\",direction=\"inbound\",remote=\"2001:db8:1:2::9\",port=\"5353\"} 1\n"));
+    assert_null(strstr(text, "tcpip_peer_accepts_total{process=\"d.exe\",pid=\"40\",service=\"\",protocol=\"udp\""));
+    assert_null(strstr(text, "tcpip_peer_retransmits_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"udp\""));
+    char line[512];
+    snprintf(line, sizeof line, "\n" A_TCP "direction=\"outbound\",remote=\"10.0.0.2\",port=\"443\"} 500\n",
+             "retransmitted_bytes");
+    assert_non_null(strstr(text, line));
+    assert_non_null(strstr(text, "\ntcpip_peer_accepts_total{process=\"b.exe\",pid=\"20\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"inbound\",remote=\"192.168.1.7\",port=\"3389\"} 1\n"));
+    /* the store's own figures */
+    assert_block(text, "# HELP tcpip_exporter_peers_tracked ",
+        "# HELP tcpip_exporter_peers_tracked Remote peers held now for live and retained process instances.\n"
+        "# TYPE tcpip_exporter_peers_tracked gauge\n"
+        "tcpip_exporter_peers_tracked 8\n");
+    assert_non_null(strstr(text, "\ntcpip_exporter_peer_capacity 256\n"));
+    assert_non_null(strstr(text, "\ntcpip_exporter_peers_evicted_total 0\n"));
+    assert_non_null(strstr(text, "\ntcpip_exporter_peers_refused_total 0\n"));
+    assert_non_null(strstr(text, "\ntcpip_exporter_peer_swaps_total 0\n"));
+    free(text);
+    process_table_destroy(table);
+}
+
+/* The OpenMetrics form: family without _total, the unit, samples with _total. */
+static void peers_openmetrics(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 3, 0, 0, false);
+    fill_talkers(table);
+    struct render_options options = { .peers = true, .include = (const char *[]){ "b.exe" },
+                                      .include_count = 1 };
+    char *text = render(table, &options, METRICS_FORMAT_OPENMETRICS);
+    assert_block(text, "# HELP tcpip_peer_received_bytes ",
+        "# HELP tcpip_peer_received_bytes Bytes the process received from the remote peer (TCP Recv events, UDP datagrams).\n"
+        "# TYPE tcpip_peer_received_bytes counter\n"
+        "# UNIT tcpip_peer_received_bytes bytes\n"
+        "tcpip_peer_received_bytes_total{process=\"b.exe\",pid=\"20\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"inbound\",remote=\"192.168.1.7\",port=\"3389\"} 700\n");
+    assert_block(text, "# HELP tcpip_exporter_peer_swaps ",
+        "# HELP tcpip_exporter_peer_swaps Times a busier peer took a shown place (--collector.peers.top): the series of the one that left ends (its counts go to other), the one that came starts a new one.\n"
+        "# TYPE tcpip_exporter_peer_swaps counter\n"
+        "tcpip_exporter_peer_swaps_total 0\n");
+    free(text);
+    process_table_destroy(table);
+}
+
+/* The sum of the samples of metric (exactly: `metric{`) whose labels hold both texts. */
+static uint64_t sum_samples(const char *text, const char *metric, const char *has,
+                            const char *also)
+{
+    char start[128];
+    snprintf(start, sizeof start, "\n%s{", metric);
+    uint64_t sum = 0;
+    for (const char *p = text; (p = strstr(p, start)) != NULL; p++) {
+        const char *end = strchr(p + 1, '\n');
+        const char *close = strstr(p, "} ");
+        assert_non_null(end);
+        assert_true(close != NULL && close < end);
+        size_t n = (size_t)(close - p);
+        char labels[1024];
+        assert_true(n < sizeof labels);
+        memcpy(labels, p, n);
+        labels[n] = '\0';
+        if (strstr(labels, has) && strstr(labels, also))
+            sum += strtoull(close + 2, NULL, 10);
+    }
+    return sum;
+}
+
+/* For every process, family, protocol and peer counter: the sum over remote of the peer
+ * series is the process's own series, with more peers than a process keeps (evictions)
+ * and than are shown. */
+static void assert_sums_exact(const char *text, uint32_t first_pid, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "pid=\"%u\"", (unsigned)(first_pid + 4 * i));
+        for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
+            for (int f = 0; f < FAMILY_COUNT; f++)
+                for (int c = 0; c < PEER_CTR_COUNT; c++) {
+                    int to = peer_process_counter((enum peer_protocol)p, (enum peer_counter)c);
+                    if (to < 0)
+                        continue;
+                    char peer_metric[96], process_metric[96], peer_labels[96], family[32];
+                    snprintf(peer_metric, sizeof peer_metric, "%s_total",
+                             peer_counter_names[c].metric);
+                    snprintf(process_metric, sizeof process_metric, "%s_total",
+                             counter_names[to].metric);
+                    snprintf(family, sizeof family, "family=\"%s\"",
+                             family_label((enum ip_family)f));
+                    snprintf(peer_labels, sizeof peer_labels, "protocol=\"%s\",%s",
+                             p == PEER_TCP ? "tcp" : "udp", family);
+                    uint64_t peers = sum_samples(text, peer_metric, pid, peer_labels);
+                    uint64_t process = sum_samples(text, process_metric, pid, family);
+                    if (peers != process)
+                        fail_msg("%s %s: peers %llu, process %llu", pid, peer_labels,
+                                 (unsigned long long)peers, (unsigned long long)process);
+                }
+    }
+}
+
+static void peer_sums_equal_process_series(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(12, 4, 0, 0, false);
+    fill_many_peers(table, 40, 16);   /* 16 peers each, 12 kept: evictions into other */
+    for (uint32_t i = 0; i < 40; i += 3) { /* UDP both ways and IPv6 for some */
+        uint32_t pid = 1000 + 4 * i;
+        struct fill_endpoints dns = fill_endpoints_v4(0x08080808, 53, 40000 + (uint16_t)i);
+        struct fill_endpoints v6 = v6_endpoints(i, 7, 1, 443, 50000);
+        fill_net_peer(table, NET_UDP_SEND, FAMILY_IPV4, pid, 60, &dns, FILL_T0 + 100);
+        fill_net_peer(table, NET_UDP_RECV, FAMILY_IPV4, pid, 200, &dns, FILL_T0 + 101);
+        fill_net_peer(table, NET_TCP_RECONNECT, FAMILY_IPV6, pid, 0, &v6, FILL_T0 + 102);
+        fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV6, pid, 900, &v6, FILL_T0 + 103);
+        fill_net(table, NET_TCP_SEND, FAMILY_IPV6, pid, 5, FILL_T0 + 104); /* no endpoints */
+        fill_net(table, NET_TCP_COPY, FAMILY_IPV4, pid, 33, FILL_T0 + 105);
+    }
+    process_table_housekeep(table, FILL_T0 + FILL_SECOND); /* busier peers take places */
+    struct render_options options = { .peers = true };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_sums_exact(text, 1000, 40);
+    /* copies have no peer: the process series keeps them */
+    assert_non_null(strstr(text, "\ntcpip_tcp_copied_bytes_total{process=\"proc0.exe\",pid=\"1000\",service=\"\",family=\"ipv4\"} 33\n"));
+    struct table_stats stats;
+    process_table_stats(table, &stats);
+    assert_true(stats.peers_evicted > 0);
+    char line[96];
+    snprintf(line, sizeof line, "\ntcpip_exporter_peers_evicted_total %llu\n",
+             (unsigned long long)stats.peers_evicted);
+    assert_non_null(strstr(text, line));
+    /* four shown TCP IPv4 peers per process and one other */
+    assert_int_equal(sum_samples(text, "tcpip_peer_connects_total", "pid=\"1004\"",
+                                 "remote=\"other\""), 12);
+    free(text);
+    process_table_destroy(table);
+}
+
+/* A busier peer takes a shown place: the one that left moves into other, the one that
+ * came starts a new series at 0; other never goes down and the sums stay exact. */
+static void swap_keeps_other_monotonic(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 1, 0, 0, false);
+    fill_start(table, 10, "a.exe", 1, FILL_T0);
+    struct fill_endpoints small = fill_endpoints_v4(0x0A000001, 443, 50000);
+    struct fill_endpoints big = fill_endpoints_v4(0x0A000002, 443, 50001);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 10, &small, FILL_T0 + 1);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 10000, &big, FILL_T0 + 2);
+    struct render_options options = { .peers = true };
+    char *before = render(table, &options, METRICS_FORMAT_TEXT);
+    const char *small_series = "tcpip_peer_sent_bytes_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.1\",port=\"443\"} ";
+    const char *big_series = "tcpip_peer_sent_bytes_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.2\",port=\"443\"} ";
+    const char *other = "tcpip_peer_sent_bytes_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"\",remote=\"other\",port=\"\"} ";
+    char line[512];
+    snprintf(line, sizeof line, "%s10\n%s10000\n", small_series, other);
+    assert_non_null(strstr(before, line));
+    assert_null(strstr(before, big_series));
+    process_table_housekeep(table, FILL_T0 + FILL_SECOND);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 5, &big, FILL_T0 + FILL_SECOND + 1);
+    char *after = render(table, &options, METRICS_FORMAT_TEXT);
+    snprintf(line, sizeof line, "%s5\n%s10010\n", big_series, other);
+    assert_non_null(strstr(after, line));
+    assert_null(strstr(after, small_series));
+    assert_non_null(strstr(after, "\ntcpip_exporter_peer_swaps_total 1\n"));
+    assert_sums_exact(after, 10, 1);
+    free(before);
+    free(after);
+    process_table_destroy(table);
+}
+
+/* Remote addresses kept to a prefix: two hosts of one /24 are one peer, named by it. */
+static void peer_prefixes(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 0, 24, 64, false);
+    fill_start(table, 10, "a.exe", 1, FILL_T0);
+    struct fill_endpoints h1 = fill_endpoints_v4(0x0A000101, 443, 50000);
+    struct fill_endpoints h2 = fill_endpoints_v4(0x0A0001FE, 443, 50001);
+    struct fill_endpoints v6a = v6_endpoints(0xab, 0xcd, 1, 443, 50002);
+    struct fill_endpoints v6b = v6_endpoints(0xab, 0xcd, 2, 443, 50003);
+    fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, 10, 0, &h1, FILL_T0 + 1);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 100, &h1, FILL_T0 + 2);
+    fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, 10, 0, &h2, FILL_T0 + 3);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 10, 23, &h2, FILL_T0 + 4);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV6, 10, 7, &v6a, FILL_T0 + 5);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV6, 10, 8, &v6b, FILL_T0 + 6);
+    struct render_options options = { .peers = true };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_block(text, "# HELP tcpip_peer_sent_bytes_total ",
+        "# HELP tcpip_peer_sent_bytes_total Bytes the process sent to the remote peer (TCP Send events, UDP datagrams).\n"
+        "# TYPE tcpip_peer_sent_bytes_total counter\n"
+        "tcpip_peer_sent_bytes_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.1.0/24\",port=\"443\"} 123\n"
+        "tcpip_peer_sent_bytes_total{process=\"a.exe\",pid=\"10\",service=\"\",protocol=\"tcp\",family=\"ipv6\",direction=\"outbound\",remote=\"2001:db8:ab:cd::/64\",port=\"443\"} 15\n");
+    assert_non_null(strstr(text, "remote=\"10.0.1.0/24\",port=\"443\"} 2\n"));  /* connects */
+    free(text);
+    process_table_destroy(table);
+}
+
+/* Aggregated: one series per name, set and peer, no pid; a retired instance's peers stay
+ * in the name's totals, as its counters do. */
+static void peers_by_name(void **state)
+{
+    (void)state;
+    struct process_table_config config = {
+        .capacity = 16, .retention = 10 * FILL_SECOND, .peer_capacity = 256,
+        .peers_shown = 0, .peers_by_name = true,
+    };
+    struct process_table *table = process_table_create(&config);
+    fill_start(table, 20, "svc.exe", 1, FILL_T0);
+    fill_start(table, 21, "svc.exe", 2, FILL_T0);
+    fill_start(table, 22, "other.exe", 3, FILL_T0);
+    struct fill_endpoints web = fill_endpoints_v4(0x0A000001, 443, 50000);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 20, 100, &web, FILL_T0 + 1);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 21, 200, &web, FILL_T0 + 2);
+    fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 22, 1, &web, FILL_T0 + 3);
+    fill_end(table, 20, "svc.exe", 1, FILL_T0 + FILL_SECOND);
+    process_table_housekeep(table, FILL_T0 + 100 * FILL_SECOND);   /* retires pid 20 */
+    struct render_options options = { .aggregate_by_name = true, .peers = true };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_block(text, "# HELP tcpip_peer_sent_bytes_total ",
+        "# HELP tcpip_peer_sent_bytes_total Bytes the process sent to the remote peer (TCP Send events, UDP datagrams).\n"
+        "# TYPE tcpip_peer_sent_bytes_total counter\n"
+        "tcpip_peer_sent_bytes_total{process=\"other.exe\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.1\",port=\"443\"} 1\n"
+        "tcpip_peer_sent_bytes_total{process=\"svc.exe\",service=\"\",protocol=\"tcp\",family=\"ipv4\",direction=\"outbound\",remote=\"10.0.0.1\",port=\"443\"} 300\n");
+    assert_null(strstr(text, "pid=\""));
+    /* the excluded name has neither process nor peer series */
+    options.exclude = (const char *[]){ "svc*" };
+    options.exclude_count = 1;
+    free(text);
+    text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_null(strstr(text, "svc.exe"));
+    assert_non_null(strstr(text, "\ntcpip_peer_sent_bytes_total{process=\"other.exe\","));
+    free(text);
+    process_table_destroy(table);
+}
+
+/* Filters hide a process's peers with its rows; a glob on a hosted service works too. */
+static void peer_filters(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 3, 0, 0, false);
+    fill_talkers(table);
+    const char *exclude[] = { "a*", "d.exe" };
+    struct render_options options = { .peers = true, .exclude = exclude, .exclude_count = 2 };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_null(strstr(text, "a.exe"));
+    assert_null(strstr(text, "d.exe"));
+    assert_non_null(strstr(text, "\ntcpip_peer_received_bytes_total{process=\"b.exe\","));
+    assert_non_null(strstr(text, "\ntcpip_peer_sent_bytes_total{process=\"c.exe\","));
+    free(text);
+    process_table_destroy(table);
+}
+
+/* Without --collector.peers nothing of peers shows, whatever the table keeps; a table
+ * without a store gives empty families and its capacity 0. */
+static void peers_off(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 3, 0, 0, false);
+    fill_talkers(table);
+    struct render_options off = { 0 };
+    char *text = render(table, &off, METRICS_FORMAT_TEXT);
+    assert_null(strstr(text, "tcpip_peer_"));
+    assert_null(strstr(text, "tcpip_exporter_peer"));
+    free(text);
+    process_table_destroy(table);
+
+    table = small_table();
+    struct render_options on = { .peers = true };
+    text = render(table, &on, METRICS_FORMAT_TEXT);
+    assert_non_null(strstr(text, "# TYPE tcpip_peer_sent_bytes_total counter\n# HELP "));
+    assert_null(strstr(text, "\ntcpip_peer_sent_bytes_total{"));
+    assert_non_null(strstr(text, "\ntcpip_exporter_peer_capacity 0\n"));
+    /* the process series are those of the render without peers */
+    char *plain = render(table, &off, METRICS_FORMAT_TEXT);
+    char *sent = block(text, "# HELP tcpip_tcp_sent_bytes_total ");
+    assert_block(plain, "# HELP tcpip_tcp_sent_bytes_total ", sent);
+    free(sent);
+    free(plain);
+    free(text);
+    process_table_destroy(table);
+}
+
+/* Label values are escaped in peer series as in the process series. */
+static void peer_labels_escaped(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(8, 0, 0, 0, false);
+    fill_start(table, 7, "we\"ird\\na\nme.exe", 1, FILL_T0);
+    struct fill_endpoints ep = fill_endpoints_v4(0x7F000001, 9, 50000);
+    fill_net_peer(table, NET_UDP_SEND, FAMILY_IPV4, 7, 5, &ep, FILL_T0);
+    struct render_options options = { .peers = true };
+    char *text = render(table, &options, METRICS_FORMAT_TEXT);
+    assert_non_null(strstr(text, "\ntcpip_peer_sent_bytes_total{process=\"we\\\"ird\\\\na\\nme.exe\",pid=\"7\",service=\"\",protocol=\"udp\",family=\"ipv4\",direction=\"outbound\",remote=\"127.0.0.1\",port=\"9\"} 5\n"));
+    free(text);
+    process_table_destroy(table);
+}
+
+/* `--summary --peers`: the five busiest peers under the process, the rest and the table's
+ * other in one line, so the lines add up to the process's bytes. */
+static char *summary_text(const struct process_table *table, bool peers)
+{
+    /* a file of the working directory: Windows' tmpfile() wants the drive's root */
+    const char *path = "test_render_summary.txt";
+    FILE *f = fopen(path, "w+b");
+    assert_non_null(f);
+    struct etl_replay_report report;
+    memset(&report, 0, sizeof report);
+    struct summary_options options = { .peers = peers };
+    summary_print_with(f, table, &report, &options);
+    long n = ftell(f);
+    assert_true(n > 0);
+    char *text = calloc(1, (size_t)n + 1);
+    rewind(f);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    remove(path);
+    return text;
+}
+
+static void summary_lists_peers(void **state)
+{
+    (void)state;
+    struct process_table *table = peer_table(16, 2, 0, 0, false);
+    fill_start(table, 50, "e.exe", 1, FILL_T0);
+    for (uint32_t k = 1; k <= 7; k++) {
+        struct fill_endpoints ep = fill_endpoints_v4(0x0A090000 + k, 443, (uint16_t)(50000 + k));
+        fill_net_peer(table, NET_TCP_CONNECT, FAMILY_IPV4, 50, 0, &ep, FILL_T0 + k);
+        fill_net_peer(table, NET_TCP_SEND, FAMILY_IPV4, 50, 100 * k, &ep, FILL_T0 + k);
+        fill_net_peer(table, NET_TCP_RECV, FAMILY_IPV4, 50, k, &ep, FILL_T0 + k);
+    }
+    fill_net(table, NET_TCP_SEND, FAMILY_IPV4, 50, 5, FILL_T0 + 9);  /* no endpoints */
+    char *text = summary_text(table, true);
+    assert_non_null(strstr(text,
+        " 50  e.exe        2805      8          28      7         7        0            0            0           0       0               0               0  -\n"
+        "     tcp  outbound  10.9.0.7    443  sent 700  received 7\n"
+        "     tcp  outbound  10.9.0.6    443  sent 600  received 6\n"
+        "     tcp  outbound  10.9.0.5    443  sent 500  received 5\n"
+        "     tcp  outbound  10.9.0.4    443  sent 400  received 4\n"
+        "     tcp  outbound  10.9.0.3    443  sent 300  received 3\n"
+        "     -    -         other         -  sent 305  received 3\n"
+        "\nfailures: 0\n"));
+    free(text);
+    /* without --peers: the table alone */
+    text = summary_text(table, false);
+    assert_null(strstr(text, "outbound"));
+    assert_non_null(strstr(text, "  -\n\nfailures: 0\n"));
+    free(text);
+    process_table_destroy(table);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +959,16 @@ int main(void)
         cmocka_unit_test(connection_gauges),
         cmocka_unit_test(repeatable),
         cmocka_unit_test(http_self_metrics),
+        cmocka_unit_test(peers_shown_and_other),
+        cmocka_unit_test(peers_openmetrics),
+        cmocka_unit_test(peer_sums_equal_process_series),
+        cmocka_unit_test(swap_keeps_other_monotonic),
+        cmocka_unit_test(peer_prefixes),
+        cmocka_unit_test(peers_by_name),
+        cmocka_unit_test(peer_filters),
+        cmocka_unit_test(peers_off),
+        cmocka_unit_test(peer_labels_escaped),
+        cmocka_unit_test(summary_lists_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

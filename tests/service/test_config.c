@@ -110,6 +110,13 @@ static void test_defaults(void **state)
     assert_int_equal(c.request_head_timeout_s, 5);
     assert_int_equal(c.min_send_rate, 65536);
     assert_int_equal(c.max_response_memory_mib, 64);
+    assert_false(c.peers);
+    assert_int_equal(c.peer_capacity, 16384);
+    assert_int_equal(c.peers_per_process, 64);
+    assert_int_equal(c.peers_top, 10);
+    assert_int_equal(c.peer_ipv4_prefix, 32);
+    assert_int_equal(c.peer_ipv6_prefix, 128);
+    assert_false(c.summary_peers);
     config_free(&c);
 }
 
@@ -145,6 +152,13 @@ static void check_all_flags_set(const struct config *c)
     assert_int_equal(c->session.max_buffers, 20);
     assert_int_equal(c->log_level, LOG_DEBUG);
     assert_true(c->console);
+    assert_true(c->peers);
+    assert_int_equal(c->peer_capacity, 1000);
+    assert_int_equal(c->peers_per_process, 100);
+    assert_int_equal(c->peers_top, 0);
+    assert_int_equal(c->peer_ipv4_prefix, 24);
+    assert_int_equal(c->peer_ipv6_prefix, 64);
+    assert_true(c->summary_peers);
 }
 
 static void test_every_flag_separate_value(void **state)
@@ -161,7 +175,10 @@ static void test_every_flag_separate_value(void **state)
              "--session.kind", "kernel-logger", "--session.name", "mine",
              "--session.take-over-foreign", "--session.buffer-size-kb", "1024",
              "--session.min-buffers", "10", "--session.max-buffers", "20",
-             "--log.level", "debug", "--console");
+             "--log.level", "debug", "--console", "--collector.peers",
+             "--collector.peers.capacity", "1000", "--collector.peers.per-process", "100",
+             "--collector.peers.top", "0", "--collector.peers.ipv4-prefix", "24",
+             "--collector.peers.ipv6-prefix", "64", "--peers");
     check_all_flags_set(&c);
     config_free(&c);
 }
@@ -195,7 +212,10 @@ static void test_every_flag_equals_form(void **state)
              "--collector.capacity=1000", "--session.kind=kernel-logger", "--session.name=mine",
              "--session.take-over-foreign=true", "--session.buffer-size-kb=1024",
              "--session.min-buffers=10", "--session.max-buffers=20", "--log.level=debug",
-             "--console=true");
+             "--console=true", "--collector.peers=true", "--collector.peers.capacity=1000",
+             "--collector.peers.per-process=100", "--collector.peers.top=0",
+             "--collector.peers.ipv4-prefix=24", "--collector.peers.ipv6-prefix=64",
+             "--peers=true");
     check_all_flags_set(&c);
     config_free(&c);
 }
@@ -360,6 +380,10 @@ static void test_bad_values(void **state)
                 "--web.telemetry-path", "/health");
     PARSE_FAILS("--web.telemetry-path: \"/\" is already another endpoint",
                 "--web.telemetry-path", "/");
+    PARSE_FAILS("--web.telemetry-path: \"/api/v1/peers\" is already another endpoint",
+                "--web.telemetry-path", "/api/v1/peers");
+    PARSE_FAILS("--web.telemetry-path: \"/api/v1/services\" is already another endpoint",
+                "--web.telemetry-path", "/api/v1/services");
     PARSE_FAILS("--web.connection-timeout: 1500ms is not a whole number of seconds",
                 "--web.connection-timeout", "1500ms");
     PARSE_FAILS("--web.connection-timeout: 2d is out of range (1s to 1d)",
@@ -441,6 +465,146 @@ static void test_bad_durations(void **state)
                 "--collector.retention", "213503982334d213503982334d");
 }
 
+/* ---- remote peers ---- */
+
+static void test_peer_ranges(void **state)
+{
+    (void)state;
+    PARSE_FAILS("--collector.peers.capacity: 255 is out of range (256 to 1048576)",
+                "--collector.peers", "--collector.peers.capacity", "255");
+    PARSE_FAILS("--collector.peers.capacity: 1048577 is out of range (256 to 1048576)",
+                "--collector.peers", "--collector.peers.capacity", "1048577");
+    PARSE_FAILS("--collector.peers.per-process: 0 is out of range (1 to 1024)",
+                "--collector.peers", "--collector.peers.per-process", "0");
+    PARSE_FAILS("--collector.peers.per-process: 1025 is out of range (1 to 1024)",
+                "--collector.peers", "--collector.peers.per-process", "1025");
+    PARSE_FAILS("--collector.peers.top: 1025 is out of range (0 to 1024)",
+                "--collector.peers", "--collector.peers.top", "1025");
+    PARSE_FAILS("--collector.peers.ipv4-prefix: 0 is out of range (1 to 32)",
+                "--collector.peers", "--collector.peers.ipv4-prefix", "0");
+    PARSE_FAILS("--collector.peers.ipv4-prefix: 33 is out of range (1 to 32)",
+                "--collector.peers", "--collector.peers.ipv4-prefix", "33");
+    PARSE_FAILS("--collector.peers.ipv6-prefix: 0 is out of range (1 to 128)",
+                "--collector.peers", "--collector.peers.ipv6-prefix", "0");
+    PARSE_FAILS("--collector.peers.ipv6-prefix: 129 is out of range (1 to 128)",
+                "--collector.peers", "--collector.peers.ipv6-prefix", "129");
+    PARSE_FAILS("--collector.peers: \"on\" is not true or false", "--collector.peers=on");
+    /* the ends of each range */
+    struct config c;
+    PARSE_OK(&c, "--collector.peers", "--collector.peers.capacity", "256",
+             "--collector.peers.per-process", "1", "--collector.peers.top", "1",
+             "--collector.peers.ipv4-prefix", "1", "--collector.peers.ipv6-prefix", "1");
+    assert_int_equal(c.peer_capacity, 256);
+    assert_int_equal(c.peers_per_process, 1);
+    assert_int_equal(c.peers_top, 1);
+    assert_int_equal(c.peer_ipv4_prefix, 1);
+    assert_int_equal(c.peer_ipv6_prefix, 1);
+    config_free(&c);
+    PARSE_OK(&c, "--collector.peers", "--collector.peers.capacity", "1048576",
+             "--collector.peers.per-process", "1024", "--collector.peers.top", "1024",
+             "--collector.peers.ipv4-prefix", "32", "--collector.peers.ipv6-prefix", "128");
+    assert_int_equal(c.peer_capacity, 1048576);
+    assert_int_equal(c.peers_per_process, 1024);
+    assert_int_equal(c.peers_top, 1024);
+    config_free(&c);
+}
+
+/* Peer settings without the store they shape, --peers without --summary, and more shown
+ * than kept: one line each, naming the flags. */
+static void test_peer_combinations(void **state)
+{
+    (void)state;
+    static const char *const settings[] = {
+        "--collector.peers.capacity=1000", "--collector.peers.per-process=8",
+        "--collector.peers.top=3", "--collector.peers.ipv4-prefix=24",
+        "--collector.peers.ipv6-prefix=64",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+        char expected[160];
+        snprintf(expected, sizeof expected, "%.*s: needs --collector.peers (or --summary "
+                 "--peers)", (int)(strchr(settings[i], '=') - settings[i]), settings[i]);
+        parse_fails(expected, (const char *const[]){ settings[i], NULL });
+        /* given at its default, on the command line, it is still refused */
+        parse_fails("--collector.peers.top: needs --collector.peers (or --summary --peers)",
+                    (const char *const[]){ "--collector.peers.top=10", NULL });
+        parse_fails(expected, (const char *const[]){ "--collector.peers=false", settings[i],
+                                                      NULL });
+    }
+    PARSE_FAILS("--peers: needs --summary (on /metrics, peers come with --collector.peers)",
+                "--peers");
+    PARSE_FAILS("--peers: needs --summary (on /metrics, peers come with --collector.peers)",
+                "--collector.peers", "--peers");
+    PARSE_FAILS("--collector.peers.top: 9 is more than --collector.peers.per-process (8)",
+                "--collector.peers", "--collector.peers.per-process", "8",
+                "--collector.peers.top", "9");
+
+    struct config c;
+    /* --summary --peers keeps a store of its own: the settings shape it */
+    PARSE_OK(&c, "--etl", "a.etl", "--summary", "--peers", "--collector.peers.ipv4-prefix",
+             "24");
+    assert_true(c.summary_peers);
+    assert_false(c.peers);
+    assert_int_equal(c.peer_ipv4_prefix, 24);
+    config_free(&c);
+    PARSE_OK(&c, "--peers=false", "--collector.peers=false");
+    assert_false(c.summary_peers);
+    config_free(&c);
+    /* fewer kept than the default top: every kept peer is shown */
+    PARSE_OK(&c, "--collector.peers", "--collector.peers.per-process", "4");
+    assert_int_equal(c.peers_per_process, 4);
+    assert_int_equal(c.peers_top, 4);
+    config_free(&c);
+    PARSE_OK(&c, "--collector.peers", "--collector.peers.per-process", "4",
+             "--collector.peers.top", "0");
+    assert_int_equal(c.peers_top, 0);
+    config_free(&c);
+    PARSE_OK(&c, "--collector.peers", "--collector.peers.per-process", "4",
+             "--collector.peers.top", "4");
+    assert_int_equal(c.peers_top, 4);
+    config_free(&c);
+}
+
+/* The config file: a peer key at its default is what /api/v1/status shows with peers off,
+ * so it is accepted; another value without collector.peers is refused as on the command
+ * line; more shown than kept is refused whichever place gave the values. */
+static void test_peer_file_keys(void **state)
+{
+    (void)state;
+    struct config c;
+    const char *path = write_file("peers_default.json",
+        "{\"collector.peers.top\": 10, \"collector.peers.capacity\": 16384}");
+    PARSE_OK(&c, "--config.file", path);
+    assert_false(c.peers);
+    config_free(&c);
+    path = write_file("peers_off.json", "{\"collector.peers.top\": 3}");
+    PARSE_FAILS("--collector.peers.top: needs --collector.peers (or --summary --peers)",
+                "--config.file", path);
+    PARSE_OK(&c, "--config.file", path, "--collector.peers");
+    assert_int_equal(c.peers_top, 3);
+    config_free(&c);
+    path = write_file("peers_top.json",
+        "{\"collector.peers\": true, \"collector.peers.top\": 20}");
+    PARSE_FAILS("--collector.peers.top: 20 is more than --collector.peers.per-process (16)",
+                "--config.file", path, "--collector.peers.per-process", "16");
+
+    /* peers on, read back through the file */
+    struct config first, second;
+    PARSE_OK(&first, "--collector.peers", "--collector.peers.per-process", "5",
+             "--collector.peers.ipv6-prefix", "48");
+    char *json = config_to_json(&first);
+    assert_non_null(strstr(json, "\"collector.peers\":true"));
+    assert_non_null(strstr(json, "\"collector.peers.top\":5"));
+    assert_non_null(strstr(json, "\"collector.peers.ipv6-prefix\":48"));
+    path = write_file("peers_effective.json", json);
+    PARSE_OK(&second, "--config.file", path);
+    char *again = config_to_json(&second);
+    assert_string_equal(again, json);
+    free(again);
+    free(json);
+    config_free(&second);
+    config_free(&first);
+}
+
 /* ---- --help and --version ---- */
 
 /* Runs config_parse with stdout sent to a file; returns what was printed. */
@@ -483,7 +647,10 @@ static void test_help_and_version(void **state)
         "--collector.retention DURATION", "--collector.capacity ROWS", "--session.kind KIND",
         "--session.name NAME", "--session.take-over-foreign", "--session.buffer-size-kb KB",
         "--session.min-buffers N", "--session.max-buffers N", "--log.level LEVEL",
-        "--console", "--help", "--version", "9731",
+        "--console", "--help", "--version", "9731", "--collector.peers ",
+        "--collector.peers.capacity PEERS", "--collector.peers.per-process PEERS",
+        "--collector.peers.top N", "--collector.peers.ipv4-prefix BITS",
+        "--collector.peers.ipv6-prefix BITS", "--peers ",
     };
     for (size_t i = 0; i < ARRAY_SIZE(every_flag); i++) {
         if (strstr(text, every_flag[i]) == NULL)
@@ -542,7 +709,14 @@ static void test_file_sets_everything(void **state)
         "  \"session.min-buffers\": 10,\n"
         "  \"session.max-buffers\": 20,\n"
         "  \"log.level\": \"debug\",\n"
-        "  \"console\": true\n"
+        "  \"console\": true,\n"
+        "  \"collector.peers\": true,\n"
+        "  \"collector.peers.capacity\": 1000,\n"
+        "  \"collector.peers.per-process\": 100,\n"
+        "  \"collector.peers.top\": 0,\n"
+        "  \"collector.peers.ipv4-prefix\": \"24\",\n"
+        "  \"collector.peers.ipv6-prefix\": 64,\n"
+        "  \"peers\": true\n"
         "}\n");
     struct config c;
     PARSE_OK(&c, "--config.file", path);
@@ -760,6 +934,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_flags_and_arguments),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_bad_durations),
+        cmocka_unit_test(test_peer_ranges),
+        cmocka_unit_test(test_peer_combinations),
+        cmocka_unit_test(test_peer_file_keys),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_file_sets_everything),
         cmocka_unit_test(test_flags_win_over_file),
