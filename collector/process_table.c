@@ -1166,10 +1166,9 @@ size_t process_table_peers_footprint(const struct process_table_config *config)
            (config->peers_by_name ? peer_store_footprint(config, names) : 0);
 }
 
-/* The covered counters of a reading: the sums over its peers and other. */
-static void peer_sums(uint64_t counters[FAMILY_COUNT][CTR_COUNT], const struct peer_view *peers,
-                      size_t count,
-                      const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
+void peer_covered_sums(uint64_t counters[FAMILY_COUNT][CTR_COUNT], const struct peer_view *peers,
+                       size_t count,
+                       const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
 {
     for (int f = 0; f < FAMILY_COUNT; f++)
         for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)
@@ -1206,7 +1205,7 @@ void process_table_foreach_peers(const struct process_table *table, peers_visit_
             ;
         if (!read)
             continue;
-        peer_sums(view.counters, peers, entry.count, entry.other);
+        peer_covered_sums(view.counters, peers, entry.count, entry.other);
         visit(&entry, context);
     }
     free(peers);

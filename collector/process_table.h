@@ -224,6 +224,14 @@ struct process_peers {
 };
 typedef void (*peers_visit_fn)(const struct process_peers *entry, void *context);
 
+/* Sets the counters that peers cover (peer_process_counter) to the sums over peers and
+ * other of one reading; the others (copies) are left as they are. foreach_peers does it
+ * for its process views; a name's renderer does it with its name_peers, so a name's
+ * series and its peers' come from one reading too. */
+void peer_covered_sums(uint64_t counters[FAMILY_COUNT][CTR_COUNT], const struct peer_view *peers,
+                       size_t count,
+                       const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT]);
+
 bool process_table_peers_enabled(const struct process_table *table);
 
 /* The prefix remote addresses of this family are kept to: 32 / 128 when not masked. */
@@ -236,8 +244,9 @@ void process_table_foreach_peers(const struct process_table *table, peers_visit_
 
 /* The same per image name, for aggregate-by-name: every event also counts in its name's
  * peers (a second store of the same capacity, kept with peers_by_name), which never retire,
- * so a name's peer series never go down. Covered counters of a name equal the sums over
- * its peers and other, as for instances. Nothing when peers_by_name is off. */
+ * so a name's peer series never go down. A name's covered counters (name_view) equal the
+ * sums over its peers and other once the writer is idle; peer_covered_sums gives them from
+ * this reading. Nothing when peers_by_name is off. */
 struct name_peers {
     const char *name;              /* image name */
     uint32_t service_set;          /* as name_view.service_set */

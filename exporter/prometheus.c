@@ -314,8 +314,12 @@ static void take_name_peers(const struct name_peers *entry, void *context)
     struct series_row *row = renderer->row_count == 0 ? NULL
         : bsearch(&key, renderer->rows, renderer->row_count, sizeof *renderer->rows,
                   compare_rows);
-    if (row != NULL && row->peers == NO_PEERS)
-        row->peers = take_peers(renderer, entry->peers, entry->count, entry->other);
+    if (row == NULL || row->peers != NO_PEERS)
+        return;
+    row->peers = take_peers(renderer, entry->peers, entry->count, entry->other);
+    /* The name's series from the same reading as its peers: a sum over remote is exact in
+     * every render, as for instances. Both only grow, so the series never goes down. */
+    peer_covered_sums(row->counters, entry->peers, entry->count, entry->other);
 }
 
 static bool family_active(const uint64_t counters[CTR_COUNT])
