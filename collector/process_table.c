@@ -119,6 +119,7 @@ struct process_table {
     /* writer only */
     uint32_t last_pid;             /* one-entry cache in front of the index */
     uint32_t last_row;
+    bool peers_on;                 /* peers.capacity != 0, beside what every event reads */
     struct pid_index index;
     uint32_t *free_rows;           /* stack of free row numbers */
     uint32_t free_count;
@@ -249,6 +250,7 @@ static bool peers_init(struct process_table *t, const struct process_table_confi
         config = &off;
     if (!peer_store_init(&t->peers, config, t->capacity + 1, false))
         return false;
+    t->peers_on = t->peers.capacity != 0;
     return peer_store_init(&t->name_peers, config->peers_by_name ? config : &off,
                            t->names.capacity, true);
 }
@@ -609,7 +611,7 @@ static inline void apply_net(struct process_table *t, const struct net_fact *net
         return;
     }
     uint32_t r = count_net(t, net->op, net->family, net->pid, net->size, timestamp);
-    if (t->peers.capacity) {
+    if (t->peers_on) {
         struct peer_endpoints ep = {net->daddr, net->saddr, net->dport, net->sport};
         count_peers(t, r, net->op, net->family, net->size, &ep, timestamp);
     }
@@ -842,6 +844,18 @@ NOINLINE static void feed_slow(struct process_table *table, const struct trace_r
     }
 }
 
+/* The same with peers: out of line, so the path without them stays as it was (the fields
+ * by value: a pointer to the caller's net_head would keep it out of registers). */
+NOINLINE static void feed_with_peers(struct process_table *table, unsigned op, unsigned family,
+                                     uint32_t pid, uint32_t size,
+                                     const struct trace_record *record)
+{
+    uint32_t r = count_net(table, op, family, pid, size, record->timestamp);
+    struct peer_endpoints ep;
+    payload_endpoints(record, family, &ep);
+    count_peers(table, r, op, family, size, &ep, record->timestamp);
+}
+
 /* Network events, nearly all of the stream, take the inlined decoder of decode_net.h
  * (the one decode_record uses too) and go straight to the counters, without a fact. Its
  * descriptor tables only hold valid ops and families, so count_net needs no check. */
@@ -855,12 +869,11 @@ void process_table_feed(struct process_table *table, const struct trace_record *
     add_u64(&table->stats.events_by_type[h.type], 1);
     if (h.truncated)
         add_u64(&table->stats.short_records, 1);
-    uint32_t r = count_net(table, h.op, h.family, h.pid, h.size, record->timestamp);
-    if (table->peers.capacity) {
-        struct peer_endpoints ep;
-        payload_endpoints(record, h.family, &ep);
-        count_peers(table, r, h.op, h.family, h.size, &ep, record->timestamp);
+    if (table->peers_on) {
+        feed_with_peers(table, h.op, h.family, h.pid, h.size, record);
+        return;
     }
+    count_net(table, h.op, h.family, h.pid, h.size, record->timestamp);
 }
 
 void process_table_count_drop(struct process_table *table, enum drop_reason reason)
