@@ -101,6 +101,23 @@ static void make_net(struct fake_event *e, const GUID *provider, UCHAR opcode,
     make_event(e, provider, opcode, 2, pointer_size, n);
 }
 
+/* A network event with its endpoints as the kernel records them (UDP receives: the local
+ * socket is the destination). */
+static void make_net_peer(struct fake_event *e, const GUID *provider, UCHAR opcode,
+                          uint8_t pointer_size, uint32_t pid, uint32_t size,
+                          const uint8_t daddr[4], uint16_t dport, const uint8_t saddr[4],
+                          uint16_t sport)
+{
+    struct payload_net f = {.pid = pid, .size = size, .dport = dport, .sport = sport};
+    memcpy(f.daddr, daddr, 4);
+    memcpy(f.saddr, saddr, 4);
+    size_t n = provider == &udpip_guid
+                   ? payload_udpip(e->payload, sizeof e->payload, opcode, pointer_size, &f)
+                   : payload_tcpip(e->payload, sizeof e->payload, opcode, pointer_size, &f);
+    assert_true(n > 0);
+    make_event(e, provider, opcode, 2, pointer_size, n);
+}
+
 /* ---- the fake trace API ---- */
 
 enum run_end { RUN_BLOCK_UNTIL_STOPPED, RUN_RETURN_AT_ONCE, RUN_NEVER_RETURNS };
@@ -628,6 +645,75 @@ static void test_events_reach_the_table(void **state)
         }
     assert_int_equal(stops, 1);
     assert_int_equal(count_calls('X', NULL, 0), 1);
+    process_table_destroy(table);
+}
+
+/* Remote peers from live EVENT_RECORDs: the endpoints reach the store through the record
+ * map and the same feed as a replay, at both pointer sizes. */
+struct peers_seen {
+    size_t count;
+    struct peer_view peer[8];
+    uint32_t pid[8];
+};
+
+static void collect_peers(const struct process_peers *e, void *context)
+{
+    struct peers_seen *s = context;
+    for (size_t i = 0; i < e->count && s->count < 8; i++) {
+        s->pid[s->count] = e->process->pid;
+        s->peer[s->count++] = e->peers[i];
+    }
+}
+
+static const struct peer_view *peer_of(const struct peers_seen *s, uint32_t pid,
+                                       uint8_t protocol, uint16_t port)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (s->pid[i] == pid && s->peer[i].protocol == protocol && s->peer[i].port == port)
+            return &s->peer[i];
+    return NULL;
+}
+
+static void test_live_events_reach_the_peers(void **state)
+{
+    (void)state;
+    static const uint8_t here[4] = {10, 0, 0, 5}, server[4] = {10, 0, 0, 9},
+                         client[4] = {10, 0, 0, 77}, group[4] = {239, 255, 255, 250};
+    struct fake_run *run = &fake.runs[0];
+    fake.run_count = 1;
+    make_process(&run->events[0], 3, 8, 1234, 0xffffa0001234000ull, "curl.exe");
+    make_net_peer(&run->events[1], &tcpip_guid, 12, 8, 1234, 0, server, 443, here, 50000);
+    make_net_peer(&run->events[2], &tcpip_guid, 10, 8, 1234, 100, server, 443, here, 50000);
+    make_net_peer(&run->events[3], &tcpip_guid, 15, 4, 1234, 0, client, 61000, here, 8080);
+    make_net_peer(&run->events[4], &tcpip_guid, 11, 4, 1234, 300, client, 61000, here, 8080);
+    make_net_peer(&run->events[5], &udpip_guid, 11, 8, 1234, 70, group, 1900, client, 1900);
+    run->event_count = 6;
+
+    struct process_table_config config = {.retention = PROCESS_TABLE_DEFAULT_RETENTION,
+                                          .peer_capacity = 256};
+    struct process_table *table = process_table_create(&config);
+    assert_non_null(table);
+    struct live_session *s = start(table, LIVE_SESSION_SYSTEM_LOGGER, false);
+    wait_delivered(1);
+
+    struct peers_seen seen = {0};
+    process_table_foreach_peers(table, collect_peers, &seen);
+    assert_int_equal(seen.count, 3);
+    const struct peer_view *out = peer_of(&seen, 1234, PEER_TCP, 443);
+    assert_non_null(out);
+    assert_int_equal(out->direction, PEER_OUTBOUND);
+    assert_memory_equal(out->address, server, 4);
+    assert_true(out->counters[PEER_CONNECTS] == 1 && out->counters[PEER_SENT_BYTES] == 100);
+    const struct peer_view *in = peer_of(&seen, 1234, PEER_TCP, 8080);
+    assert_non_null(in);
+    assert_int_equal(in->direction, PEER_INBOUND);
+    assert_memory_equal(in->address, client, 4);
+    assert_true(in->counters[PEER_ACCEPTS] == 1 && in->counters[PEER_RECV_BYTES] == 300);
+    const struct peer_view *udp = peer_of(&seen, 1234, PEER_UDP, 1900);
+    assert_non_null(udp);
+    assert_memory_equal(udp->address, client, 4); /* the sender, not the group */
+    assert_true(udp->counters[PEER_RECV_BYTES] == 70);
+    live_session_stop(s);
     process_table_destroy(table);
 }
 
@@ -1430,6 +1516,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_map),
         cmocka_unit_test_setup_teardown(test_events_reach_the_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_live_events_reach_the_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_private_session_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unflagged_records_use_the_os_pointer_size, setup,
                                         teardown),

@@ -12,7 +12,7 @@ wine_setup
 
 NAME=tcpip_exporter_live
 PORT=$(free_port)
-sc create $NAME binPath= "$EXE_WIN --web.listen-address 127.0.0.1:$PORT --log.level debug" \
+sc create $NAME binPath= "$EXE_WIN --web.listen-address 127.0.0.1:$PORT --log.level debug --collector.peers --collector.peers.capacity 4096" \
     start= demand >/dev/null || fail "sc create"
 sc start $NAME >/dev/null
 wait_state $NAME 4 30 || fail "the service did not reach RUNNING"
@@ -64,6 +64,14 @@ grep -Eq "^tcpip_listening_ports\{process=\"<untracked>\",pid=\"\",service=\"\",
     || fail "port $PORT is not among the listeners: $(grep '^tcpip_listening_ports' <<<"$metrics")"
 grep -Eq '^tcpip_exporter_connection_scan_failures(_total)? 0$' <<<"$metrics" \
     || fail "the IP Helper walk failed: $(grep connection_scan <<<"$metrics")"
+# Remote peers on (no events reach the stubbed session, so the store is empty): its figures
+# on /metrics and /api/v1/peers, as the flags set them.
+grep -Eq '^tcpip_exporter_peer_capacity 4096$' <<<"$metrics" \
+    || fail "peer capacity not 4096: $(grep peer_capacity <<<"$metrics")"
+peers_json=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/api/v1/peers?sort=retransmits&limit=10") \
+    || fail "/api/v1/peers"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["store"]["capacity"]==4096 and d["peers"]==[], d' \
+    "$peers_json" || fail "/api/v1/peers: $peers_json"
 if command -v promtool >/dev/null; then
     lint=$(promtool check metrics <"$WORK/logs/metrics.txt" 2>&1) \
         || fail "promtool check metrics on the live output: $lint"
