@@ -1199,15 +1199,15 @@ void peer_covered_sums(uint64_t counters[FAMILY_COUNT][CTR_COUNT], const struct 
         }
 }
 
-void process_table_foreach_peers(const struct process_table *table, peers_visit_fn visit,
+bool process_table_foreach_peers(const struct process_table *table, peers_visit_fn visit,
                                  void *context)
 {
     const struct peer_store *s = &table->peers;
     if (!s->capacity)
-        return;
+        return true;
     struct peer_view *peers = malloc(s->per_process * sizeof *peers);
     if (!peers)
-        return;
+        return false;
     struct process_view view;
     struct process_peers entry = {.process = &view, .peers = peers};
     for (uint32_t r = 0; r <= table->capacity; r++) {
@@ -1222,17 +1222,18 @@ void process_table_foreach_peers(const struct process_table *table, peers_visit_
         visit(&entry, context);
     }
     free(peers);
+    return true;
 }
 
-void process_table_foreach_name_peers(const struct process_table *table,
+bool process_table_foreach_name_peers(const struct process_table *table,
                                       name_peers_visit_fn visit, void *context)
 {
     const struct peer_store *s = &table->name_peers;
     if (!s->capacity)
-        return;
+        return true;
     struct peer_view *peers = malloc(s->per_process * sizeof *peers);
     if (!peers)
-        return;
+        return false;
     char name[IMAGE_NAME_MAX];
     struct name_peers entry = {.name = name, .peers = peers};
     uint32_t count = atomic_load_explicit(&table->names.count, memory_order_acquire);
@@ -1245,4 +1246,5 @@ void process_table_foreach_name_peers(const struct process_table *table,
         visit(&entry, context);
     }
     free(peers);
+    return true;
 }

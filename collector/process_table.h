@@ -238,8 +238,8 @@ bool process_table_peers_enabled(const struct process_table *table);
 unsigned process_table_peer_prefix(const struct process_table *table, enum ip_family family);
 
 /* Visit every live or retained instance (and the overflow row once used) with its peers;
- * nothing when peers are off. */
-void process_table_foreach_peers(const struct process_table *table, peers_visit_fn visit,
+ * nothing when peers are off. false: out of memory, nothing visited. */
+bool process_table_foreach_peers(const struct process_table *table, peers_visit_fn visit,
                                  void *context);
 
 /* The same per image name, for aggregate-by-name: every event also counts in its name's
@@ -255,7 +255,7 @@ struct name_peers {
     uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT];
 };
 typedef void (*name_peers_visit_fn)(const struct name_peers *entry, void *context);
-void process_table_foreach_name_peers(const struct process_table *table,
+bool process_table_foreach_name_peers(const struct process_table *table,
                                       name_peers_visit_fn visit, void *context);
 
 /* Memory held by a table of this capacity, for the footprint the docs quote. */

@@ -477,10 +477,10 @@ char *json_render_processes(const struct process_table *table,
     bool with_peers = query->peers > 0 && process_table_peers_enabled(table);
     struct collected c = { .options = options, .query = query, .table = table,
                            .with_peers = with_peers };
-    if (with_peers)
-        process_table_foreach_peers(table, collect_with_peers, &c);
-    else
+    if (!with_peers)
         process_table_foreach(table, collect, &c);
+    else if (!process_table_foreach_peers(table, collect_with_peers, &c))
+        c.out_of_memory = true;
     if (c.out_of_memory) {
         free_collected(&c);
         return NULL;

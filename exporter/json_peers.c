@@ -475,7 +475,8 @@ char *json_render_peers(const struct process_table *table, const struct render_o
     struct collection c = { .table = table, .options = options, .query = query };
     for (int f = 0; f < FAMILY_COUNT; f++)
         c.prefix[f] = process_table_peer_prefix(table, (enum ip_family)f);
-    process_table_foreach_peers(table, collect_instance, &c);
+    if (!process_table_foreach_peers(table, collect_instance, &c))
+        c.out_of_memory = true;
     char *text = NULL;
     if (!c.out_of_memory) {
         current_sort = query->sort;

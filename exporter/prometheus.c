@@ -486,9 +486,10 @@ static bool take_snapshot(struct metrics_renderer *renderer, const struct proces
     bool peers = options->peers && process_table_peers_enabled(table);
     if (options->aggregate_by_name)
         process_table_foreach_name(table, take_name, renderer);
-    else if (peers)
-        process_table_foreach_peers(table, take_process_peers, renderer);
-    else
+    else if (peers) {
+        if (!process_table_foreach_peers(table, take_process_peers, renderer))
+            renderer->out_of_memory = true;
+    } else
         process_table_foreach(table, take_process, renderer);
     if (renderer->out_of_memory)
         return false;
@@ -497,8 +498,9 @@ static bool take_snapshot(struct metrics_renderer *renderer, const struct proces
         qsort(renderer->rows, renderer->row_count, sizeof *renderer->rows, compare_rows);
     if (!options->aggregate_by_name)
         keep_newest_per_label_set(renderer);
-    else if (peers) /* looked up by name and set in the sorted rows */
-        process_table_foreach_name_peers(table, take_name_peers, renderer);
+    else if (peers && /* looked up by name and set in the sorted rows */
+             !process_table_foreach_name_peers(table, take_name_peers, renderer))
+        renderer->out_of_memory = true;
     if (renderer->out_of_memory)
         return false;
     build_labels(renderer, !options->aggregate_by_name);

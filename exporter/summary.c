@@ -392,10 +392,10 @@ void summary_print_with(FILE *out, const struct process_table *table,
                         const struct summary_options *options)
 {
     struct lines lines = { .table = table };
-    if (options->peers && process_table_peers_enabled(table))
-        process_table_foreach_peers(table, collect_peers_row, &lines);
-    else
+    if (!options->peers || !process_table_peers_enabled(table))
         process_table_foreach(table, collect_row, &lines);
+    else if (!process_table_foreach_peers(table, collect_peers_row, &lines))
+        lines.out_of_memory = true;
     add_retired_line(&lines, table);
     if (lines.count)
         qsort(lines.items, lines.count, sizeof *lines.items, by_total_bytes);

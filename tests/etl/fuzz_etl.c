@@ -47,7 +47,8 @@ static void check_peer_sums(const struct process_table *table)
 {
     struct totals rows = {{{0}}}, peers = {{{0}}};
     process_table_foreach(table, add_row, &rows);
-    process_table_foreach_peers(table, add_peers, &peers);
+    if (!process_table_foreach_peers(table, add_peers, &peers))
+        abort();
     if (memcmp(&rows, &peers, sizeof rows) != 0)
         abort();
     size_t named = 0;

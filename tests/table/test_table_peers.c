@@ -56,7 +56,7 @@ static struct seen *seen_of(const struct process_table *t)
 {
     static struct seen s;
     memset(&s, 0, sizeof s);
-    process_table_foreach_peers(t, collect, &s);
+    assert_true(process_table_foreach_peers(t, collect, &s));
     return &s;
 }
 
@@ -473,7 +473,7 @@ static void test_name_peers_survive_retirement(void **state)
     fill_end(t, 100, "web.exe", 1, T0 + 1);
     process_table_housekeep(t, T0 + 5 * SECOND);
     struct name_seen s = {0};
-    process_table_foreach_name_peers(t, collect_name, &s);
+    assert_true(process_table_foreach_name_peers(t, collect_name, &s));
     size_t peers = 0;
     assert_int_equal(name_sent(&s, "web.exe", &peers), 12);
     assert_int_equal(peers, 1); /* one peer per name: the two instances' peers are one */
