@@ -197,7 +197,7 @@ enum peer_counter {
 int peer_process_counter(enum peer_protocol protocol, enum peer_counter counter);
 
 struct peer_view {
-    uint64_t peer_id;          /* store-wide, never reused: a new id is a new series */
+    uint64_t peer_id;          /* store-wide, never reused */
     uint8_t family;            /* enum ip_family */
     uint8_t protocol;          /* enum peer_protocol */
     uint8_t direction;         /* enum peer_direction */
@@ -207,8 +207,13 @@ struct peer_view {
     uint16_t remote_port;
     uint8_t address[16];       /* remote, network order, masked to the prefix; 4 B for IPv4 */
     uint64_t first_seen;       /* trace timestamps, 100 ns since 1601 */
-    uint64_t last_seen;        /* as of the last housekeeping (at most a second old) */
-    uint64_t counters[PEER_CTR_COUNT];
+    uint64_t last_seen;        /* of its latest event */
+    uint64_t counters[PEER_CTR_COUNT]; /* since first seen: never reset while it exists */
+    /* Shown peers: its counters when it took its shown place (0 when shown from its first
+     * event). A series of it shows counters - shown_from, and other as /metrics renders
+     * it adds shown_from: the counts before are where they were rendered, in other. 0 for
+     * peers not shown. */
+    uint64_t shown_from[PEER_CTR_COUNT];
 };
 
 /* One instance with its peers, all from one consistent reading: process->counters are
@@ -218,8 +223,9 @@ struct process_peers {
     const struct process_view *process;
     const struct peer_view *peers;
     size_t count;
-    /* peers folded (least recently active, or a busier one took a shown place), events of
-     * new peers while the store was full, and records without endpoints */
+    /* peers folded (the least recently active, at the per-process limit or with the store
+     * full), events of new peers the full store had no room for, and records without
+     * endpoints. Sums over peers' counters and other are the process's counters. */
     uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT];
 };
 typedef void (*peers_visit_fn)(const struct process_peers *entry, void *context);

@@ -70,7 +70,8 @@ static const struct peer_op PEER_OPS[] = {
 /* ---- sizing ---- */
 
 struct peer_layout {
-    size_t row_stride, rows, slots, priv, row_state, free_slots, hash, connections, total;
+    size_t row_stride, rows, slots, shown_from, priv, row_state, free_slots, hash, connections,
+        total;
     uint32_t capacity, per_process, hash_slots, connection_sets;
 };
 
@@ -106,6 +107,8 @@ static struct peer_layout peer_plan(const struct process_table_config *c, uint32
     at += (size_t)rows * l.row_stride;
     l.slots = at;
     at += align_up((size_t)l.capacity * sizeof(struct peer_slot));
+    l.shown_from = at;
+    at += align_up((size_t)l.capacity * PEER_CTR_COUNT * sizeof(uint64_t));
     l.priv = at;
     at += align_up((size_t)l.capacity * sizeof(struct peer_private));
     l.row_state = at;
@@ -183,6 +186,7 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
     s->row_stride = l.row_stride;
     s->row_block = base + l.rows;
     s->slots = (struct peer_slot *)(base + l.slots);
+    s->shown_from = (_Atomic uint64_t (*)[PEER_CTR_COUNT])(base + l.shown_from);
     s->priv = (struct peer_private *)(base + l.priv);
     s->row_state = (struct peer_row_state *)(base + l.row_state);
     s->free_slots = (uint32_t *)(base + l.free_slots);
@@ -192,8 +196,11 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
     s->connection_sets = l.connection_sets;
     for (uint32_t r = 0; r < rows; r++)
         row_header_init(s, r, name_rows ? (uint64_t)r + 1 : 0);
-    for (uint32_t i = 0; i < l.capacity; i++)
+    for (uint32_t i = 0; i < l.capacity; i++) {
         slot_init(&s->slots[i]);
+        for (int c = 0; c < PEER_CTR_COUNT; c++)
+            atomic_init(&s->shown_from[i][c], 0);
+    }
     memset(s->priv, 0, (size_t)l.capacity * sizeof *s->priv);
     memset(s->row_state, 0, (size_t)rows * sizeof *s->row_state);
     memset(s->entries, 0, (size_t)l.hash_slots * sizeof *s->entries);
@@ -556,8 +563,10 @@ static void slot_publish_identity(struct peer_store *s, uint32_t slot, const str
     set64(&sl->address[1], a[1]);
     set64(&sl->first_seen, timestamp);
     set64(&sl->last_seen, timestamp);
-    for (int c = 0; c < PEER_CTR_COUNT; c++)
+    for (int c = 0; c < PEER_CTR_COUNT; c++) {
         set64(&sl->counters[c], 0);
+        set64(&s->shown_from[slot][c], 0);
+    }
 }
 
 /* A slot for a new peer of row h: a free one, else the row's least recent peer folded.
@@ -700,14 +709,11 @@ void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned famil
 
 /* ---- writer: shown places (top N per row) ---- */
 
-static uint64_t peer_rank(struct peer_store *s, uint32_t slot)
+/* Busiest: bytes sent and received since the peer was first seen. */
+static uint64_t peer_rank(const struct peer_store *s, uint32_t slot)
 {
-    struct peer_private *p = &s->priv[slot];
     const struct peer_slot *sl = &s->slots[slot];
-    uint64_t bytes = get64(&sl->counters[PEER_SENT_BYTES]) + get64(&sl->counters[PEER_RECV_BYTES]);
-    p->rank += bytes - p->bytes_at_rank;
-    p->bytes_at_rank = bytes;
-    return p->rank;
+    return get64(&sl->counters[PEER_SENT_BYTES]) + get64(&sl->counters[PEER_RECV_BYTES]);
 }
 
 static void set_shown(struct peer_store *s, uint32_t slot, bool shown)
@@ -718,29 +724,23 @@ static void set_shown(struct peer_store *s, uint32_t slot, bool shown)
     set32(&s->slots[slot].kind, slot_kind(&p->key, shown));
 }
 
-/* A peer not shown takes a shown place. Its counts so far go to other, where renderers
- * already counted them (other plus the peers not shown), and it starts again as a new
- * series: other does not move and no series goes down. The row's sequence is odd. */
-static void promote(struct peer_store *s, struct peer_row *h, uint32_t slot)
+/* A peer not shown takes a shown place. Its counters go on (they are the peer's since it
+ * was first seen); what it had counted so far is recorded as its shown_from, which
+ * renderers of series leave in other, where they already counted it (other plus the peers
+ * not shown): its series starts at 0 and other does not move. The row's sequence is odd. */
+static void promote(struct peer_store *s, uint32_t slot)
 {
-    struct peer_private *p = &s->priv[slot];
-    struct peer_slot *sl = &s->slots[slot];
-    add_counts(h->other[p->key.family][p->key.protocol], sl->counters);
     for (int c = 0; c < PEER_CTR_COUNT; c++)
-        set64(&sl->counters[c], 0);
-    p->bytes_at_rank = 0;
-    memset(s->entries[hash_find(s, &p->key)].traffic, 0, sizeof s->entries[0].traffic);
-    set64(&sl->peer_id, s->next_peer_id++);
-    set64(&sl->first_seen, get64(&sl->last_seen));
+        set64(&s->shown_from[slot][c], get64(&s->slots[slot].counters[c]));
     set_shown(s, slot, true);
 }
 
-/* best takes weakest's place; weakest's counts move from its series into other plus the
- * peers not shown, which only grows. */
-static void swap_shown(struct peer_store *s, struct peer_row *h, uint32_t best, uint32_t weakest)
+/* best takes weakest's place; weakest's series ends and all it counted joins the peers
+ * not shown (its shown_from was there already), so rendered other only grows. */
+static void swap_shown(struct peer_store *s, uint32_t best, uint32_t weakest)
 {
     set_shown(s, weakest, false);
-    promote(s, h, best);
+    promote(s, best);
     add_u64(&s->swaps, 1);
 }
 
@@ -774,9 +774,9 @@ static void row_rebalance(struct peer_store *s, uint32_t row)
             seq_begin(&h->seq);
         open = true;
         if (free_place) /* its peer was evicted */
-            promote(s, h, best);
+            promote(s, best);
         else
-            swap_shown(s, h, best, weakest);
+            swap_shown(s, best, weakest);
     }
     if (open)
         seq_end(&h->seq);
@@ -796,7 +796,8 @@ void peers_housekeep(struct peer_store *s)
 
 /* ---- readers ---- */
 
-static void slot_read(const struct peer_slot *sl, struct peer_view *v)
+static void slot_read(const struct peer_slot *sl, const _Atomic uint64_t *shown_from,
+                      struct peer_view *v)
 {
     v->peer_id = get64(&sl->peer_id);
     uint32_t kind = get32(&sl->kind), ports = get32(&sl->ports);
@@ -811,8 +812,10 @@ static void slot_read(const struct peer_slot *sl, struct peer_view *v)
     memcpy(v->address, a, sizeof v->address);
     v->first_seen = get64(&sl->first_seen);
     v->last_seen = get64(&sl->last_seen);
-    for (int c = 0; c < PEER_CTR_COUNT; c++)
+    for (int c = 0; c < PEER_CTR_COUNT; c++) {
         v->counters[c] = get64(&sl->counters[c]);
+        v->shown_from[c] = v->shown ? get64(&shown_from[c]) : 0;
+    }
 }
 
 bool peers_read_row(const struct peer_store *s, uint32_t row, uint64_t instance_id,
@@ -829,7 +832,7 @@ bool peers_read_row(const struct peer_store *s, uint32_t row, uint64_t instance_
         for (uint32_t i = 0; i < n; i++) {
             uint32_t slot = get32(&h->slot[i]);
             if (slot < s->capacity)
-                slot_read(&s->slots[slot], &out[i]);
+                slot_read(&s->slots[slot], s->shown_from[slot], &out[i]);
         }
         for (int f = 0; f < FAMILY_COUNT && same; f++)
             for (int p = 0; p < PEER_PROTOCOL_COUNT; p++)

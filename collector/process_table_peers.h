@@ -71,8 +71,6 @@ struct peer_entry {
 /* Writer only, one per slot. */
 struct peer_private {
     struct peer_key key;
-    uint64_t rank;             /* bytes ever, across promotions: which peers are busiest */
-    uint64_t bytes_at_rank;    /* its sent + received bytes when rank was last brought up */
     uint32_t position;         /* index in its row's slot list */
     bool shown;
 };
@@ -103,6 +101,7 @@ struct peer_store {
     size_t row_stride;
     unsigned char *row_block;          /* rows * row_stride bytes of struct peer_row */
     struct peer_slot *slots;           /* shared */
+    _Atomic uint64_t (*shown_from)[PEER_CTR_COUNT]; /* shared, per slot: peer_view's */
     void *block;                       /* the one allocation */
     /* writer only */
     struct peer_private *priv;

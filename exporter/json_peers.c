@@ -356,7 +356,7 @@ static _Thread_local int current_sort;
 
 /* Descending by the key, then pid, instance and first seen: without a key the order of
  * /api/v1/processes (pid, instance), each instance's peers in the order they appeared
- * (first_seen, then peer_id: a promoted peer restarts with a new id and first_seen). */
+ * (first_seen, then peer_id). */
 static int compare_matches(const void *a, const void *b)
 {
     const struct match *x = a, *y = b;

@@ -215,8 +215,9 @@ static void add_peer_counters(uint64_t to[PEER_CTR_COUNT], const uint64_t from[P
 }
 
 /* Copies the shown peers of one row and sums the others into its other; returns the index
- * of its peer_row, or NO_PEERS when memory ran out. A peer stops being shown only by its
- * counts moving into that sum (collector/process_table.h), so other never goes down. */
+ * of its peer_row, or NO_PEERS when memory ran out. A peer that stops being shown joins
+ * that sum with all it counted, and one that takes a place leaves what it had counted
+ * there (peer_view.shown_from), so other never goes down. */
 static size_t take_peers(struct metrics_renderer *renderer, const struct peer_view *peers,
                          size_t count,
                          const uint64_t other[FAMILY_COUNT][PEER_PROTOCOL_COUNT][PEER_CTR_COUNT])
@@ -238,7 +239,12 @@ static size_t take_peers(struct metrics_renderer *renderer, const struct peer_vi
         struct series_peer *peer = next_peer(renderer);
         if (peer == NULL)
             return NO_PEERS;
-        memcpy(peer->counters, view->counters, sizeof peer->counters);
+        /* Its series starts where it took its place; what it counted before stays in
+         * other, where it was rendered while it was not shown. */
+        for (int c = 0; c < PEER_CTR_COUNT; c++) {
+            peer->counters[c] = view->counters[c] - view->shown_from[c];
+            row->other[view->family][view->protocol][c] += view->shown_from[c];
+        }
         memcpy(peer->address, view->address, sizeof peer->address);
         peer->family = view->family;
         peer->protocol = view->protocol;

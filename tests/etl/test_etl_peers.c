@@ -440,15 +440,19 @@ static void check_file(const char *path, bool generated)
     if (!model_file(&m, path))
         return;
     EXPECT(m.peer_count > 0, "%s: the model found no peers", path);
-    /* Room for everything: every peer exactly. */
+    /* Room for everything: every peer exactly, with two shown places per process so that
+     * places change hands during the replay (a peer's counters are all since it was first
+     * seen, shown or not). */
     struct process_table_config big = {.capacity = 4096, .retention = UINT64_MAX / 2,
-                                       .peer_capacity = 65536, .peers_per_process = 1024};
+                                       .peer_capacity = 65536, .peers_per_process = 1024,
+                                       .peers_shown = 2};
     struct process_table *t = replay(path, &big);
     compare_with_table(&m, t, true, generated, path);
     compare_peer_counters(&m, t, path);
     struct table_stats st;
     process_table_stats(t, &st);
     EXPECT(st.peers_evicted == 0 && st.peers_refused == 0, "%s: evictions with room", path);
+    EXPECT(!generated || st.peer_swaps > 0, "%s: no shown place changed hands", path);
     printf("%s: %" PRIu64 " network events, %zu peers of %zu pids, all equal to the "
            "independent decoder's\n", path, m.net_events, m.peer_count, m.pid_count);
     process_table_destroy(t);

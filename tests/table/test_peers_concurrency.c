@@ -8,8 +8,9 @@
  *   SIZE(address), so counters shown with another peer's address are a mix too;
  *
  * and across reads, per instance_id: the covered counters (sums over peers and other) and
- * `other` as /metrics renders it (other plus the peers not shown) never go down; per
- * peer_id: no counter of a shown peer goes down; per name: the sums never go down.
+ * `other` as /metrics renders it (other, the peers not shown and what the shown ones had
+ * counted when they took their places) never go down; per
+ * peer_id: no counter goes down; per name: the sums never go down.
  * Bounded by events and wall time, so it also finishes under ThreadSanitizer. Exit status
  * 0 on success, 1 on any violation. */
 #include <inttypes.h>
@@ -168,10 +169,9 @@ static void check_peer_identity(const struct process_peers *e, const struct peer
         failure("peer counters of another address", p->counters[PEER_SENT_BYTES], size);
 }
 
+/* A peer's counters are everything since it was first seen: they only grow. */
 static void check_peer_growth(struct reader *r, const struct peer_view *p)
 {
-    if (!p->shown)
-        return;
     struct peer_memory *m = &r->peers[p->peer_id % RING];
     if (m->peer_id != p->peer_id) {
         m->peer_id = p->peer_id;
@@ -180,7 +180,9 @@ static void check_peer_growth(struct reader *r, const struct peer_view *p)
     }
     for (int c = 0; c < PEER_CTR_COUNT; c++) {
         if (p->counters[c] < m->counters[c])
-            failure("a shown peer's counter went down", p->counters[c], m->counters[c]);
+            failure("a peer's counter went down", p->counters[c], m->counters[c]);
+        if (p->shown_from[c] > p->counters[c])
+            failure("a series below zero", p->shown_from[c], p->counters[c]);
         m->counters[c] = p->counters[c];
     }
 }
@@ -192,9 +194,9 @@ static void check_instance(struct reader *r, const struct process_peers *e)
         for (int c = 0; c < PEER_CTR_COUNT; c++)
             other[p][c] = e->other[FAMILY_IPV4][p][c];
     for (size_t i = 0; i < e->count; i++)
-        if (!e->peers[i].shown)
-            for (int c = 0; c < PEER_CTR_COUNT; c++)
-                other[e->peers[i].protocol][c] += e->peers[i].counters[c];
+        for (int c = 0; c < PEER_CTR_COUNT; c++)
+            other[e->peers[i].protocol][c] += e->peers[i].shown ? e->peers[i].shown_from[c]
+                                                                 : e->peers[i].counters[c];
     struct instance_memory *m = &r->instances[e->process->instance_id % RING];
     if (m->instance_id == e->process->instance_id) {
         for (int f = 0; f < FAMILY_COUNT; f++)

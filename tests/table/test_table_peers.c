@@ -371,17 +371,18 @@ static void test_retirement_and_pid_reuse(void **state)
 
 /* ---- shown places ---- */
 
-/* What /metrics renders for an instance: each shown peer by id, and other (other plus
- * every peer not shown), per family and protocol. */
+/* What /metrics renders for an instance: each shown peer by id (counters - shown_from),
+ * and other (other plus every peer not shown plus the shown ones' shown_from), per family
+ * and protocol. */
 static uint64_t rendered_other_of(const struct seen *s, size_t process, int family,
                                   uint8_t protocol, int counter)
 {
     uint64_t v = s->other[process][family][protocol][counter];
     for (size_t i = 0; i < s->count; i++)
         if (s->peer[i].instance_id == s->process[process].instance_id &&
-            !s->peer[i].peer.shown &&
             s->peer[i].peer.protocol == protocol && s->peer[i].peer.family == family)
-            v += s->peer[i].peer.counters[counter];
+            v += s->peer[i].peer.shown ? s->peer[i].peer.shown_from[counter]
+                                       : s->peer[i].peer.counters[counter];
     return v;
 }
 
@@ -411,7 +412,9 @@ static void test_top_n_swaps_without_going_down(void **state)
     s = seen_of(t);
     const struct seen_peer *p3 = find_peer(s, 100, PEER_TCP, PEER_OUTBOUND, 443, "10.0.0.3");
     assert_true(p3->peer.shown);
-    assert_int_equal(p3->peer.counters[PEER_SENT_BYTES], 0); /* a new series from here */
+    /* Its counters go on; its series starts here, what came before stays in other. */
+    assert_int_equal(p3->peer.counters[PEER_SENT_BYTES], 1005);
+    assert_int_equal(p3->peer.shown_from[PEER_SENT_BYTES], 1005);
     assert_false(find_peer(s, 100, PEER_TCP, PEER_OUTBOUND, 443, "10.0.0.1")->peer.shown);
     assert_int_equal(rendered_other(s, 0, PEER_TCP, PEER_SENT_BYTES), 1015);
     struct table_stats st;
@@ -497,6 +500,7 @@ struct history {
     size_t count;
     uint64_t peer_id[MAX_SEEN];
     uint64_t value[MAX_SEEN][PEER_CTR_COUNT];
+    uint64_t from[MAX_SEEN][PEER_CTR_COUNT]; /* shown_from while shown, else all ones */
     size_t peers;
 };
 
@@ -520,10 +524,10 @@ static void check_history(struct history *h, const struct seen *s)
                     h->other[at][f][p][c] = v;
                 }
     }
+    /* Per peer: its counters only grow; while shown from the same point, so does its
+     * series (counters - shown_from). */
     for (size_t i = 0; i < s->count; i++) {
         const struct peer_view *p = &s->peer[i].peer;
-        if (!p->shown)
-            continue;
         size_t at = h->peers;
         for (size_t j = 0; j < h->peers; j++)
             if (h->peer_id[j] == p->peer_id)
@@ -533,11 +537,20 @@ static void check_history(struct history *h, const struct seen *s)
                 continue;
             h->peer_id[h->peers++] = p->peer_id;
             memset(h->value[at], 0, sizeof h->value[at]);
+            memset(h->from[at], 0xff, sizeof h->from[at]);
         }
+        bool same_series = p->shown && memcmp(h->from[at], p->shown_from, sizeof h->from[at]) == 0;
         for (int c = 0; c < PEER_CTR_COUNT; c++) {
             assert_true(p->counters[c] >= h->value[at][c]);
+            assert_true(p->shown_from[c] <= p->counters[c]);
+            if (same_series)
+                assert_true(p->counters[c] - p->shown_from[c] >= h->value[at][c] - h->from[at][c]);
             h->value[at][c] = p->counters[c];
         }
+        if (p->shown)
+            memcpy(h->from[at], p->shown_from, sizeof h->from[at]);
+        else
+            memset(h->from[at], 0xff, sizeof h->from[at]);
     }
 }
 
