@@ -391,6 +391,8 @@ static void collect_with_peers(const struct process_peers *entry, void *context)
     struct peer_group *group = &c->groups[c->count - 1];
     *group = (struct peer_group){ .instance_id = entry->process->instance_id,
                                   .first = c->peer_count };
+    if (entry->count == 0)
+        return; /* nothing to copy: the peers array may not exist yet */
     if (!grow((void **)&c->peers, &c->peer_capacity, c->peer_count, entry->count,
               sizeof *c->peers)) {
         c->out_of_memory = true;
