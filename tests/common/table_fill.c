@@ -59,8 +59,9 @@ void fill_end(struct process_table *table, uint32_t pid, const char *name, uint6
     fill_process(table, PROC_END, pid, name, key, timestamp);
 }
 
-void fill_net(struct process_table *table, enum net_op op, enum ip_family family,
-              uint32_t pid, uint32_t size, uint64_t timestamp)
+/* A network fact without endpoints (all zero). */
+static struct trace_fact net_fact(enum net_op op, enum ip_family family, uint32_t pid,
+                                  uint32_t size)
 {
     struct trace_fact fact;
     memset(&fact, 0, sizeof fact);
@@ -70,6 +71,13 @@ void fill_net(struct process_table *table, enum net_op op, enum ip_family family
     fact.u.net.family = family;
     fact.u.net.pid = pid;
     fact.u.net.size = size;
+    return fact;
+}
+
+void fill_net(struct process_table *table, enum net_op op, enum ip_family family,
+              uint32_t pid, uint32_t size, uint64_t timestamp)
+{
+    struct trace_fact fact = net_fact(op, family, pid, size);
     process_table_apply(table, &fact, timestamp);
 }
 
@@ -77,14 +85,7 @@ void fill_net_peer(struct process_table *table, enum net_op op, enum ip_family f
                    uint32_t pid, uint32_t size, const struct fill_endpoints *ep,
                    uint64_t timestamp)
 {
-    struct trace_fact fact;
-    memset(&fact, 0, sizeof fact);
-    fact.kind = FACT_NET;
-    fact.type = net_type(op, family);
-    fact.u.net.op = op;
-    fact.u.net.family = family;
-    fact.u.net.pid = pid;
-    fact.u.net.size = size;
+    struct trace_fact fact = net_fact(op, family, pid, size);
     /* As recorded: UDP receives name the local socket as the destination. */
     bool local_is_dest = op == NET_UDP_RECV;
     const uint8_t *local = family == FAMILY_IPV6 ? ep->local6 : ep->local4;
