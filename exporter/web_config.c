@@ -448,9 +448,14 @@ static bool check_whole(struct walk *w, const yaml_node_t *root)
     w->path[0] = '\0';
     c->tls = c->cert_file || c->cert || c->key_file || c->key || c->client_ca_file ||
              c->client_ca || c->client_auth != WEB_CLIENT_AUTH_NONE;
+    snprintf(w->path, sizeof w->path, "tls_server_config");
+    /* Checked with TLS off too, like every other value the file gives: versions that
+     * contradict each other are a mistake whether or not a certificate follows. */
+    if (c->min_version > c->max_version)
+        return fail(w, root, "min_version %s is above max_version %s",
+                    version_names[c->min_version], version_names[c->max_version]);
     if (!c->tls)
         return true;
-    snprintf(w->path, sizeof w->path, "tls_server_config");
     if ((c->cert_file != NULL) + (c->cert != NULL) != 1)
         return fail(w, root, c->cert_file ? "give cert_file or cert, not both"
                                           : "missing one of cert or cert_file");
@@ -471,9 +476,6 @@ static bool check_whole(struct walk *w, const yaml_node_t *root)
     if (c->allowed_san_count > 0 && !verifies)
         return fail(w, root, "client_allowed_sans needs client_auth_type "
                     "RequireAndVerifyClientCert or VerifyClientCertIfGiven");
-    if (c->min_version > c->max_version)
-        return fail(w, root, "min_version %s is above max_version %s",
-                    version_names[c->min_version], version_names[c->max_version]);
     return true;
 }
 

@@ -112,6 +112,10 @@ static void refusals(void **state)
                 "tls_server_config.min_version: unknown TLS version \"TLS9\" (TLS10, TLS11, TLS12, TLS13)");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, min_version: TLS13, max_version: TLS12}\n",
                 "min_version TLS13 is above max_version TLS12");
+    /* Found by fuzz_web_config: without a certificate the versions were not compared, and
+     * the default minimum (TLS12) sat above the maximum given. */
+    parse_fails("tls_server_config: {curve_preferences,max_version: TLS11}\n",
+                "min_version TLS12 is above max_version TLS11");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, client_auth_type: Maybe}\n",
                 "unknown client_auth_type \"Maybe\"");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, client_ca_file: ca}\n",
