@@ -576,31 +576,14 @@ static inline uint32_t count_net(struct process_table *t, unsigned op, unsigned 
 }
 
 /* The same event for row r's peers, and its name's when aggregating by name. */
-NOINLINE static void count_peers(struct process_table *t, uint32_t r, unsigned op,
-                                 unsigned family, uint32_t size,
-                                 const struct peer_endpoints *ep, uint64_t timestamp)
+static inline void count_peers(struct process_table *t, uint32_t r, unsigned op,
+                               unsigned family, uint32_t size,
+                               const struct peer_endpoints *ep, uint64_t timestamp)
 {
     peers_count(&t->peers, r, op, family, size, ep, timestamp);
     if (t->name_peers.capacity)
         peers_count(&t->name_peers, get32(&t->rows[r].name_id), op, family, size, ep,
                     timestamp);
-}
-
-/* Endpoints from a payload: after PID and size, daddr, saddr, dport, sport (big-endian
- * ports); none when the record ends before sport. */
-static void payload_endpoints(const struct trace_record *record, unsigned family,
-                              struct peer_endpoints *ep)
-{
-    const uint8_t *p = record->payload;
-    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
-    if (record->payload_size < 8 + 2 * alen + 4) {
-        *ep = (struct peer_endpoints){0};
-        return;
-    }
-    ep->daddr = p + 8;
-    ep->saddr = p + 8 + alen;
-    ep->dport = (uint16_t)(p[8 + 2 * alen] << 8 | p[9 + 2 * alen]);
-    ep->sport = (uint16_t)(p[10 + 2 * alen] << 8 | p[11 + 2 * alen]);
 }
 
 static inline void apply_net(struct process_table *t, const struct net_fact *net,
@@ -845,15 +828,18 @@ NOINLINE static void feed_slow(struct process_table *table, const struct trace_r
 }
 
 /* The same with peers: out of line, so the path without them stays as it was (the fields
- * by value: a pointer to the caller's net_head would keep it out of registers). */
+ * by value: a pointer to the caller's net_head would keep it out of registers). The
+ * peers read their endpoints from the payload themselves. */
 NOINLINE static void feed_with_peers(struct process_table *table, unsigned op, unsigned family,
                                      uint32_t pid, uint32_t size,
                                      const struct trace_record *record)
 {
     uint32_t r = count_net(table, op, family, pid, size, record->timestamp);
-    struct peer_endpoints ep;
-    payload_endpoints(record, family, &ep);
-    count_peers(table, r, op, family, size, &ep, record->timestamp);
+    peers_count_payload(&table->peers, r, op, family, size, record->payload,
+                        record->payload_size, record->timestamp);
+    if (table->name_peers.capacity)
+        peers_count_payload(&table->name_peers, get32(&table->rows[r].name_id), op, family,
+                            size, record->payload, record->payload_size, record->timestamp);
 }
 
 /* Network events, nearly all of the stream, take the inlined decoder of decode_net.h

@@ -10,19 +10,26 @@
 #define CACHE_LINE 64u
 #define NO_SLOT UINT32_MAX
 
-/* New peers are rare next to the events of known ones: out of line, so the per-event path
- * stays small. */
+/* New peers and the exceptions to the port rule are rare next to the events of known
+ * peers: out of line, so the per-event path stays small; what every event runs is inlined
+ * into peers_count whole (bench_table counts its cost per event). */
 #if defined(__GNUC__)
 #define NOINLINE_PEERS __attribute__((noinline))
+#define HOT static inline __attribute__((always_inline))
+#define PREFETCH(address) __builtin_prefetch(address)
 #else
 #define NOINLINE_PEERS
+#define HOT static inline
+#define PREFETCH(address) ((void)(address))
 #endif
 
 _Static_assert(sizeof(struct peer_slot) == 2 * CACHE_LINE, "a peer fills two cache lines");
-_Static_assert(sizeof(struct peer_key) == 28, "keys are compared whole");
-_Static_assert(sizeof(struct peer_entry) == CACHE_LINE, "a hash entry fills one line");
+_Static_assert(sizeof(struct peer_key) == 24, "a key is three words");
+_Static_assert(sizeof(struct peer_entry) == 8, "eight hash entries to a cache line");
+/* Sent and received bytes and events: what nearly every event adds to. */
+enum { PEER_TRAFFIC = 4 };
 _Static_assert(offsetof(struct peer_slot, counters) + PEER_TRAFFIC * 8 <= CACHE_LINE,
-               "the traffic counters are in the slot's first line");
+               "an event of a known peer touches the slot's first line only");
 
 /* A busier peer takes a shown place only when clearly busier, so two peers of about the
  * same traffic do not trade places (each trade restarts a series) at every housekeeping. */
@@ -50,21 +57,26 @@ int peer_process_counter(enum peer_protocol protocol, enum peer_counter counter)
 }
 
 /* What one event adds to a peer: bytes to one counter, 1 to another. */
+/* A UDP receive records its ends the other way round: see struct sides. */
+#define RECORDED_SWAPPED 4u
+
 struct peer_op {
     int8_t bytes, events;
     uint8_t protocol;
+    bool plain;    /* neither opens nor closes a connection: see peer_slot_of */
+    uint8_t what;  /* its part of last_what */
 };
 static const struct peer_op PEER_OPS[] = {
-    [NET_TCP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_TCP},
-    [NET_TCP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_TCP},
-    [NET_TCP_CONNECT] = {-1, PEER_CONNECTS, PEER_TCP},
-    [NET_TCP_DISCONNECT] = {-1, PEER_DISCONNECTS, PEER_TCP},
-    [NET_TCP_RETRANSMIT] = {PEER_RETRANSMIT_BYTES, PEER_RETRANSMITS, PEER_TCP},
-    [NET_TCP_ACCEPT] = {-1, PEER_ACCEPTS, PEER_TCP},
-    [NET_TCP_RECONNECT] = {-1, PEER_RECONNECTS, PEER_TCP},
-    [NET_TCP_COPY] = {-1, -1, PEER_TCP}, /* a copy has no peer: process counters only */
-    [NET_UDP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_UDP},
-    [NET_UDP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_UDP},
+    [NET_TCP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_TCP, true, 0},
+    [NET_TCP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_TCP, true, 0},
+    [NET_TCP_CONNECT] = {-1, PEER_CONNECTS, PEER_TCP, false, 0},
+    [NET_TCP_DISCONNECT] = {-1, PEER_DISCONNECTS, PEER_TCP, false, 0},
+    [NET_TCP_RETRANSMIT] = {PEER_RETRANSMIT_BYTES, PEER_RETRANSMITS, PEER_TCP, true, 0},
+    [NET_TCP_ACCEPT] = {-1, PEER_ACCEPTS, PEER_TCP, false, 0},
+    [NET_TCP_RECONNECT] = {-1, PEER_RECONNECTS, PEER_TCP, false, 0},
+    [NET_TCP_COPY] = {-1, -1, PEER_TCP, true, 0}, /* a copy has no peer: process counters only */
+    [NET_UDP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_UDP, true, 0},
+    [NET_UDP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_UDP, true, RECORDED_SWAPPED},
 };
 
 /* ---- sizing ---- */
@@ -96,8 +108,7 @@ static struct peer_layout peer_plan(const struct process_table_config *c, uint32
                                          : PROCESS_TABLE_DEFAULT_PEERS_PER_PROCESS;
     if (l.per_process > PROCESS_TABLE_MAX_PEERS_PER_PROCESS)
         l.per_process = PROCESS_TABLE_MAX_PEERS_PER_PROCESS;
-    /* At most two thirds full, and not a power of two: a hash entry is a cache line, and
-     * the store must stay small enough to live in the caches (bench_table). */
+    /* At most two thirds full. Not a power of two: Lemire's reduction needs none. */
     l.hash_slots = l.capacity + l.capacity / 2 + 1;
     /* One cached connection per two peers: exceptions to the port rule are rare. */
     l.connection_sets = power_of_two_at_least(l.capacity / (2 * PEER_WAYS) + 1);
@@ -165,6 +176,15 @@ static uint8_t prefix_or_full(uint8_t prefix, uint8_t full)
     return prefix == 0 || prefix > full ? full : prefix;
 }
 
+/* The first bits of an address's words (network order in memory), as a mask. */
+static void prefix_mask(uint64_t mask[2], unsigned bits)
+{
+    uint8_t bytes[16] = {0};
+    for (unsigned b = 0; b < bits; b++)
+        bytes[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+    memcpy(mask, bytes, sizeof bytes);
+}
+
 bool peer_store_init(struct peer_store *s, const struct process_table_config *config,
                      uint32_t rows, bool name_rows)
 {
@@ -183,6 +203,8 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
     s->rows = rows;
     s->prefix[FAMILY_IPV4] = prefix_or_full(config->peer_ipv4_prefix, 32);
     s->prefix[FAMILY_IPV6] = prefix_or_full(config->peer_ipv6_prefix, 128);
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        prefix_mask(s->mask[f], s->prefix[f]);
     s->row_stride = l.row_stride;
     s->row_block = base + l.rows;
     s->slots = (struct peer_slot *)(base + l.slots);
@@ -226,50 +248,60 @@ void peer_store_free(struct peer_store *s)
 /* ---- writer: the key hash ---- */
 
 /* The home entry of a key: a multiplicative mix of its words, mapped onto the table by
- * multiplication (Lemire's range reduction), as the size is not a power of two. Words are
- * loaded from the key itself: copying it into a local array first stalls on store
- * forwarding. */
-static uint32_t key_home(const struct peer_store *s, const struct peer_key *k)
+ * multiplication (Lemire's range reduction), as the size is not a power of two. */
+HOT uint32_t key_home(const struct peer_store *s, const struct peer_key *k)
 {
-    const unsigned char *b = (const unsigned char *)k;
-    uint64_t w0, w1, w2;
-    uint32_t w3;
-    memcpy(&w0, b, 8);
-    memcpy(&w1, b + 8, 8);
-    memcpy(&w2, b + 16, 8);
-    memcpy(&w3, b + 24, 4);
-    uint64_t h = w0 * 0x9E3779B97F4A7C15ull;
-    h = (h ^ w1) * 0xC2B2AE3D27D4EB4Full;
-    h = (h ^ w2) * 0x165667B19E3779F9ull;
-    h = (h ^ w3) * 0x9E3779B97F4A7C15ull;
+    uint64_t h = ((uint64_t)k->kind << 32 | k->row) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ k->address[0]) * 0xC2B2AE3D27D4EB4Full;
+    h = (h ^ k->address[1]) * 0x165667B19E3779F9ull;
     return (uint32_t)(((h >> 32) * (uint64_t)s->hash_slots) >> 32);
 }
 
-static uint32_t next_entry(const struct peer_store *s, uint32_t i)
+HOT uint32_t next_entry(const struct peer_store *s, uint32_t i)
 {
     return i + 1 == s->hash_slots ? 0 : i + 1;
 }
 
+#define KIND_SHOWN (1u << 3)
+
+static unsigned key_family(const struct peer_key *k)
+{
+    return k->kind & 1u;
+}
+
+static unsigned key_protocol(const struct peer_key *k)
+{
+    return (k->kind >> 1) & 1u;
+}
+
+/* Whether slot holds the peer of k: its row is known to match. The slot's kind and
+ * address are the rest of the key (the writer published them and alone changes them). */
+HOT bool slot_is(const struct peer_store *s, uint32_t slot, const struct peer_key *k)
+{
+    const struct peer_slot *sl = &s->slots[slot];
+    return (get32(&sl->kind) & ~KIND_SHOWN) == k->kind &&
+           get64(&sl->address[0]) == k->address[0] && get64(&sl->address[1]) == k->address[1];
+}
+
 /* The entry of a key, or NO_SLOT. */
-static uint32_t hash_find(const struct peer_store *s, const struct peer_key *k)
+HOT uint32_t hash_find(const struct peer_store *s, const struct peer_key *k)
 {
     for (uint32_t i = key_home(s, k);; i = next_entry(s, i)) {
         const struct peer_entry *e = &s->entries[i];
         if (e->slot == 0)
             return NO_SLOT;
-        if (memcmp(&e->key, k, sizeof *k) == 0)
+        if (e->row == k->row && slot_is(s, e->slot - 1, k))
             return i;
     }
 }
 
-/* The new entry of slot (its key in priv), traffic zero. */
-static uint32_t hash_insert(struct peer_store *s, uint32_t slot)
+/* A new entry for slot (its key in priv). */
+static void hash_insert(struct peer_store *s, uint32_t slot)
 {
     uint32_t i = key_home(s, &s->priv[slot].key);
     while (s->entries[i].slot != 0)
         i = next_entry(s, i);
-    s->entries[i] = (struct peer_entry){.key = s->priv[slot].key, .slot = slot + 1};
-    return i;
+    s->entries[i] = (struct peer_entry){.slot = slot + 1, .row = s->priv[slot].key.row};
 }
 
 /* Linear probing's deletion: entries after the hole that would not be found across it
@@ -283,7 +315,7 @@ static void hash_remove(struct peer_store *s, uint32_t slot)
             j = next_entry(s, j);
             if (s->entries[j].slot == 0)
                 return;
-            uint32_t home = key_home(s, &s->entries[j].key);
+            uint32_t home = key_home(s, &s->priv[s->entries[j].slot - 1].key);
             /* Stays put when its home lies cyclically in (i, j]. */
             bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays)
@@ -315,7 +347,7 @@ static void row_unlink(struct peer_store *s, struct peer_row *h, uint32_t slot)
 static void slot_release(struct peer_store *s, uint32_t slot)
 {
     hash_remove(s, slot);
-    s->last.entry = 0; /* entries may have moved */
+    s->last.slot = 0; /* it may take another peer */
     s->free_slots[s->free_count++] = slot;
     add_u32(&s->in_use, (uint32_t)-1);
 }
@@ -324,7 +356,7 @@ static void slot_release(struct peer_store *s, uint32_t slot)
 static void fold_into_other(struct peer_store *s, struct peer_row *h, uint32_t slot)
 {
     const struct peer_private *p = &s->priv[slot];
-    add_counts(h->other[p->key.family][p->key.protocol], s->slots[slot].counters);
+    add_counts(h->other[key_family(&p->key)][key_protocol(&p->key)], s->slots[slot].counters);
     if (p->shown)
         s->row_state[p->key.row].shown--;
     row_unlink(s, h, slot);
@@ -366,24 +398,67 @@ void peers_instance_end(struct peer_store *s, uint32_t row)
 
 /* ---- writer: which peer an event belongs to ---- */
 
-/* The two ends of an event: for UDP receives the recorded destination is the local socket
- * (collector/README.md shows it on real traces); for everything else it is the remote. */
+/* The two ends of an event, as address words (struct peer_connection's) and ports. For
+ * UDP receives the recorded destination is the local socket (collector/README.md shows it
+ * on real traces); for everything else it is the remote. */
 struct sides {
-    const uint8_t *local, *remote;
+    uint64_t local[2], remote[2];
     uint16_t local_port, remote_port;
 };
 
-static struct sides sides_of(unsigned op, const struct peer_endpoints *ep)
+/* A recorded address as words: a fixed-size copy, the rest zero. */
+HOT void address_words(uint64_t words[2], const uint8_t *address, unsigned family)
 {
-    if (op == NET_UDP_RECV)
-        return (struct sides){ep->daddr, ep->saddr, ep->dport, ep->sport};
-    return (struct sides){ep->saddr, ep->daddr, ep->sport, ep->dport};
+    words[0] = 0;
+    words[1] = 0;
+    if (family == FAMILY_IPV6)
+        memcpy(words, address, 16);
+    else
+        memcpy(words, address, 4);
 }
 
-static bool accepted_on(const struct peer_row_state *st, uint16_t port)
+HOT struct sides sides_of(unsigned op, unsigned family, const struct peer_endpoints *ep)
 {
+    bool swapped = op == NET_UDP_RECV;
+    struct sides e;
+    address_words(e.local, swapped ? ep->daddr : ep->saddr, family);
+    address_words(e.remote, swapped ? ep->saddr : ep->daddr, family);
+    e.local_port = swapped ? ep->dport : ep->sport;
+    e.remote_port = swapped ? ep->sport : ep->dport;
+    return e;
+}
+
+HOT uint32_t sides_ports(const struct sides *e)
+{
+    return (uint32_t)e->local_port << 16 | e->remote_port;
+}
+
+static bool same_words(const uint64_t a[2], const uint64_t b[2])
+{
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
+}
+
+/* Which end names a peer (its direction and port), as its bits of a kind: what the port
+ * rule decides, in one word. */
+HOT uint32_t naming(unsigned direction, uint16_t port)
+{
+    return (uint32_t)direction << 2 | (uint32_t)port << 16;
+}
+
+/* A port's bit in a row's accepted_filter. */
+HOT uint64_t port_bit(uint16_t port)
+{
+    return UINT64_C(1) << ((uint32_t)port * 0x9E3779B1u >> 26);
+}
+
+/* Most ports asked about are ephemeral ones the row never accepted on: the filter says so
+ * without the scan. */
+HOT bool accepted_on(const struct peer_row_state *st, uint16_t port)
+{
+    if (!(st->accepted_filter & port_bit(port)) || port == 0)
+        return false;
     for (int i = 0; i < PEER_ACCEPTED_PORTS; i++)
-        if (st->accepted[i] == port && port != 0)
+        if (st->accepted[i] == port)
             return true;
     return false;
 }
@@ -394,49 +469,43 @@ static void remember_accepted(struct peer_row_state *st, uint16_t port)
         return;
     st->accepted[st->accepted_next] = port;
     st->accepted_next = (st->accepted_next + 1) % PEER_ACCEPTED_PORTS;
+    st->accepted_filter = 0;
+    for (int i = 0; i < PEER_ACCEPTED_PORTS; i++)
+        if (st->accepted[i] != 0)
+            st->accepted_filter |= port_bit(st->accepted[i]);
 }
 
 /* The rule for a connection nobody saw open: the local port it accepted on, else the
  * lower of the two (a server's port is the low one; an ephemeral port is high). */
-static void port_by_rule(const struct peer_row_state *st, const struct sides *e,
-                         uint8_t *direction, uint16_t *port)
+HOT uint32_t port_by_rule(const struct peer_row_state *st, const struct sides *e)
 {
     bool inbound = e->local_port < e->remote_port || accepted_on(st, e->local_port);
-    *direction = inbound ? PEER_INBOUND : PEER_OUTBOUND;
-    *port = inbound ? e->local_port : e->remote_port;
-}
-
-static size_t address_len(unsigned family)
-{
-    return family == FAMILY_IPV6 ? 16 : 4;
+    return inbound ? naming(PEER_INBOUND, e->local_port) : naming(PEER_OUTBOUND, e->remote_port);
 }
 
 static struct peer_connection *connection_set(struct peer_store *s, uint32_t row,
-                                              unsigned family, const struct sides *e)
+                                              const struct sides *e)
 {
-    uint32_t h = row * 0x9E3779B1u ^ e->local_port * 0x85EBCA77u ^ e->remote_port * 0xC2B2AE3Du;
-    size_t n = address_len(family);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ e->remote[i]) * 0x01000193u;
-    h ^= h >> 15;
-    return &s->connections[(h & (s->connection_sets - 1)) * PEER_WAYS];
+    uint64_t h = ((uint64_t)row << 32 | sides_ports(e)) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ e->remote[0]) * 0xC2B2AE3D27D4EB4Full;
+    h = (h ^ e->remote[1]) * 0x165667B19E3779F9ull;
+    return &s->connections[((uint32_t)(h >> 32) & (s->connection_sets - 1)) * PEER_WAYS];
 }
 
 static bool connection_is(const struct peer_connection *c, const struct peer_store *s,
                           uint32_t row, unsigned family, unsigned protocol, const struct sides *e)
 {
-    size_t n = address_len(family);
     return c->used && c->row == row && c->instance == s->row_state[row].instance &&
            c->family == family && c->protocol == protocol &&
            c->local_port == e->local_port && c->remote_port == e->remote_port &&
-           memcmp(c->remote, e->remote, n) == 0 && memcmp(c->local, e->local, n) == 0;
+           same_words(c->remote, e->remote) && same_words(c->local, e->local);
 }
 
 static struct peer_connection *connection_find(struct peer_store *s, uint32_t row,
                                                unsigned family, unsigned protocol,
                                                const struct sides *e)
 {
-    struct peer_connection *set = connection_set(s, row, family, e);
+    struct peer_connection *set = connection_set(s, row, e);
     for (int w = 0; w < PEER_WAYS; w++)
         if (connection_is(&set[w], s, row, family, protocol, e))
             return &set[w];
@@ -456,7 +525,7 @@ static void connection_remember(struct peer_store *s, uint32_t row, unsigned fam
                                 unsigned protocol, const struct sides *e, uint8_t direction,
                                 uint16_t port)
 {
-    struct peer_connection *set = connection_set(s, row, family, e), *c = NULL;
+    struct peer_connection *set = connection_set(s, row, e), *c = NULL;
     for (int w = 0; w < PEER_WAYS && !c; w++)
         if (!set[w].used || set[w].instance != s->row_state[set[w].row].instance ||
             connection_is(&set[w], s, row, family, protocol, e))
@@ -464,26 +533,25 @@ static void connection_remember(struct peer_store *s, uint32_t row, unsigned fam
     if (!c)
         c = &set[s->connection_clock++ % PEER_WAYS];
     connection_drop(s, c);
-    size_t n = address_len(family);
     *c = (struct peer_connection){
+        .local = {e->local[0], e->local[1]}, .remote = {e->remote[0], e->remote[1]},
         .row = row, .instance = s->row_state[row].instance, .local_port = e->local_port,
         .remote_port = e->remote_port, .port = port, .family = (uint8_t)family,
         .protocol = (uint8_t)protocol, .direction = direction, .used = 1,
     };
-    memcpy(c->local, e->local, n);
-    memcpy(c->remote, e->remote, n);
     s->row_state[row].exceptions++;
 }
 
-/* Direction and port of an event's peer; Connect, Accept and Disconnect keep the cache. */
-static void peer_port(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
-                      unsigned protocol, const struct sides *e, uint8_t *direction,
-                      uint16_t *port)
+/* peer_port for the events that open or close connections, or of a row with cached
+ * exceptions. */
+NOINLINE_PEERS static uint32_t peer_port_cached(struct peer_store *s, uint32_t row,
+                                                unsigned op, unsigned family, unsigned protocol,
+                                                const struct sides *e)
 {
     struct peer_row_state *st = &s->row_state[row];
     if (op == NET_TCP_ACCEPT)
         remember_accepted(st, e->local_port);
-    port_by_rule(st, e, direction, port);
+    uint32_t by_rule = port_by_rule(st, e);
     if (op == NET_TCP_CONNECT || op == NET_TCP_RECONNECT || op == NET_TCP_ACCEPT) {
         uint8_t seen = op == NET_TCP_ACCEPT ? PEER_INBOUND : PEER_OUTBOUND;
         uint16_t seen_port = seen == PEER_INBOUND ? e->local_port : e->remote_port;
@@ -495,37 +563,41 @@ static void peer_port(struct peer_store *s, uint32_t row, unsigned op, unsigned 
          * are a few, and one that drops out of them must not change the peer of a
          * connection seen opening. */
         bool low_is_local = e->local_port < e->remote_port;
-        if (seen != *direction || seen != (low_is_local ? PEER_INBOUND : PEER_OUTBOUND))
+        uint32_t named = naming(seen, seen_port);
+        if (named != by_rule || seen != (low_is_local ? PEER_INBOUND : PEER_OUTBOUND))
             connection_remember(s, row, family, protocol, e, seen, seen_port);
-        *direction = seen;
-        *port = seen_port;
-        return;
+        return named;
     }
     if (st->exceptions == 0)
-        return;
+        return by_rule;
     struct peer_connection *c = connection_find(s, row, family, protocol, e);
     if (!c)
-        return;
-    *direction = c->direction;
-    *port = c->port;
+        return by_rule;
+    uint32_t named = naming(c->direction, c->port);
     if (op == NET_TCP_DISCONNECT)
         connection_drop(s, c);
+    return named;
 }
 
-static void key_of(const struct peer_store *s, struct peer_key *k, uint32_t row,
-                   unsigned family, unsigned protocol, uint8_t direction, uint16_t port,
-                   const uint8_t *remote)
+/* Direction and port of an event's peer; Connect, Accept and Disconnect keep the cache.
+ * plain: the op is none of those. */
+HOT uint32_t peer_port(struct peer_store *s, uint32_t row, unsigned op, bool plain,
+                       unsigned family, unsigned protocol, const struct sides *e)
 {
-    memset(k, 0, sizeof *k);
+    const struct peer_row_state *st = &s->row_state[row];
+    if (plain && st->exceptions == 0)
+        return port_by_rule(st, e);
+    return peer_port_cached(s, row, op, family, protocol, e);
+}
+
+/* named: as naming gives it. */
+HOT void key_of(const struct peer_store *s, struct peer_key *k, uint32_t row,
+                unsigned family, unsigned protocol, uint32_t named, const uint64_t remote[2])
+{
     k->row = row;
-    k->port = port;
-    k->family = (uint8_t)family;
-    k->protocol = (uint8_t)protocol;
-    k->direction = direction;
-    unsigned bits = s->prefix[family];
-    memcpy(k->address, remote, address_len(family));
-    for (unsigned b = bits; b < address_len(family) * 8; b++)
-        k->address[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+    k->kind = (uint32_t)family | (uint32_t)protocol << 1 | named;
+    k->address[0] = remote[0] & s->mask[family][0];
+    k->address[1] = remote[1] & s->mask[family][1];
 }
 
 /* ---- writer: new peers ---- */
@@ -543,24 +615,16 @@ static uint32_t least_recent(const struct peer_store *s, const struct peer_row *
     return best;
 }
 
-static uint32_t slot_kind(const struct peer_key *k, bool shown)
-{
-    return (uint32_t)k->family | (uint32_t)k->protocol << 1 | (uint32_t)k->direction << 2 |
-           (uint32_t)shown << 3 | (uint32_t)k->port << 16;
-}
-
 static void slot_publish_identity(struct peer_store *s, uint32_t slot, const struct sides *e,
                                   uint64_t timestamp)
 {
     struct peer_slot *sl = &s->slots[slot];
     struct peer_private *p = &s->priv[slot];
-    uint64_t a[2];
-    memcpy(a, p->key.address, sizeof a);
     set64(&sl->peer_id, s->next_peer_id++);
-    set32(&sl->kind, slot_kind(&p->key, p->shown));
-    set32(&sl->ports, (uint32_t)e->local_port << 16 | e->remote_port);
-    set64(&sl->address[0], a[0]);
-    set64(&sl->address[1], a[1]);
+    set32(&sl->kind, p->key.kind | (p->shown ? KIND_SHOWN : 0));
+    set32(&sl->ports, sides_ports(e));
+    set64(&sl->address[0], p->key.address[0]);
+    set64(&sl->address[1], p->key.address[1]);
     set64(&sl->first_seen, timestamp);
     set64(&sl->last_seen, timestamp);
     for (int c = 0; c < PEER_CTR_COUNT; c++) {
@@ -584,7 +648,7 @@ static uint32_t slot_for_new_peer(struct peer_store *s, struct peer_row *h)
     return s->free_slots[--s->free_count];
 }
 
-/* The entry of a new peer, or NO_SLOT when there is no room for it. */
+/* The slot of a new peer, or NO_SLOT when there is no room for it. */
 NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct peer_key *k,
                                            const struct sides *e, uint64_t timestamp)
 {
@@ -605,71 +669,139 @@ NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct pe
         add_u32(&s->in_use, 1);
     }
     seq_end(&h->seq);
-    return slot == NO_SLOT ? NO_SLOT : hash_insert(s, slot);
+    if (slot != NO_SLOT)
+        hash_insert(s, slot);
+    return slot;
 }
 
 /* ---- writer: counting ---- */
 
-static void count_into(_Atomic uint64_t *counters, const struct peer_op *o, uint32_t size)
+/* An event's ends as recorded: daddr, saddr, dport and sport, the bytes of the payload in
+ * its order (36 for IPv6, 12 for IPv4), zero after them. What the one-entry cache keeps:
+ * comparing them needs no decoding, so an event of the connection before costs a few
+ * loads and compares. */
+struct raw_ends {
+    uint64_t w[5];
+};
+
+/* From the payload's endpoint bytes (PEER_PAYLOAD_ENDPOINTS on), which are there: the
+ * words hold the same bytes in the same order. */
+HOT struct raw_ends raw_ends_load(const uint8_t *p, unsigned family)
+{
+    struct raw_ends r = {{0}};
+    if (family == FAMILY_IPV6)
+        memcpy(r.w, p, 36);
+    else
+        memcpy(r.w, p, 12);
+    return r;
+}
+
+/* The cache's other half: the row and what the op and family say of the ends. A UDP
+ * receive records its ends the other way round, so it has a value of its own. */
+HOT uint32_t last_what(const struct peer_op *o, unsigned family)
+{
+    return family | (uint32_t)o->protocol << 1 | o->what;
+}
+
+/* One branch for the whole comparison: the cache hits about half the time, unpredictably. */
+HOT bool last_is(const struct peer_store *s, uint32_t row, uint32_t what,
+                 const struct raw_ends *r)
+{
+    uint64_t differs = ((uint64_t)(s->last.what ^ what) | (s->last.row ^ row)) |
+                       (s->last.ends[0] ^ r->w[0]) | (s->last.ends[1] ^ r->w[1]) |
+                       (s->last.ends[2] ^ r->w[2]) | (s->last.ends[3] ^ r->w[3]) |
+                       (s->last.ends[4] ^ r->w[4]);
+    return s->last.slot != 0 && differs == 0;
+}
+
+static void last_remember(struct peer_store *s, uint32_t row, uint32_t what,
+                          const struct raw_ends *r, uint32_t slot)
+{
+    s->last.row = row;
+    s->last.slot = slot + 1;
+    s->last.what = what;
+    memcpy(s->last.ends, r->w, sizeof s->last.ends);
+}
+
+/* The slot of an event's peer, found in the hash or made; NO_SLOT when there is no room.
+ * A new connection's event also records its ports in the slot. */
+static uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, bool plain,
+                             unsigned family, unsigned protocol, const struct raw_ends *r,
+                             const struct sides *e, uint64_t timestamp)
+{
+    /* The lower port's peer is nearly always the one: its hash entry is on its way while
+     * peer_port reads the row's state, so the two cache misses overlap. */
+    uint32_t guessed = e->local_port < e->remote_port ? naming(PEER_INBOUND, e->local_port)
+                                                      : naming(PEER_OUTBOUND, e->remote_port);
+    struct peer_key k;
+    key_of(s, &k, row, family, protocol, guessed, e->remote);
+    PREFETCH(&s->entries[key_home(s, &k)]);
+    uint32_t named = peer_port(s, row, op, plain, family, protocol, e);
+    if (named != guessed)
+        key_of(s, &k, row, family, protocol, named, e->remote);
+    uint32_t entry = hash_find(s, &k);
+    uint32_t slot = entry != NO_SLOT ? s->entries[entry].slot - 1
+                                     : peer_create(s, &k, e, timestamp);
+    if (slot == NO_SLOT)
+        return NO_SLOT;
+    set32(&s->slots[slot].ports, sides_ports(e));
+    /* After a Disconnect the connection's next events (a new one on the same ports)
+     * must ask again which peer they belong to. */
+    if (op != NET_TCP_DISCONNECT)
+        last_remember(s, row, last_what(&PEER_OPS[op], family), r, slot);
+    else
+        s->last.slot = 0;
+    return slot;
+}
+
+HOT void count_into(_Atomic uint64_t *counters, const struct peer_op *o, uint32_t size)
 {
     if (o->bytes >= 0)
         add_u64(&counters[o->bytes], size);
     add_u64(&counters[o->events], 1);
 }
 
-static bool last_is(const struct peer_store *s, uint32_t row, unsigned family,
-                    unsigned protocol, const struct sides *e)
+HOT void count_into_slot(struct peer_store *s, uint32_t slot, const struct peer_op *o,
+                         uint32_t size, uint64_t timestamp)
 {
-    size_t n = address_len(family);
-    return s->last.entry != 0 && s->last.row == row && s->last.family == family &&
-           s->last.protocol == protocol && s->last.local_port == e->local_port &&
-           s->last.remote_port == e->remote_port && memcmp(s->last.remote, e->remote, n) == 0 &&
-           memcmp(s->last.local, e->local, n) == 0;
+    struct peer_slot *sl = &s->slots[slot];
+    count_into(sl->counters, o, size);
+    /* Events come in time order but for a little jitter between processors' buffers: the
+     * latest one seen is close enough for "last seen" and for the least-recent choice. */
+    set64(&sl->last_seen, timestamp);
 }
 
-static void last_remember(struct peer_store *s, uint32_t row, unsigned family,
-                          unsigned protocol, const struct sides *e, uint32_t entry)
+/* An event the one-entry cache could not place: counted into its peer, or into other
+ * when the store has no room for a new one. */
+NOINLINE_PEERS static void count_looked_up(struct peer_store *s, uint32_t row,
+                                           const struct peer_op *o, unsigned op,
+                                           unsigned family, uint32_t size,
+                                           const struct raw_ends *r, uint64_t timestamp)
 {
-    size_t n = address_len(family);
-    s->last.row = row;
-    s->last.entry = entry + 1;
-    s->last.family = (uint8_t)family;
-    s->last.protocol = (uint8_t)protocol;
-    s->last.local_port = e->local_port;
-    s->last.remote_port = e->remote_port;
-    memcpy(s->last.remote, e->remote, n);
-    memcpy(s->last.local, e->local, n);
+    const uint8_t *bytes = (const uint8_t *)r->w;
+    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+    const uint8_t *ports = bytes + 2 * alen;
+    struct peer_endpoints ep = {bytes, bytes + alen, (uint16_t)(ports[0] << 8 | ports[1]),
+                                (uint16_t)(ports[2] << 8 | ports[3])};
+    struct sides e = sides_of(op, family, &ep);
+    uint32_t slot = peer_slot_of(s, row, op, o->plain, family, o->protocol, r, &e, timestamp);
+    if (slot == NO_SLOT) {
+        add_u64(&s->refused, 1);
+        count_into(row_header(s, row)->other[family][o->protocol], o, size);
+        return;
+    }
+    count_into_slot(s, slot, o, size, timestamp);
 }
 
-/* The entry of an event's peer, found or made; NO_SLOT when there is no room. A new
- * connection's event also records its ports in the slot. */
-static uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
-                             unsigned protocol, const struct sides *e, uint64_t timestamp)
+/* An event with its ends. Connect, Accept and Disconnect change what the cache knows:
+ * they never take it. */
+HOT void count_ends(struct peer_store *s, uint32_t row, const struct peer_op *o, unsigned op,
+                    unsigned family, uint32_t size, struct raw_ends r, uint64_t timestamp)
 {
-    /* Connect, Accept and Disconnect change what the cache knows: never short-cut them. */
-    bool plain = op != NET_TCP_CONNECT && op != NET_TCP_RECONNECT && op != NET_TCP_ACCEPT &&
-                 op != NET_TCP_DISCONNECT;
-    if (plain && last_is(s, row, family, protocol, e))
-        return s->last.entry - 1;
-    uint8_t direction;
-    uint16_t port;
-    peer_port(s, row, op, family, protocol, e, &direction, &port);
-    struct peer_key k;
-    key_of(s, &k, row, family, protocol, direction, port, e->remote);
-    uint32_t entry = hash_find(s, &k);
-    if (entry == NO_SLOT)
-        entry = peer_create(s, &k, e, timestamp);
-    if (entry == NO_SLOT)
-        return NO_SLOT;
-    set32(&s->slots[s->entries[entry].slot - 1].ports,
-          (uint32_t)e->local_port << 16 | e->remote_port);
-    /* After a Disconnect the connection's next events (a new one on the same ports)
-     * must ask again which peer they belong to. */
-    if (op != NET_TCP_DISCONNECT)
-        last_remember(s, row, family, protocol, e, entry);
+    if (o->plain && last_is(s, row, last_what(o, family), &r))
+        count_into_slot(s, s->last.slot - 1, o, size, timestamp);
     else
-        s->last.entry = 0;
-    return entry;
+        count_looked_up(s, row, o, op, family, size, &r, timestamp);
 }
 
 void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
@@ -678,33 +810,37 @@ void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned famil
     const struct peer_op *o = &PEER_OPS[op];
     if (o->events < 0)
         return;
-    struct peer_row *h = row_header(s, row);
     if (!ep->daddr) {
-        count_into(h->other[family][o->protocol], o, size);
+        count_into(row_header(s, row)->other[family][o->protocol], o, size);
         return;
     }
-    struct sides e = sides_of(op, ep);
-    uint32_t entry = peer_slot_of(s, row, op, family, o->protocol, &e, timestamp);
-    if (entry == NO_SLOT) {
-        add_u64(&s->refused, 1);
-        count_into(h->other[family][o->protocol], o, size);
+    /* The payload's bytes again, from the fact's pointers and ports. */
+    uint8_t bytes[36];
+    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+    memcpy(bytes, ep->daddr, alen);
+    memcpy(bytes + alen, ep->saddr, alen);
+    uint8_t *ports = bytes + 2 * alen;
+    ports[0] = (uint8_t)(ep->dport >> 8);
+    ports[1] = (uint8_t)ep->dport;
+    ports[2] = (uint8_t)(ep->sport >> 8);
+    ports[3] = (uint8_t)ep->sport;
+    count_ends(s, row, o, op, family, size, raw_ends_load(bytes, family), timestamp);
+}
+
+void peers_count_payload(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                         uint32_t size, const uint8_t *payload, uint32_t payload_size,
+                         uint64_t timestamp)
+{
+    const struct peer_op *o = &PEER_OPS[op];
+    if (o->events < 0)
+        return;
+    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+    if (payload_size < PEER_PAYLOAD_ENDPOINTS + 2 * alen + 4) {
+        count_into(row_header(s, row)->other[family][o->protocol], o, size);
         return;
     }
-    struct peer_entry *en = &s->entries[entry];
-    struct peer_slot *sl = &s->slots[en->slot - 1];
-    if (o->events < PEER_TRAFFIC) {
-        /* Stores only: see struct peer_entry. */
-        uint64_t bytes = en->traffic[o->bytes] + size, events = en->traffic[o->events] + 1;
-        en->traffic[o->bytes] = bytes;
-        en->traffic[o->events] = events;
-        set64(&sl->counters[o->bytes], bytes);
-        set64(&sl->counters[o->events], events);
-    } else {
-        count_into(sl->counters, o, size);
-    }
-    /* Events come in time order but for a little jitter between processors' buffers: the
-     * latest one seen is close enough for "last seen" and for the least-recent choice. */
-    set64(&sl->last_seen, timestamp);
+    count_ends(s, row, o, op, family, size,
+               raw_ends_load(payload + PEER_PAYLOAD_ENDPOINTS, family), timestamp);
 }
 
 /* ---- writer: shown places (top N per row) ---- */
@@ -721,7 +857,7 @@ static void set_shown(struct peer_store *s, uint32_t slot, bool shown)
     struct peer_private *p = &s->priv[slot];
     s->row_state[p->key.row].shown += shown ? 1u : (uint32_t)-1;
     p->shown = shown;
-    set32(&s->slots[slot].kind, slot_kind(&p->key, shown));
+    set32(&s->slots[slot].kind, p->key.kind | (shown ? KIND_SHOWN : 0));
 }
 
 /* A peer not shown takes a shown place. Its counters go on (they are the peer's since it

@@ -26,15 +26,16 @@
 
 #include "process_table.h"
 
-/* Shared, one per peer: 128 bytes, two cache lines. What nearly every event writes (the
- * traffic counters, last_seen, the ports) is in the first. */
+/* Shared, one per peer: 128 bytes, two cache lines. The first holds all an event of a
+ * known peer reads and writes: what the writer compares to find it (address, kind), the
+ * traffic counters, last_seen and the ports. */
 struct peer_slot {
+    _Atomic uint64_t address[2];
     _Atomic uint64_t last_seen;  /* trace timestamp of its latest event */
     _Atomic uint32_t ports;      /* local << 16 | remote, of its latest event */
     _Atomic uint32_t kind;       /* family | protocol << 1 | direction << 2 | shown << 3 | port << 16 */
     _Atomic uint64_t counters[PEER_CTR_COUNT];
     _Atomic uint64_t peer_id;
-    _Atomic uint64_t address[2];
     _Atomic uint64_t first_seen;
 };
 
@@ -47,25 +48,23 @@ struct peer_row {
     _Atomic uint32_t slot[];
 };
 
-/* What tells two peers of a row apart. 28 bytes, compared whole (padding zeroed). */
+/* What tells two peers of a row apart: its row, its kind as the slot has it (family,
+ * protocol, direction and port; never the shown bit) and the remote address in the
+ * slot's words (network order, masked to the family's prefix, IPv4 in the first 4 bytes). */
 struct peer_key {
-    uint32_t row;
-    uint16_t port;
-    uint8_t family, protocol, direction, pad_[3];
-    uint8_t address[16];       /* masked to the family's prefix; IPv4 in the first 4 */
+    uint32_t row, kind;
+    uint64_t address[2];
 };
 
-/* Writer only: the entries of the key hash, one cache line each, holding the key, the
- * slot and the writer's own copy of the traffic counters (sent and received bytes and
- * events: PEER_SENT_BYTES .. PEER_RECV_EVENTS). The writer adds into the copy and stores
- * the sums into the shared slot, so an event costs one line of the hash and a store to
- * the slot, and never waits for a slot line a reader took (process_table.c's struct
- * traffic does the same for rows). */
-enum { PEER_TRAFFIC = 4 };
+/* Writer only: the entries of the key hash, 8 bytes each, so the whole hash stays in the
+ * writer's cache (196 KB at the default capacity). An entry holds the slot and the key's
+ * row; the rest of the key is compared in the slot's first line, the one the event then
+ * counts into, so an event of a known peer costs that one line (bench_table). The slot's
+ * counters are added in place: the writer loads a line readers may share, which stays a
+ * local hit (no other core writes it). */
 struct peer_entry {
-    struct peer_key key;
     uint32_t slot;             /* slot + 1; 0 = empty */
-    uint64_t traffic[PEER_TRAFFIC];
+    uint32_t row;
 };
 
 /* Writer only, one per slot. */
@@ -78,6 +77,7 @@ struct peer_private {
 /* Writer only, one per row. */
 enum { PEER_ACCEPTED_PORTS = 8 };
 struct peer_row_state {
+    uint64_t accepted_filter;               /* a bit per accepted port: port_bit */
     uint16_t accepted[PEER_ACCEPTED_PORTS]; /* local ports it accepted on (0: none) */
     uint32_t accepted_next;                 /* where the next one goes, round robin */
     uint32_t shown;                         /* peers marked shown */
@@ -88,16 +88,17 @@ struct peer_row_state {
 /* A connection whose peer does not follow the rule. Cached, PEER_WAYS per set. */
 enum { PEER_WAYS = 4 };
 struct peer_connection {
+    uint64_t local[2], remote[2];      /* as struct peer_key's address, not masked */
     uint32_t row, instance;
     uint16_t local_port, remote_port, port;
     uint8_t family, protocol, direction, used;
-    uint8_t local[16], remote[16];
 };
 
 struct peer_store {
     /* immutable after creation */
     uint32_t capacity, per_process, shown_max, rows;
     uint8_t prefix[FAMILY_COUNT];
+    uint64_t mask[FAMILY_COUNT][2];    /* the prefix as a mask on address words */
     size_t row_stride;
     unsigned char *row_block;          /* rows * row_stride bytes of struct peer_row */
     struct peer_slot *slots;           /* shared */
@@ -114,10 +115,9 @@ struct peer_store {
     uint32_t connection_sets;          /* a power of two, PEER_WAYS entries each */
     uint32_t connection_clock;         /* round-robin victim within a set */
     struct {                           /* one-entry cache: the latest event's endpoints */
-        uint32_t row, entry;           /* entry + 1; 0 = empty */
-        uint16_t local_port, remote_port;
-        uint8_t family, protocol;
-        uint8_t local[16], remote[16];
+        uint64_t ends[5];              /* as recorded: struct raw_ends */
+        uint32_t row, slot;            /* slot + 1; 0 = empty */
+        uint32_t what;                 /* last_what */
     } last;
     uint64_t next_peer_id;
     /* shared statistics */
@@ -144,6 +144,13 @@ void peers_instance_begin(struct peer_store *s, uint32_t row, uint64_t instance_
 void peers_instance_end(struct peer_store *s, uint32_t row);
 void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
                  uint32_t size, const struct peer_endpoints *ep, uint64_t timestamp);
+/* The same from a network event's payload: after PID and size (PEER_PAYLOAD_ENDPOINTS
+ * bytes), daddr, saddr, then dport and sport big-endian; a record that ends first counts
+ * into other. */
+enum { PEER_PAYLOAD_ENDPOINTS = 8 };
+void peers_count_payload(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                         uint32_t size, const uint8_t *payload, uint32_t payload_size,
+                         uint64_t timestamp);
 void peers_housekeep(struct peer_store *s);
 
 /* Reader: the peers and other of row's instance instance_id into out (room for
