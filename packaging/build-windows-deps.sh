@@ -34,6 +34,12 @@
 set -euo pipefail
 
 HOST=x86_64-w64-mingw32
+# The oldest Windows the exe must load on: 7 SP1 / Server 2008 R2 (the NT Kernel Logger path).
+# mingw-w64 defaults to Windows 10, and then gnulib inside GnuTLS imports
+# GetSystemTimePreciseAsFileTime (Windows 8) directly instead of looking it up at run time,
+# and the exe would not start on Windows 7. Every library is compiled with this floor;
+# tests/build/check_windows_imports.sh refuses the exe if a newer function is imported.
+WIN_FLOOR='-D_WIN32_WINNT=0x0601 -DWINVER=0x0601'
 SOURCE_PACKAGES=(gmp nettle gnutls28 libmicrohttpd cjson libdeflate cmocka libyaml)
 
 die() { echo "build-windows-deps: $*" >&2; exit 1; }
@@ -109,7 +115,7 @@ build_gmp() {
         # only for the cycle counter of its tune/ programs, which are not built.
         ./configure --host="$HOST" --prefix="$PREFIX" \
             --disable-assembly --disable-cxx --enable-static --disable-shared \
-            M4=m4-not-needed
+            CPPFLAGS="$WIN_FLOOR" M4=m4-not-needed
         # The top-level "all" builds only libgmp (tests, demos and tune are check/extra programs).
         make -j"$(nproc)"
         make install
@@ -133,7 +139,7 @@ build_nettle() {
         ./configure --host="$HOST" --prefix="$PREFIX" \
             --disable-assembler --disable-documentation --disable-openssl \
             --enable-static --disable-shared \
-            CFLAGS=-O2 CPPFLAGS="-I$PREFIX/include" LDFLAGS="-L$PREFIX/lib"
+            CFLAGS=-O2 CPPFLAGS="-I$PREFIX/include $WIN_FLOOR" LDFLAGS="-L$PREFIX/lib"
         grep -q '^#define NETTLE_USE_MINI_GMP 0' version.h \
             || { echo "nettle: configured with mini-gmp, not PREFIX's GMP"; exit 1; }
         # all-here: the libraries only, not tools/, testsuite/ and examples/.
@@ -180,7 +186,7 @@ build_gnutls() {
             --without-zlib --without-brotli --without-zstd \
             --with-included-libtasn1 --with-included-unistring \
             --enable-threads=windows --with-system-priority-file= \
-            CFLAGS=-O2 CPPFLAGS="-I$PREFIX/include" LDFLAGS="-L$PREFIX/lib" \
+            CFLAGS=-O2 CPPFLAGS="-I$PREFIX/include $WIN_FLOOR" LDFLAGS="-L$PREFIX/lib" \
             ac_cv_search___atomic_load_4="none required"
         # gl/ (gnulib) and lib/ are all libgnutls needs; the top level would also enter po/,
         # src/gl/ and others.
@@ -219,6 +225,7 @@ build_libmicrohttpd() {
             --enable-https --disable-doc --disable-examples --disable-curl \
             --disable-nls --enable-static --disable-shared \
             PKG_CONFIG=pkg-config PKG_CONFIG_LIBDIR="$PREFIX/lib/pkgconfig" PKG_CONFIG_PATH='' \
+            CPPFLAGS="$WIN_FLOOR" \
             GNUTLS_CFLAGS="$(pc --cflags gnutls)" GNUTLS_LIBS="$(pc --static --libs gnutls)"
         grep -q '^#define HTTPS_SUPPORT 1' MHD_config.h \
             || { echo "libmicrohttpd: configured without HTTPS"; exit 1; }
@@ -241,7 +248,7 @@ build_cjson() {
         cd "$src"
         # CJSON_HIDE_SYMBOLS: a static library, neither dllexport nor dllimport. Users of the
         # header must define it too (meson.build does, for the Windows build).
-        "$HOST-gcc" -O2 -std=c89 -DCJSON_HIDE_SYMBOLS -c cJSON.c -o cJSON.o
+        "$HOST-gcc" -O2 -std=c89 $WIN_FLOOR -DCJSON_HIDE_SYMBOLS -c cJSON.c -o cJSON.o
         "$HOST-ar" rcs libcjson.a cJSON.o
         install -D -m 644 libcjson.a "$PREFIX/lib/libcjson.a"
         install -D -m 644 cJSON.h "$PREFIX/include/cjson/cJSON.h"
@@ -258,7 +265,8 @@ build_libdeflate() {
         # For a mingw compiler its Makefile names the static library libdeflatestatic.lib (an
         # ar archive, as MSVC users expect the name); installed as libdeflate.a for -ldeflate.
         # Without LIBDEFLATE_DLL the header declares plain functions, no dllimport.
-        make -j"$(nproc)" CC="$HOST-gcc" AR="$HOST-ar" DISABLE_SHARED=1 libdeflatestatic.lib
+        make -j"$(nproc)" CC="$HOST-gcc" AR="$HOST-ar" CPPFLAGS="$WIN_FLOOR" DISABLE_SHARED=1 \
+            libdeflatestatic.lib
         install -D -m 644 libdeflatestatic.lib "$PREFIX/lib/libdeflate.a"
         install -D -m 644 libdeflate.h "$PREFIX/include/libdeflate.h"
     ) >>"$LOG" 2>&1 || die "libdeflate failed; see $LOG"
@@ -279,6 +287,7 @@ build_cmocka() {
             -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY \
             -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY \
             -DCMAKE_BUILD_TYPE=Release \
+            -DCMAKE_C_FLAGS="$WIN_FLOOR" \
             -DCMAKE_INSTALL_PREFIX="$PREFIX" \
             -DBUILD_STATIC_LIB=ON -DWITH_STATIC_LIB=ON \
             -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF
@@ -307,7 +316,7 @@ build_libyaml() {
         # mingw's gcc would not need it (yaml.h declares plainly for __MINGW32__), others would.
         mkdir -p build
         for f in src/*.c; do
-            "$HOST-gcc" -O2 -DYAML_DECLARE_STATIC \
+            "$HOST-gcc" -O2 $WIN_FLOOR -DYAML_DECLARE_STATIC \
                 -DYAML_VERSION_MAJOR="$major" -DYAML_VERSION_MINOR="$minor" \
                 -DYAML_VERSION_PATCH="$patch" -DYAML_VERSION_STRING="\"$major.$minor.$patch\"" \
                 -Iinclude -c "$f" -o "build/$(basename "$f" .c).o"
