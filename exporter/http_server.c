@@ -77,6 +77,9 @@ struct http_server {
     atomic_uint_fast64_t rejected[HTTP_REJECT_COUNT];
     double started;
     struct response_budget budget;
+    /* The size of the last /api/v1/processes and /api/v1/peers answers: what the next one
+     * reserves before it is made (json_answer). */
+    atomic_size_t json_estimate[2];
     struct shared_render *shared;
     struct metrics_renderer *renderer;   /* used by the shared render, one render at a time */
     struct connection_guard *guard;
@@ -199,6 +202,14 @@ static enum MHD_Result refuse(struct http_server *server, struct MHD_Connection 
     return send_error(server, connection, status, message);
 }
 
+static enum MHD_Result refuse_json_memory(struct http_server *server,
+                                          struct MHD_Connection *connection)
+{
+    return refuse(server, connection, HTTP_REJECT_RESPONSE_MEMORY,
+                  MHD_HTTP_SERVICE_UNAVAILABLE,
+                  "the memory for responses is in use by other clients; try again shortly");
+}
+
 /* A malloc'ed body made for one request (the JSON API): charged to the budget, or 503. */
 static enum MHD_Result send_owned(struct http_server *server, struct MHD_Connection *connection,
                                   char *text, const char *content_type)
@@ -210,9 +221,7 @@ static enum MHD_Result send_owned(struct http_server *server, struct MHD_Connect
         response_body_wrap(&server->budget, text, length, length + 1, true);
     if (body == NULL) {
         free(text);
-        return refuse(server, connection, HTTP_REJECT_RESPONSE_MEMORY,
-                      MHD_HTTP_SERVICE_UNAVAILABLE,
-                      "the memory for responses is in use by other clients; try again shortly");
+        return refuse_json_memory(server, connection);
     }
     return queue_body(server, connection, MHD_HTTP_OK, body_response(body, content_type),
                       length);
@@ -223,6 +232,33 @@ static enum MHD_Result send_json(struct http_server *server, struct MHD_Connecti
 {
     return send_owned(server, connection, text, "application/json; charset=utf-8");
 }
+
+/* The JSON answers that grow with the table (every process, every peer) are made for each
+ * request; there is no shared render as for /metrics. Each first reserves one and a half
+ * times the size of the last answer of its kind (the text grows by doubling, and the rows
+ * are copied out of the table first): when that does not fit it is refused before it
+ * takes any memory or time, so sixteen clients asking at once cost about the budget, not
+ * sixteen answers (http_hostile). The first answer of a kind reserves JSON_FIRST_ESTIMATE. */
+enum json_answer { JSON_PROCESSES, JSON_PEERS };
+#define JSON_FIRST_ESTIMATE ((size_t)64 << 10)
+
+static bool json_reserve(struct http_server *server, enum json_answer kind, size_t *reserved)
+{
+    size_t estimate = atomic_load(&server->json_estimate[kind]);
+    *reserved = estimate ? estimate + estimate / 2 : JSON_FIRST_ESTIMATE;
+    return response_budget_reserve(&server->budget, *reserved);
+}
+
+static enum MHD_Result send_reserved_json(struct http_server *server,
+                                          struct MHD_Connection *connection,
+                                          enum json_answer kind, size_t reserved, char *text)
+{
+    response_budget_give_back(&server->budget, reserved);
+    if (text != NULL)
+        atomic_store(&server->json_estimate[kind], strlen(text) + 1);
+    return send_json(server, connection, text);
+}
+
 
 /* ---- /metrics ---- */
 
@@ -367,8 +403,11 @@ static enum MHD_Result serve_processes(struct http_server *server,
     /* the path exists either way; only the parameter cannot be honoured */
     if (query.peers > 0 && !process_table_peers_enabled(server->table))
         return send_error(server, connection, MHD_HTTP_BAD_REQUEST, "peers: " PEERS_OFF_MESSAGE);
-    return send_json(server, connection,
-                     json_render_processes(server->table, &server->render, &query));
+    size_t reserved;
+    if (!json_reserve(server, JSON_PROCESSES, &reserved))
+        return refuse_json_memory(server, connection);
+    return send_reserved_json(server, connection, JSON_PROCESSES, reserved,
+                              json_render_processes(server->table, &server->render, &query));
 }
 
 static enum MHD_Result serve_peers(struct http_server *server, struct MHD_Connection *connection)
@@ -381,7 +420,11 @@ static enum MHD_Result serve_peers(struct http_server *server, struct MHD_Connec
     struct query_parse parse = { .set = set_peer_parameter, .query = &query };
     if (!parse_arguments(connection, &parse))
         return send_error(server, connection, MHD_HTTP_BAD_REQUEST, parse.err);
-    return send_json(server, connection, json_render_peers(server->table, &server->render, &query));
+    size_t reserved;
+    if (!json_reserve(server, JSON_PEERS, &reserved))
+        return refuse_json_memory(server, connection);
+    return send_reserved_json(server, connection, JSON_PEERS, reserved,
+                              json_render_peers(server->table, &server->render, &query));
 }
 
 static enum MHD_Result serve_status(struct http_server *server,

@@ -223,6 +223,37 @@ static uint64_t total_bytes(const struct process_view *view)
     return sum;
 }
 
+bool json_append_item(struct text_buffer *out, cJSON *item, size_t index)
+{
+    char *text = item != NULL ? cJSON_PrintUnformatted(item) : NULL;
+    cJSON_Delete(item);
+    if (text == NULL) {
+        out->failed = true;
+        return false;
+    }
+    if (index > 0)
+        text_buffer_append_char(out, ',');
+    text_buffer_append_str(out, text);
+    free(text);
+    return !out->failed;
+}
+
+char *json_text_take(struct text_buffer *out)
+{
+    text_buffer_append_char(out, '\0');
+    char *text = NULL;
+    if (!out->failed) {
+        /* the buffer grew by doubling: give back what the answer does not use */
+        text = realloc(out->data, out->length);
+        if (text == NULL)
+            text = out->data;
+    } else {
+        free(out->data);
+    }
+    text_buffer_init(out);
+    return text;
+}
+
 cJSON *json_add_new_object(cJSON *array)
 {
     cJSON *one = cJSON_CreateObject();
@@ -497,20 +528,21 @@ char *json_render_processes(const struct process_table *table,
     if (query->limit > 0 && query->limit < count)
         count = query->limit;
 
-    char *text = NULL;
-    cJSON *array = cJSON_CreateArray();
-    bool ok = array != NULL;
+    struct text_buffer out;
+    text_buffer_init(&out);
+    text_buffer_append_char(&out, '[');
+    bool ok = true;
     for (size_t i = 0; ok && i < count; i++) {
         cJSON *object = process_object(table, &c.views[i]);
-        ok = object != NULL && cJSON_AddItemToArray(array, object);
-        if (ok && with_peers)
-            ok = add_row_peers(object, &c, &c.views[i]);
+        if (object != NULL && with_peers && !add_row_peers(object, &c, &c.views[i])) {
+            cJSON_Delete(object);
+            object = NULL;
+        }
+        ok = json_append_item(&out, object, i);
     }
-    if (ok)
-        text = cJSON_PrintUnformatted(array);
-    cJSON_Delete(array);
+    text_buffer_append_char(&out, ']');
     free_collected(&c);
-    return text;
+    return json_text_take(&out);
 }
 
 /* ---- /api/v1/services ---- */

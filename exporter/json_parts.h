@@ -11,6 +11,20 @@
 
 #include "json.h"
 #include "row_services.h"
+#include "text_buffer.h"
+
+/* ---- documents as text ---- */
+
+/* The long arrays (a row per process, one object per peer) are written as text an object
+ * at a time: a document never exists as one cJSON tree, which takes several times the
+ * text's size, so what a request holds while it is built is about its answer's length. */
+
+/* item printed without spaces after a ',' unless it is the array's first; item is freed.
+ * false (out's contents incomplete) when item is NULL or printing failed. */
+bool json_append_item(struct text_buffer *out, cJSON *item, size_t index);
+/* out's text, NUL-terminated, in a block of just its size for the caller to free; NULL
+ * when something failed. out is emptied either way. */
+char *json_text_take(struct text_buffer *out);
 
 /* ---- values ---- */
 

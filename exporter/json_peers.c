@@ -386,21 +386,20 @@ static int compare_instances(const void *a, const void *b)
 
 /* ---- the document ---- */
 
-static bool add_matches(cJSON *root, const struct collection *c, size_t count)
+/* "peers": [...], as text (json_append_item). */
+static bool add_matches(struct text_buffer *out, const struct collection *c, size_t count)
 {
-    cJSON *array = cJSON_AddArrayToObject(root, "peers");
-    for (size_t i = 0; array != NULL && i < count; i++) {
+    text_buffer_append_str(out, "\"peers\":[");
+    for (size_t i = 0; i < count; i++) {
         const struct match *m = &c->matches[i];
         const struct process_view *view = &c->instances[m->instance].view;
         struct row_services services;
         row_services_of(c->table, view->service_set, &services);
-        cJSON *peer = json_peer_object(c->table, view, &services, &m->peer);
-        if (peer == NULL || !cJSON_AddItemToArray(array, peer)) {
-            cJSON_Delete(peer);
+        if (!json_append_item(out, json_peer_object(c->table, view, &services, &m->peer), i))
             return false;
-        }
     }
-    return array != NULL;
+    text_buffer_append_char(out, ']');
+    return !out->failed;
 }
 
 /* "other": {"ipv4": {"tcp": {...}, "udp": {...}}, "ipv6": {...}}, keys as the peers'. */
@@ -422,28 +421,34 @@ static bool add_other(cJSON *object,
     return all != NULL;
 }
 
-static bool add_instances(cJSON *root, const struct collection *c)
+/* "processes": [...], as text. */
+static bool add_instances(struct text_buffer *out, const struct collection *c)
 {
-    cJSON *array = cJSON_AddArrayToObject(root, "processes");
-    for (size_t i = 0; array != NULL && i < c->instance_count; i++) {
+    text_buffer_append_str(out, "\"processes\":[");
+    for (size_t i = 0; i < c->instance_count; i++) {
         const struct instance *in = &c->instances[i];
         struct row_services services;
         row_services_of(c->table, in->view.service_set, &services);
-        cJSON *one = json_add_new_object(array);
-        if (one == NULL || !add_owner(one, &in->view, &services) ||
-            !json_add_u64(one, "peers", in->peers) || !add_other(one, in->other) ||
-            !json_add_process_counters(one, &in->view))
+        cJSON *one = cJSON_CreateObject();
+        if (one != NULL && (!add_owner(one, &in->view, &services) ||
+                            !json_add_u64(one, "peers", in->peers) ||
+                            !add_other(one, in->other) ||
+                            !json_add_process_counters(one, &in->view))) {
+            cJSON_Delete(one);
+            one = NULL;
+        }
+        if (!json_append_item(out, one, i))
             return false;
     }
-    return array != NULL;
+    text_buffer_append_char(out, ']');
+    return !out->failed;
 }
 
-static bool add_store(cJSON *root, const struct process_table *table)
+static bool store_fields(cJSON *store, const struct process_table *table)
 {
     struct table_stats stats;
     process_table_stats(table, &stats);
-    cJSON *store = cJSON_AddObjectToObject(root, "store");
-    return store != NULL && json_add_u64(store, "in_use", stats.peers_in_use) &&
+    return json_add_u64(store, "in_use", stats.peers_in_use) &&
            json_add_u64(store, "capacity", stats.peer_capacity) &&
            json_add_u64(store, "evicted", stats.peers_evicted) &&
            json_add_u64(store, "refused", stats.peers_refused) &&
@@ -452,21 +457,35 @@ static bool add_store(cJSON *root, const struct process_table *table)
            json_add_u64(store, "ipv6_prefix", process_table_peer_prefix(table, FAMILY_IPV6));
 }
 
+/* {"peers": [...], "matched": N, "processes": [...], "store": {...}}, as text. */
 static char *render(struct collection *c)
 {
     size_t count = c->match_count;
     if (c->query->limit > 0 && c->query->limit < count)
         count = c->query->limit;
-    cJSON *root = cJSON_CreateObject();
-    bool ok = root != NULL && add_matches(root, c, count) &&
-              json_add_u64(root, "matched", c->match_count);
+    struct text_buffer out;
+    text_buffer_init(&out);
+    text_buffer_append_char(&out, '{');
+    bool ok = add_matches(&out, c, count);
+    text_buffer_append_str(&out, ",\"matched\":");
+    text_buffer_append_u64(&out, c->match_count);
+    text_buffer_append_char(&out, ',');
     /* only now: the matches' instance indexes point into the array as collected */
     if (ok && c->instance_count > 1)
         qsort(c->instances, c->instance_count, sizeof *c->instances, compare_instances);
-    ok = ok && add_instances(root, c) && add_store(root, c->table);
-    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
-    return text;
+    ok = ok && add_instances(&out, c);
+    text_buffer_append_str(&out, ",\"store\":");
+    cJSON *store = cJSON_CreateObject();
+    if (store != NULL && !store_fields(store, c->table)) {
+        cJSON_Delete(store);
+        store = NULL;
+    }
+    bool stored = json_append_item(&out, store, 0); /* frees store either way */
+    ok = ok && stored;
+    text_buffer_append_char(&out, '}');
+    if (!ok)
+        out.failed = true;
+    return json_text_take(&out);
 }
 
 char *json_render_peers(const struct process_table *table, const struct render_options *options,

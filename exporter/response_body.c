@@ -32,6 +32,16 @@ static bool budget_take(struct response_budget *budget, size_t bytes)
     return true;
 }
 
+bool response_budget_reserve(struct response_budget *budget, size_t bytes)
+{
+    return budget_take(budget, bytes);
+}
+
+void response_budget_give_back(struct response_budget *budget, size_t bytes)
+{
+    atomic_fetch_sub(&budget->held, bytes);
+}
+
 struct response_body *response_body_wrap(struct response_budget *budget, char *data,
                                          size_t length, size_t size, bool must_fit)
 {

@@ -21,6 +21,11 @@ void response_budget_init(struct response_budget *budget, size_t cap);
 /* Whether `bytes` more would stay within the cap (a hint: others may charge meanwhile). */
 bool response_budget_fits(const struct response_budget *budget, size_t bytes);
 size_t response_budget_held(const struct response_budget *budget);
+/* Takes `bytes` of the cap for an answer not made yet (false when they do not fit), so that
+ * the memory it takes while it is made is counted too; response_budget_give_back returns
+ * them once the answer is a body, charged on its own. */
+bool response_budget_reserve(struct response_budget *budget, size_t bytes);
+void response_budget_give_back(struct response_budget *budget, size_t bytes);
 
 struct response_body {
     atomic_uint refs;

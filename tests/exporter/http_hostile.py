@@ -1,13 +1,15 @@
 """Hostile clients on loopback against the exporter's defaults (issue 14's judgement): while
-2,000 connections trickle header bytes, 16 and then 64 clients trickle GET bodies, and 64
-clients read a 10,000-process /metrics slowly, from several 127.0.0.x addresses, a normal
-scrape from 127.0.0.1 is answered within one second every time and the server's memory
-stays under its documented bound. Bounded: each attack lasts a few seconds.
+2,000 connections trickle header bytes, 16 and then 64 clients trickle GET bodies, 64
+clients read a 10,000-process /metrics slowly, and 16 clients ask for the whole JSON table
+(/api/v1/processes) again and again, from several 127.0.0.x addresses, a normal scrape from
+127.0.0.1 is answered within one second every time and the server's memory stays under its
+documented bound. Bounded: each attack lasts a few seconds.
 
 Target: the test server (10,000 made-up processes) by default, or a server already running
 (--port P --pid PID, e.g. tcpip_exporter.exe under Wine: tests/windows/wine_hostile.sh),
 then with --table-rows and --response-memory-mib telling the bound."""
 import argparse
+import http.client
 import os
 import resource
 import socket
@@ -159,6 +161,56 @@ def slow_readers(target, seconds):
                                 rcvbuf=4096), seconds, "64 slow readers of /metrics")
 
 
+class JsonReaders(threading.Thread):
+    """`count` clients, each asking for /api/v1/processes as soon as its last answer came:
+    every answer is built for its request (no shared render as /metrics has), so what they
+    cost at once must stay bounded too. Answers are 200 or 503 (Retry-After), nothing else."""
+
+    def __init__(self, port, count):
+        super().__init__(daemon=True)
+        self.port, self.count = port, count
+        self.stopping = threading.Event()
+        self.answers = {}
+        self.lock = threading.Lock()
+
+    def one_client(self, source):
+        while not self.stopping.is_set():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10,
+                                               source_address=(source, 0))
+                c.request("GET", "/api/v1/processes")
+                r = c.getresponse()
+                r.read()
+                retry = r.getheader("Retry-After")
+                c.close()
+                key = r.status if r.status != 503 or retry == "1" else "503?"
+            except (OSError, http.client.HTTPException) as e:
+                key = type(e).__name__
+            with self.lock:
+                self.answers[key] = self.answers.get(key, 0) + 1
+
+    def run(self):
+        clients = [threading.Thread(target=self.one_client, args=(a,), daemon=True)
+                   for a in ATTACK_ADDRESSES * (self.count // len(ATTACK_ADDRESSES))]
+        for c in clients:
+            c.start()
+        self.stopping.wait()
+        for c in clients:
+            c.join(15)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(20)
+
+
+def json_readers(target, seconds):
+    attack = under_attack(target, JsonReaders(target.port, 16), seconds,
+                          "16 clients asking for /api/v1/processes without pause")
+    odd = {k: v for k, v in attack.answers.items() if k not in (200, 503)}
+    check(attack.answers.get(200, 0) > 0 and not odd,
+          "JSON answers: %s (200, or 503 with Retry-After: 1)" % attack.answers)
+
+
 def memory_bound(target):
     sanitizer = os.environ.get("EXPORTER_SANITIZE", "none")
     if sanitizer not in ("", "none"):
@@ -174,6 +226,7 @@ def run_all(target, seconds):
     trickling_bodies(target, 16, seconds)
     trickling_bodies(target, 64, seconds)
     slow_readers(target, seconds)
+    json_readers(target, seconds)
     memory_bound(target)
 
 
