@@ -54,7 +54,7 @@ struct live_session_status {
 };
 
 /* Proof that this process is the only instance of ours using a session: on Windows a
- * named mutex, Global\tcpip_exporter.<session>, held from the claim until release. Only
+ * named mutex, Global\tcpip_exporter.<SESSION>, held from the claim until release. Only
  * a claim that is held lets the session stop an existing session of that name, which can
  * then be nothing but an orphan of an instance that died (the kernel releases a dead
  * holder's mutex). <session> is the private session's name, or "NT Kernel Logger" when

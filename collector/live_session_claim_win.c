@@ -32,13 +32,18 @@ static const char *claimed_session(const struct live_session_config *c)
                                                                    : LIVE_SESSION_DEFAULT_NAME;
 }
 
-/* CLAIM_PREFIX + session, with backslashes (reserved in object names) made '_'. */
+/* CLAIM_PREFIX + session in upper case, with backslashes (reserved in object names) made
+ * '_'. Upper case: ETW compares session names without case (folding to upper case), so
+ * "TCPIP_EXPORTER" is the session "tcpip_exporter" is, and must meet the same mutex. */
 static bool mutex_name(const char *session, wchar_t *out, size_t out_chars)
 {
-    wchar_t wide[1100];
-    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, session, -1, wide,
-                            (int)(sizeof wide / sizeof wide[0])) <= 0)
+    wchar_t wide[1100], upper[1100];
+    int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, session, -1, wide,
+                                    (int)(sizeof wide / sizeof wide[0]));
+    if (chars <= 0 || LCMapStringW(LOCALE_INVARIANT, LCMAP_UPPERCASE, wide, chars, upper,
+                                   (int)(sizeof upper / sizeof upper[0])) != chars)
         return false;
+    memcpy(wide, upper, (size_t)chars * sizeof *wide);
     uint32_t hash = 2166136261u; /* FNV-1a of the whole name */
     for (wchar_t *c = wide; *c != L'\0'; c++) {
         if (*c == L'\\')

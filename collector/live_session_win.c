@@ -222,21 +222,25 @@ static ULONG stop_by_name(const wchar_t *name, const GUID *guid)
  * enable more flags, write a log file, or use other buffers): exactly our EnableFlags, our
  * buffer size, our flush timer, real-time only and no log file. Only asked when the
  * instance claim is held, so no instance of ours is running it. */
+static bool has_our_fingerprint(const struct live_session *s, const EVENT_TRACE_PROPERTIES *q)
+{
+    const ULONG file_modes = EVENT_TRACE_FILE_MODE_SEQUENTIAL | EVENT_TRACE_FILE_MODE_CIRCULAR |
+                             EVENT_TRACE_FILE_MODE_APPEND | EVENT_TRACE_FILE_MODE_NEWFILE;
+    bool no_file = q->LogFileNameOffset == 0 ||
+                   (q->LogFileNameOffset < q->Wnode.BufferSize &&
+                    *(const wchar_t *)((const char *)q + q->LogFileNameOffset) == L'\0');
+    return q->EnableFlags == KERNEL_FLAGS && q->BufferSize == s->buffer_size_kb &&
+           q->FlushTimer == FLUSH_TIMER_S && (q->LogFileMode & EVENT_TRACE_REAL_TIME_MODE) &&
+           !(q->LogFileMode & file_modes) && no_file;
+}
+
 static bool kernel_logger_is_ours(struct live_session *s)
 {
     EVENT_TRACE_PROPERTIES *q = control_properties(&system_trace_control_guid);
     if (q == NULL)
         return false;
     ULONG status = etw_seam.control_trace(0, KERNEL_LOGGER_NAMEW, q, EVENT_TRACE_CONTROL_QUERY);
-    const ULONG file_modes = EVENT_TRACE_FILE_MODE_SEQUENTIAL | EVENT_TRACE_FILE_MODE_CIRCULAR |
-                             EVENT_TRACE_FILE_MODE_APPEND | EVENT_TRACE_FILE_MODE_NEWFILE;
-    bool no_file = q->LogFileNameOffset == 0 ||
-                   (q->LogFileNameOffset < q->Wnode.BufferSize &&
-                    *(const wchar_t *)((const char *)q + q->LogFileNameOffset) == L'\0');
-    bool ours = status == ERROR_SUCCESS && q->EnableFlags == KERNEL_FLAGS &&
-                q->BufferSize == s->buffer_size_kb && q->FlushTimer == FLUSH_TIMER_S &&
-                (q->LogFileMode & EVENT_TRACE_REAL_TIME_MODE) && !(q->LogFileMode & file_modes) &&
-                no_file;
+    bool ours = status == ERROR_SUCCESS && has_our_fingerprint(s, q);
     free(q);
     return ours;
 }
@@ -404,7 +408,9 @@ static void forget_own_session(struct live_session *s)
 
 /* Whether handle still names the session this run started. A handle outlives its session
  * (the NT Kernel Logger's is always the same value), so before a stop by handle a QUERY
- * must return our logger name, and our GUID where it returns one. */
+ * must return our logger name, and our GUID where it returns one. Every NT Kernel Logger
+ * has the same name and GUID: one another tool started after ours went away must also
+ * lack our fingerprint (kernel_logger_is_ours) to be left alone. */
 static bool handle_is_ours(struct live_session *s, TRACEHANDLE handle, const GUID *guid)
 {
     EVENT_TRACE_PROPERTIES *q = control_properties(guid);
@@ -422,6 +428,13 @@ static bool handle_is_ours(struct live_session *s, TRACEHANDLE handle, const GUI
     bool ours = status == ERROR_SUCCESS && room > 0 && wcsnlen(name, room) < room &&
                 _wcsicmp(name, active_name(s)) == 0 &&
                 (IsEqualGUID(&q->Wnode.Guid, guid) || IsEqualGUID(&q->Wnode.Guid, &no_guid));
+    if (ours && s->active_kind == LIVE_SESSION_KERNEL_LOGGER && !has_our_fingerprint(s, q)) {
+        session_log(s, COLLECTOR_LOG_WARN, "live session: the NT Kernel Logger now running "
+                    "is not the one we started (other flags, buffers or a log file); not "
+                    "stopping it");
+        ours = false;
+        status = ERROR_WMI_INSTANCE_NOT_FOUND; /* logged here; not again below */
+    }
     if (status == ERROR_SUCCESS && !ours)
         session_log(s, COLLECTOR_LOG_WARN, "live session: our old session handle now names "
                     "another session (%.*ls); not stopping it", (int)(room < 200 ? room : 200),

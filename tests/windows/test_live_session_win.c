@@ -163,6 +163,8 @@ static struct {
     wchar_t session_name[64];     /* of the last session StartTrace started, for QUERY */
     GUID session_guid;
     const wchar_t *query_name;    /* non-NULL: QUERY by handle reports this session instead */
+    ULONG started_flags, started_buffer_kb, started_flush, started_mode; /* of that session */
+    ULONG query_flags;            /* non-zero: QUERY by handle reports these EnableFlags */
     ULONG query_result;           /* non-zero: QUERY by handle fails with it */
     ULONG header_pointer_size;    /* what OpenTrace puts in the logfile header */
     DWORD os_pointer_size;        /* what the OS says */
@@ -206,6 +208,10 @@ static ULONG WINAPI fake_start(PTRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_P
         *handle = FAKE_SESSION_HANDLE;
         wcsncpy(fake.session_name, name, 63);
         fake.session_guid = p->Wnode.Guid;
+        fake.started_flags = p->EnableFlags;
+        fake.started_buffer_kb = p->BufferSize;
+        fake.started_flush = p->FlushTimer;
+        fake.started_mode = p->LogFileMode;
         ResetEvent(fake.session_stopped);
     }
     return result;
@@ -241,6 +247,11 @@ static ULONG WINAPI fake_control(TRACEHANDLE handle, LPCWSTR name, PEVENT_TRACE_
         wcscpy(logger, fake.query_name != NULL ? fake.query_name : fake.session_name);
         if (fake.query_name == NULL)
             p->Wnode.Guid = fake.session_guid;
+        /* and its properties, as the session was started (or another's flags) */
+        p->EnableFlags = fake.query_flags != 0 ? fake.query_flags : fake.started_flags;
+        p->BufferSize = fake.started_buffer_kb;
+        p->FlushTimer = fake.started_flush;
+        p->LogFileMode = fake.started_mode;
     }
     if (control == EVENT_TRACE_CONTROL_STOP && handle == 0 && fake.stop_by_name_result != 0)
         return fake.stop_by_name_result;
@@ -1287,6 +1298,34 @@ static void test_handle_naming_another_session_is_not_stopped(void **state)
     process_table_destroy(table);
 }
 
+static void test_kernel_logger_of_another_tool_is_not_stopped(void **state)
+{
+    (void)state;
+    one_run_after_start_result(ERROR_SUCCESS);
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, false);
+    wait_delivered(1);
+    /* Ours went away and xperf started the NT Kernel Logger again: the same name, the same
+     * GUID, the same handle value, but its own flags. */
+    fake.query_flags = EVENT_TRACE_FLAG_PROFILE | EVENT_TRACE_FLAG_PROCESS;
+    live_session_stop(s);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 0);
+    assert_true(was_logged("warn", "NT Kernel Logger now running is not the one we started"));
+    process_table_destroy(table);
+}
+
+static void test_own_kernel_logger_is_stopped(void **state)
+{
+    (void)state;
+    one_run_after_start_result(ERROR_SUCCESS);
+    struct process_table *table = new_table();
+    struct live_session *s = start(table, LIVE_SESSION_KERNEL_LOGGER, false);
+    wait_delivered(1);
+    live_session_stop(s);
+    assert_int_equal(count_calls('C', NULL, EVENT_TRACE_CONTROL_STOP), 1);
+    process_table_destroy(table);
+}
+
 static void test_handle_of_a_vanished_session_is_not_stopped(void **state)
 {
     (void)state;
@@ -1357,9 +1396,14 @@ static void test_second_instance_is_refused(void **state)
     assert_null(live_session_claim(&config, err, sizeof err));
     assert_non_null(strstr(err, "another tcpip_exporter is running with the session "
                                 "\"tcpip_exporter\""));
-    assert_non_null(strstr(err, "Global\\tcpip_exporter.tcpip_exporter"));
+    assert_non_null(strstr(err, "Global\\tcpip_exporter.TCPIP_EXPORTER"));
     assert_null(strchr(err, '\n'));
     assert_int_equal(fake.call_count, 0); /* the trace API was never touched */
+
+    /* ETW names have no case: the same session, the same mutex. */
+    config.session_name = "TCPIP_Exporter";
+    assert_null(live_session_claim(&config, err, sizeof err));
+    assert_non_null(strstr(err, "another tcpip_exporter is running"));
 
     /* Another name is another instance's business: it may run beside. */
     config.session_name = "second";
@@ -1554,6 +1598,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handle_naming_another_session_is_not_stopped,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_logger_of_another_tool_is_not_stopped,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_kernel_logger_is_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handle_of_a_vanished_session_is_not_stopped,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_instance_is_refused, setup, teardown),
