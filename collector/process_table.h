@@ -173,6 +173,10 @@ struct hosted_service {
 size_t process_table_services_hosted(const struct process_table *table,
                                      struct hosted_service *out, size_t max);
 
+/* The order of service names wherever they are listed: ASCII case-insensitive, as the SCM
+ * compares them (and as sets and the `service` label sort them). */
+int process_table_service_name_compare(const char *a, const char *b);
+
 /* ---- remote peers: any thread, like the rows ---- */
 
 enum peer_protocol { PEER_TCP = 0, PEER_UDP = 1, PEER_PROTOCOL_COUNT = 2 };

@@ -94,6 +94,11 @@ static int name_compare(const char *a, const char *b)
     }
 }
 
+int process_table_service_name_compare(const char *a, const char *b)
+{
+    return name_compare(a, b);
+}
+
 static uint32_t hash_folded(const char *name)
 {
     uint32_t hash = 2166136261u; /* FNV-1a */

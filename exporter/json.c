@@ -552,7 +552,8 @@ static int compare_hosted(const void *a, const void *b)
     const struct hosted_service *x = a, *y = b;
     if (x->pid != y->pid)
         return x->pid < y->pid ? -1 : 1;
-    return strcmp(x->service.name, y->service.name);
+    /* as the `service` label joins them: Schedule before SENS */
+    return process_table_service_name_compare(x->service.name, y->service.name);
 }
 
 /* The image name of each hosting pid's row, the live one when there are several (a

@@ -333,6 +333,32 @@ static void json_status_and_error(void **state)
     process_table_destroy(table);
 }
 
+/* /api/v1/services lists a process's services in the order the `service` label joins
+ * them: case-insensitively, so Schedule before SENS (strcmp would put SENS first). */
+static void json_services_order(void **state)
+{
+    (void)state;
+    struct process_table_config config = { .capacity = 16 };
+    struct process_table *table = process_table_create(&config);
+    fill_start(table, 1188, "svchost.exe", 1, FILL_T0);
+    fill_service(table, 1188, 4, "SENS", "System Event Notification Service", FILL_T0);
+    fill_service(table, 1188, 4, "Schedule", "Task Scheduler", FILL_T0);
+    fill_service(table, 1188, 4, "BITS", "Background Intelligent Transfer Service", FILL_T0);
+    process_table_housekeep(table, FILL_T0);
+    char *text = json_render_services(table);
+    assert_non_null(text);
+    cJSON *parsed = cJSON_Parse(text);
+    assert_non_null(parsed);
+    assert_int_equal(cJSON_GetArraySize(parsed), 3);
+    const char *want[] = { "BITS", "Schedule", "SENS" };
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(parsed, i), "name")->valuestring,
+                            want[i]);
+    cJSON_Delete(parsed);
+    free(text);
+    process_table_destroy(table);
+}
+
 /* The connect failures by family and reason, as the live page reads them. */
 static void json_status_failures(void **state)
 {
@@ -405,6 +431,7 @@ int main(void)
         cmocka_unit_test(json_counters_exact),
         cmocka_unit_test(json_query),
         cmocka_unit_test(json_status_and_error),
+        cmocka_unit_test(json_services_order),
         cmocka_unit_test(json_status_failures),
         cmocka_unit_test(live_page_parts),
     };
