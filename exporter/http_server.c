@@ -77,8 +77,8 @@ struct http_server {
     atomic_uint_fast64_t rejected[HTTP_REJECT_COUNT];
     double started;
     struct response_budget budget;
-    /* The size of the last /api/v1/processes and /api/v1/peers answers: what the next one
-     * reserves before it is made (json_answer). */
+    /* The size of recent /api/v1/processes and /api/v1/peers answers: what the next one
+     * reserves before it is made (json_reserve). */
     atomic_size_t json_estimate[2];
     struct shared_render *shared;
     struct metrics_renderer *renderer;   /* used by the shared render, one render at a time */
@@ -238,7 +238,9 @@ static enum MHD_Result send_json(struct http_server *server, struct MHD_Connecti
  * times the size of the last answer of its kind (the text grows by doubling, and the rows
  * are copied out of the table first): when that does not fit it is refused before it
  * takes any memory or time, so sixteen clients asking at once cost about the budget, not
- * sixteen answers (http_hostile). The first answer of a kind reserves JSON_FIRST_ESTIMATE. */
+ * sixteen answers (http_hostile). The first answer of a kind reserves JSON_FIRST_ESTIMATE;
+ * a small answer (a filtered query) lowers the estimate an eighth at a time, so the next
+ * whole-table answer is not reserved as if it were small. */
 enum json_answer { JSON_PROCESSES, JSON_PEERS };
 #define JSON_FIRST_ESTIMATE ((size_t)64 << 10)
 
@@ -254,11 +256,13 @@ static enum MHD_Result send_reserved_json(struct http_server *server,
                                           enum json_answer kind, size_t reserved, char *text)
 {
     response_budget_give_back(&server->budget, reserved);
-    if (text != NULL)
-        atomic_store(&server->json_estimate[kind], strlen(text) + 1);
+    if (text != NULL) {
+        size_t size = strlen(text) + 1, before = atomic_load(&server->json_estimate[kind]);
+        size_t floor = before - before / 8;
+        atomic_store(&server->json_estimate[kind], size > floor ? size : floor);
+    }
     return send_json(server, connection, text);
 }
-
 
 /* ---- /metrics ---- */
 
