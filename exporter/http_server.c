@@ -80,6 +80,7 @@ struct http_server {
     /* The size of recent /api/v1/processes and /api/v1/peers answers: what the next one
      * reserves before it is made (json_reserve). */
     atomic_size_t json_estimate[2];
+    atomic_bool json_building;        /* one of them is being made (json_reserve) */
     struct shared_render *shared;
     struct metrics_renderer *renderer;   /* used by the shared render, one render at a time */
     struct connection_guard *guard;
@@ -240,21 +241,30 @@ static enum MHD_Result send_json(struct http_server *server, struct MHD_Connecti
  * takes any memory or time, so sixteen clients asking at once cost about the budget, not
  * sixteen answers (http_hostile). The first answer of a kind reserves JSON_FIRST_ESTIMATE;
  * a small answer (a filtered query) lowers the estimate an eighth at a time, so the next
- * whole-table answer is not reserved as if it were small. */
+ * whole-table answer is not reserved as if it were small. And one is made at a time: the
+ * others are refused at once rather than each holding a server thread and its own copy of
+ * the rows, which is what kept scrapes waiting and memory past its bound (http_hostile, 16
+ * clients asking without pause). */
 enum json_answer { JSON_PROCESSES, JSON_PEERS };
 #define JSON_FIRST_ESTIMATE ((size_t)64 << 10)
 
 static bool json_reserve(struct http_server *server, enum json_answer kind, size_t *reserved)
 {
+    if (atomic_exchange(&server->json_building, true))
+        return false;
     size_t estimate = atomic_load(&server->json_estimate[kind]);
     *reserved = estimate ? estimate + estimate / 2 : JSON_FIRST_ESTIMATE;
-    return response_budget_reserve(&server->budget, *reserved);
+    if (response_budget_reserve(&server->budget, *reserved))
+        return true;
+    atomic_store(&server->json_building, false);
+    return false;
 }
 
 static enum MHD_Result send_reserved_json(struct http_server *server,
                                           struct MHD_Connection *connection,
                                           enum json_answer kind, size_t reserved, char *text)
 {
+    atomic_store(&server->json_building, false);
     response_budget_give_back(&server->budget, reserved);
     if (text != NULL) {
         size_t size = strlen(text) + 1, before = atomic_load(&server->json_estimate[kind]);
