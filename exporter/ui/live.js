@@ -10,6 +10,7 @@
   // key: what a row is sorted by; value(row): its number or text; kind: how it shows.
   const COLUMNS = [
     { key: "name", label: "Process", kind: "text", value: (r) => r.name },
+    { key: "service", label: "Services", kind: "text", value: (r) => r.service },
     { key: "pid", label: "PID", kind: "int", value: (r) => r.pid },
     { key: "state", label: "State", kind: "text", value: (r) => r.state },
     { key: "sent_rate", label: "Sent/s", kind: "bytes", rate: "sent" },
@@ -50,6 +51,7 @@
     return {
       key: String(row.instance_id),
       name: String(row.name),
+      service: typeof row.service === "string" ? row.service : "",
       pid: row.pid,
       state: String(row.state),
       sent: n("tcp_sent_bytes") + n("udp_sent_bytes"),

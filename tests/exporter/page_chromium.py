@@ -70,7 +70,21 @@ def load(url, profile):
     return page, console
 
 
-def check_replay(exporter, etl, names, profile, artifacts):
+def check_services(port, url, profile, host):
+    """The Services column shows what a process hosts, once the replay has reached the
+    trace's SystemConfig Services records (at its end): `host` is (image, pid, services)."""
+    image, pid, services = host
+    wait_for(lambda: request(port, "/api/v1/processes?service=%s" % services.split(",")[0])[2]
+             .count(b'"pid":%d' % pid) > 0, 60)
+    page, _ = load(url, profile)
+    # the page writes numbers as en-US does: pid 1188 is "1,188"
+    shown = [row for row in page.rows
+             if len(row) > 2 and row[0] == image and row[2] == format(pid, ",")]
+    check(shown and shown[0][1] == services,
+          "the Services column of %s %d: %r" % (image, pid, shown[0][1] if shown else None))
+
+
+def check_replay(exporter, etl, names, profile, artifacts, host=None):
     port = free_port()
     proc = subprocess.Popen([exporter, "--etl", etl, "--etl.loop", "--etl.pace", "5",
                              "--web.listen-address", "127.0.0.1:%d" % port],
@@ -89,17 +103,19 @@ def check_replay(exporter, etl, names, profile, artifacts):
               "the health panel gives the source's reason")
         error = page.ids.get("error", {}).get("attrs", {})
         check("hidden" in error, "no error banner: %r" % page.ids.get("error"))
-        # Sent/s is the fourth column: after two samples the busiest row has a rate. The
+        # Sent/s is the fifth column: after two samples the busiest row has a rate. The
         # looping replay sends in bursts, so on a loaded machine the page's two samples can
         # both fall between bursts: load it again, a few times at most, before failing.
-        rated = [row for row in page.rows if len(row) > 3 and row[3] not in ("\u2013", "0 B")]
+        rated = [row for row in page.rows if len(row) > 4 and row[4] not in ("\u2013", "0 B")]
         for _ in range(3):
             if rated:
                 break
             page, _ = load(url, profile)
             rated = [row for row in page.rows
-                     if len(row) > 3 and row[3] not in ("\u2013", "0 B")]
-        check(rated, "rates from two samples: %s" % ([r[:4] for r in rated[:2]] or page.rows[:2]))
+                     if len(row) > 4 and row[4] not in ("\u2013", "0 B")]
+        check(rated, "rates from two samples: %s" % ([r[:5] for r in rated[:2]] or page.rows[:2]))
+        if host:
+            check_services(port, url, profile, host)
         shot = os.path.join(artifacts, "live_page.png")
         chromium(url, profile, "--screenshot=" + shot, "--window-size=1280,900",
                  "--hide-scrollbars")
@@ -122,7 +138,7 @@ def check_markup_names(profile):
             check(name in shown, "shown as text: %r" % name)
         injected = [t for t, a in page.tags if t in ("img", "b") or (t == "script" and "src" not in a)]
         check(not injected, "no element made from a name: %s" % injected)
-        check(len(page.rows[0]) == 12, "every row has its 12 cells")
+        check(len(page.rows[0]) == 13, "every row has its 13 cells")
 
 
 def main():
@@ -139,7 +155,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="exporter-chromium-") as profile:
         real = os.path.join(root, REAL)
         if os.path.exists(real):
-            check_replay(exporter, real, ["System", "svchost.exe"], profile, artifacts)
+            check_replay(exporter, real, ["System", "svchost.exe"], profile, artifacts,
+                         ("svchost.exe", 1188, "CryptSvc,Dnscache,LanmanWorkstation,NlaSvc"))
         else:
             print("(the real trace is absent: the generated one instead)")
             check_replay(exporter, os.path.join(root, GENERATED), ["alpha.exe", "beta.exe"],
