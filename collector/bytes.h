@@ -1,4 +1,5 @@
-/* Little-endian loads and ARRAY_SIZE: the one copy every module uses. Trace payloads, ETL
+/* Little-endian loads, the big-endian 16-bit port, and ARRAY_SIZE: the one copy every
+ * module uses. Trace payloads, ETL
  * buffers and LZ77 streams are little-endian byte arrays at arbitrary alignment, so loads
  * go through memcpy (one mov on x86-64, no unaligned access anywhere) and fall back to
  * byte assembly on a big-endian host. */
@@ -41,6 +42,18 @@ static inline uint32_t load_le32(const uint8_t *p)
 static inline uint64_t load_le64(const uint8_t *p)
 {
     return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+}
+
+/* Ports are recorded in network byte order (big-endian). */
+static inline uint16_t load_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline void store_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
 }
 
 #endif

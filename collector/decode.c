@@ -28,12 +28,6 @@ static inline uint64_t load_ptr(const uint8_t *p, unsigned pointer_size)
     return pointer_size == 8 ? load_le64(p) : load_le32(p);
 }
 
-/* Ports are recorded in network byte order (big-endian). */
-static inline uint16_t load_port(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static inline int pointer_size_ok(unsigned pointer_size)
 {
     return pointer_size == 4 || pointer_size == 8;
@@ -112,15 +106,15 @@ static enum decode_status decode_net(const struct trace_record *r, struct trace_
     if (h.family == FAMILY_IPV6) {
         memcpy(n->daddr, p + 8, 16);
         memcpy(n->saddr, p + 24, 16);
-        n->dport = load_port(p + 40);
-        n->sport = load_port(p + 42);
+        n->dport = load_be16(p + 40);
+        n->sport = load_be16(p + 42);
     } else {
         memcpy(n->daddr, p + 8, 4);
         memset(n->daddr + 4, 0, 12);
         memcpy(n->saddr, p + 12, 4);
         memset(n->saddr + 4, 0, 12);
-        n->dport = load_port(p + 16);
-        n->sport = load_port(p + 18);
+        n->dport = load_be16(p + 16);
+        n->sport = load_be16(p + 18);
     }
     return DECODE_OK;
 }

@@ -40,8 +40,10 @@
  * event): out of line, their locals do not make the hot path set up a stack frame. */
 #if defined(__GNUC__)
 #define NOINLINE __attribute__((noinline))
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define NOINLINE
+#define ALWAYS_INLINE inline
 #endif
 
 #define CACHE_LINE 64u
@@ -551,8 +553,9 @@ static inline uint32_t row_of_pid(struct process_table *t, uint32_t pid, uint64_
     return r;
 }
 
-/* The counters of one network event; op and family already checked. Returns its row. */
-static inline uint32_t count_net(struct process_table *t, unsigned op, unsigned family,
+/* The counters of one network event; op and family already checked. Returns its row.
+ * Inlined into each per-event path, so none pays for a call and a frame of its own. */
+static ALWAYS_INLINE uint32_t count_net(struct process_table *t, unsigned op, unsigned family,
                                  uint32_t pid, uint32_t size, uint64_t timestamp)
 {
     uint32_t r = row_of_pid(t, pid, timestamp);
@@ -827,19 +830,36 @@ NOINLINE static void feed_slow(struct process_table *table, const struct trace_r
     }
 }
 
+/* One store's part of a network event: the one-entry cache, else the lookup. */
+static inline void feed_peer_store(struct peer_store *s, uint32_t row, unsigned op,
+                                   unsigned family, uint32_t size,
+                                   const struct trace_record *record)
+{
+    if (!peers_count_last(s, row, op, family, size, record))
+        peers_count_record(s, row, op, family, size, record);
+}
+
+/* Aggregating by name, the event counts for the instance's peers and its name's. */
+NOINLINE static void feed_name_peers(struct process_table *t, uint32_t r, unsigned op,
+                                     unsigned family, uint32_t size,
+                                     const struct trace_record *record)
+{
+    feed_peer_store(&t->peers, r, op, family, size, record);
+    feed_peer_store(&t->name_peers, get32(&t->rows[r].name_id), op, family, size, record);
+}
+
 /* The same with peers: out of line, so the path without them stays as it was (the fields
- * by value: a pointer to the caller's net_head would keep it out of registers). The
- * peers read their endpoints from the payload themselves. */
+ * by value: a pointer to the caller's net_head would keep it out of registers). An event
+ * of the same connection as the one before costs a few compares more here. */
 NOINLINE static void feed_with_peers(struct process_table *table, unsigned op, unsigned family,
                                      uint32_t pid, uint32_t size,
                                      const struct trace_record *record)
 {
     uint32_t r = count_net(table, op, family, pid, size, record->timestamp);
-    peers_count_payload(&table->peers, r, op, family, size, record->payload,
-                        record->payload_size, record->timestamp);
     if (table->name_peers.capacity)
-        peers_count_payload(&table->name_peers, get32(&table->rows[r].name_id), op, family,
-                            size, record->payload, record->payload_size, record->timestamp);
+        feed_name_peers(table, r, op, family, size, record);
+    else
+        feed_peer_store(&table->peers, r, op, family, size, record);
 }
 
 /* Network events, nearly all of the stream, take the inlined decoder of decode_net.h

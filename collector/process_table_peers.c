@@ -56,27 +56,20 @@ int peer_process_counter(enum peer_protocol protocol, enum peer_counter counter)
     return -1;
 }
 
-/* What one event adds to a peer: bytes to one counter, 1 to another. */
-/* A UDP receive records its ends the other way round: see struct sides. */
-#define RECORDED_SWAPPED 4u
-
-struct peer_op {
-    int8_t bytes, events;
-    uint8_t protocol;
-    bool plain;    /* neither opens nor closes a connection: see peer_slot_of */
-    uint8_t what;  /* its part of last_what */
-};
-static const struct peer_op PEER_OPS[] = {
-    [NET_TCP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_TCP, true, 0},
-    [NET_TCP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_TCP, true, 0},
-    [NET_TCP_CONNECT] = {-1, PEER_CONNECTS, PEER_TCP, false, 0},
-    [NET_TCP_DISCONNECT] = {-1, PEER_DISCONNECTS, PEER_TCP, false, 0},
-    [NET_TCP_RETRANSMIT] = {PEER_RETRANSMIT_BYTES, PEER_RETRANSMITS, PEER_TCP, true, 0},
-    [NET_TCP_ACCEPT] = {-1, PEER_ACCEPTS, PEER_TCP, false, 0},
-    [NET_TCP_RECONNECT] = {-1, PEER_RECONNECTS, PEER_TCP, false, 0},
-    [NET_TCP_COPY] = {-1, -1, PEER_TCP, true, 0}, /* a copy has no peer: process counters only */
-    [NET_UDP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_UDP, true, 0},
-    [NET_UDP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_UDP, true, RECORDED_SWAPPED},
+#define TCP_WHAT ((uint8_t)(PEER_TCP << 1))
+#define UDP_WHAT ((uint8_t)(PEER_UDP << 1))
+const struct peer_op PEER_OPS[NET_UDP_RECV + 1] = {
+    [NET_TCP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_TCP, TCP_WHAT},
+    [NET_TCP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_TCP, TCP_WHAT},
+    [NET_TCP_CONNECT] = {-1, PEER_CONNECTS, PEER_TCP, PEER_WHAT_NEVER},
+    [NET_TCP_DISCONNECT] = {-1, PEER_DISCONNECTS, PEER_TCP, PEER_WHAT_NEVER},
+    [NET_TCP_RETRANSMIT] = {PEER_RETRANSMIT_BYTES, PEER_RETRANSMITS, PEER_TCP, TCP_WHAT},
+    [NET_TCP_ACCEPT] = {-1, PEER_ACCEPTS, PEER_TCP, PEER_WHAT_NEVER},
+    [NET_TCP_RECONNECT] = {-1, PEER_RECONNECTS, PEER_TCP, PEER_WHAT_NEVER},
+    [NET_TCP_COPY] = {-1, -1, PEER_TCP, PEER_WHAT_NEVER}, /* no peer: process counters only */
+    [NET_UDP_SEND] = {PEER_SENT_BYTES, PEER_SENT_EVENTS, PEER_UDP, UDP_WHAT},
+    [NET_UDP_RECV] = {PEER_RECV_BYTES, PEER_RECV_EVENTS, PEER_UDP,
+                      UDP_WHAT | PEER_WHAT_SWAPPED},
 };
 
 /* ---- sizing ---- */
@@ -142,6 +135,11 @@ size_t peer_store_footprint(const struct process_table_config *config, uint32_t 
 static struct peer_row *row_header(const struct peer_store *s, uint32_t row)
 {
     return (struct peer_row *)(s->row_block + (size_t)row * s->row_stride);
+}
+
+static void last_forget(struct peer_store *s)
+{
+    s->last.tag = PEER_NO_TAG;
 }
 
 static void row_header_init(struct peer_store *s, uint32_t row, uint64_t instance_id)
@@ -232,6 +230,7 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
         s->free_slots[i] = l.capacity - 1 - i;
     s->free_count = l.capacity;
     s->next_peer_id = 1;
+    last_forget(s);
     atomic_init(&s->in_use, 0);
     atomic_init(&s->evicted, 0);
     atomic_init(&s->refused, 0);
@@ -247,24 +246,9 @@ void peer_store_free(struct peer_store *s)
 
 /* ---- writer: the key hash ---- */
 
-/* The home entry of a key: a multiplicative mix of its words, mapped onto the table by
- * multiplication (Lemire's range reduction), as the size is not a power of two. */
-HOT uint32_t key_home(const struct peer_store *s, const struct peer_key *k)
-{
-    uint64_t h = ((uint64_t)k->kind << 32 | k->row) * 0x9E3779B97F4A7C15ull;
-    h = (h ^ k->address[0]) * 0xC2B2AE3D27D4EB4Full;
-    h = (h ^ k->address[1]) * 0x165667B19E3779F9ull;
-    return (uint32_t)(((h >> 32) * (uint64_t)s->hash_slots) >> 32);
-}
-
-HOT uint32_t next_entry(const struct peer_store *s, uint32_t i)
-{
-    return i + 1 == s->hash_slots ? 0 : i + 1;
-}
-
 #define KIND_SHOWN (1u << 3)
 
-static unsigned key_family(const struct peer_key *k)
+HOT unsigned key_family(const struct peer_key *k)
 {
     return k->kind & 1u;
 }
@@ -274,25 +258,49 @@ static unsigned key_protocol(const struct peer_key *k)
     return (k->kind >> 1) & 1u;
 }
 
+/* The home entry of a key: a multiplicative mix of its words (an IPv4 key's second is
+ * zero), mapped onto the table by multiplication (Lemire's range reduction), as the size
+ * is not a power of two. */
+HOT uint32_t key_home(const struct peer_store *s, const struct peer_key *k)
+{
+    uint64_t h = ((uint64_t)k->kind << 32 | k->row) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ k->address[0]) * 0xC2B2AE3D27D4EB4Full;
+    if (key_family(k) == FAMILY_IPV6)
+        h = (h ^ k->address[1]) * 0x165667B19E3779F9ull;
+    return (uint32_t)(((h >> 32) * (uint64_t)s->hash_slots) >> 32);
+}
+
+HOT uint32_t next_entry(const struct peer_store *s, uint32_t i)
+{
+    return i + 1 == s->hash_slots ? 0 : i + 1;
+}
+
 /* Whether slot holds the peer of k: its row is known to match. The slot's kind and
  * address are the rest of the key (the writer published them and alone changes them). */
 HOT bool slot_is(const struct peer_store *s, uint32_t slot, const struct peer_key *k)
 {
     const struct peer_slot *sl = &s->slots[slot];
+    /* The same kind is the same family: an IPv4 slot's second word is zero, as the key's. */
     return (get32(&sl->kind) & ~KIND_SHOWN) == k->kind &&
-           get64(&sl->address[0]) == k->address[0] && get64(&sl->address[1]) == k->address[1];
+           get64(&sl->address[0]) == k->address[0] &&
+           (key_family(k) == FAMILY_IPV4 || get64(&sl->address[1]) == k->address[1]);
 }
 
-/* The entry of a key, or NO_SLOT. */
-HOT uint32_t hash_find(const struct peer_store *s, const struct peer_key *k)
+/* The entry of a key whose home is known, or NO_SLOT. */
+HOT uint32_t hash_find_from(const struct peer_store *s, const struct peer_key *k, uint32_t home)
 {
-    for (uint32_t i = key_home(s, k);; i = next_entry(s, i)) {
+    for (uint32_t i = home;; i = next_entry(s, i)) {
         const struct peer_entry *e = &s->entries[i];
         if (e->slot == 0)
             return NO_SLOT;
         if (e->row == k->row && slot_is(s, e->slot - 1, k))
             return i;
     }
+}
+
+static uint32_t hash_find(const struct peer_store *s, const struct peer_key *k)
+{
+    return hash_find_from(s, k, key_home(s, k));
 }
 
 /* A new entry for slot (its key in priv). */
@@ -347,7 +355,7 @@ static void row_unlink(struct peer_store *s, struct peer_row *h, uint32_t slot)
 static void slot_release(struct peer_store *s, uint32_t slot)
 {
     hash_remove(s, slot);
-    s->last.slot = 0; /* it may take another peer */
+    last_forget(s); /* it may take another peer */
     s->free_slots[s->free_count++] = slot;
     add_u32(&s->in_use, (uint32_t)-1);
 }
@@ -417,15 +425,16 @@ HOT void address_words(uint64_t words[2], const uint8_t *address, unsigned famil
         memcpy(words, address, 4);
 }
 
-HOT struct sides sides_of(unsigned op, unsigned family, const struct peer_endpoints *ep)
+/* From an event's recorded ends: daddr, saddr, then dport and sport big-endian. */
+HOT void sides_of(struct sides *e, const uint8_t *bytes, unsigned family, bool swapped)
 {
-    bool swapped = op == NET_UDP_RECV;
-    struct sides e;
-    address_words(e.local, swapped ? ep->daddr : ep->saddr, family);
-    address_words(e.remote, swapped ? ep->saddr : ep->daddr, family);
-    e.local_port = swapped ? ep->dport : ep->sport;
-    e.remote_port = swapped ? ep->sport : ep->dport;
-    return e;
+    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+    const uint8_t *d = bytes, *sa = bytes + alen, *ports = bytes + 2 * alen;
+    uint16_t dport = load_be16(ports), sport = load_be16(ports + 2);
+    address_words(e->local, swapped ? d : sa, family);
+    address_words(e->remote, swapped ? sa : d, family);
+    e->local_port = swapped ? dport : sport;
+    e->remote_port = swapped ? sport : dport;
 }
 
 HOT uint32_t sides_ports(const struct sides *e)
@@ -477,10 +486,18 @@ static void remember_accepted(struct peer_row_state *st, uint16_t port)
 
 /* The rule for a connection nobody saw open: the local port it accepted on, else the
  * lower of the two (a server's port is the low one; an ephemeral port is high). */
-HOT uint32_t port_by_rule(const struct peer_row_state *st, const struct sides *e)
+HOT uint32_t port_by_rule(const struct peer_row_state *st, uint16_t local_port,
+                         uint16_t remote_port)
 {
-    bool inbound = e->local_port < e->remote_port || accepted_on(st, e->local_port);
-    return inbound ? naming(PEER_INBOUND, e->local_port) : naming(PEER_OUTBOUND, e->remote_port);
+    bool inbound = local_port < remote_port || accepted_on(st, local_port);
+    return inbound ? naming(PEER_INBOUND, local_port) : naming(PEER_OUTBOUND, remote_port);
+}
+
+/* What the rule guesses before the row's state is read: the lower port. */
+HOT uint32_t port_guessed(uint16_t local_port, uint16_t remote_port)
+{
+    return local_port < remote_port ? naming(PEER_INBOUND, local_port)
+                                    : naming(PEER_OUTBOUND, remote_port);
 }
 
 static struct peer_connection *connection_set(struct peer_store *s, uint32_t row,
@@ -551,7 +568,7 @@ NOINLINE_PEERS static uint32_t peer_port_cached(struct peer_store *s, uint32_t r
     struct peer_row_state *st = &s->row_state[row];
     if (op == NET_TCP_ACCEPT)
         remember_accepted(st, e->local_port);
-    uint32_t by_rule = port_by_rule(st, e);
+    uint32_t by_rule = port_by_rule(st, e->local_port, e->remote_port);
     if (op == NET_TCP_CONNECT || op == NET_TCP_RECONNECT || op == NET_TCP_ACCEPT) {
         uint8_t seen = op == NET_TCP_ACCEPT ? PEER_INBOUND : PEER_OUTBOUND;
         uint16_t seen_port = seen == PEER_INBOUND ? e->local_port : e->remote_port;
@@ -586,7 +603,7 @@ HOT uint32_t peer_port(struct peer_store *s, uint32_t row, unsigned op, bool pla
 {
     const struct peer_row_state *st = &s->row_state[row];
     if (plain && st->exceptions == 0)
-        return port_by_rule(st, e);
+        return port_by_rule(st, e->local_port, e->remote_port);
     return peer_port_cached(s, row, op, family, protocol, e);
 }
 
@@ -676,81 +693,39 @@ NOINLINE_PEERS static uint32_t peer_create(struct peer_store *s, const struct pe
 
 /* ---- writer: counting ---- */
 
-/* An event's ends as recorded: daddr, saddr, dport and sport, the bytes of the payload in
- * its order (36 for IPv6, 12 for IPv4), zero after them. What the one-entry cache keeps:
- * comparing them needs no decoding, so an event of the connection before costs a few
- * loads and compares. */
-struct raw_ends {
-    uint64_t w[5];
-};
-
-/* From the payload's endpoint bytes (PEER_PAYLOAD_ENDPOINTS on), which are there: the
- * words hold the same bytes in the same order. */
-HOT struct raw_ends raw_ends_load(const uint8_t *p, unsigned family)
+/* The tag an event's peer is remembered under: what a plain event of the same connection
+ * (a send, a receive) will match, whichever op made it. */
+HOT uint64_t remembered_tag(uint32_t row, unsigned op, unsigned family)
 {
-    struct raw_ends r = {{0}};
-    if (family == FAMILY_IPV6)
-        memcpy(r.w, p, 36);
-    else
-        memcpy(r.w, p, 12);
-    return r;
-}
-
-/* The cache's other half: the row and what the op and family say of the ends. A UDP
- * receive records its ends the other way round, so it has a value of its own. */
-HOT uint32_t last_what(const struct peer_op *o, unsigned family)
-{
-    return family | (uint32_t)o->protocol << 1 | o->what;
-}
-
-/* One branch for the whole comparison: the cache hits about half the time, unpredictably. */
-HOT bool last_is(const struct peer_store *s, uint32_t row, uint32_t what,
-                 const struct raw_ends *r)
-{
-    uint64_t differs = ((uint64_t)(s->last.what ^ what) | (s->last.row ^ row)) |
-                       (s->last.ends[0] ^ r->w[0]) | (s->last.ends[1] ^ r->w[1]) |
-                       (s->last.ends[2] ^ r->w[2]) | (s->last.ends[3] ^ r->w[3]) |
-                       (s->last.ends[4] ^ r->w[4]);
-    return s->last.slot != 0 && differs == 0;
-}
-
-static void last_remember(struct peer_store *s, uint32_t row, uint32_t what,
-                          const struct raw_ends *r, uint32_t slot)
-{
-    s->last.row = row;
-    s->last.slot = slot + 1;
-    s->last.what = what;
-    memcpy(s->last.ends, r->w, sizeof s->last.ends);
+    unsigned what = (unsigned)PEER_OPS[op].protocol << 1 |
+                    (op == NET_UDP_RECV ? PEER_WHAT_SWAPPED : 0u);
+    return peer_last_tag(row, what, family);
 }
 
 /* The slot of an event's peer, found in the hash or made; NO_SLOT when there is no room.
  * A new connection's event also records its ports in the slot. */
-static uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, bool plain,
-                             unsigned family, unsigned protocol, const struct raw_ends *r,
-                             const struct sides *e, uint64_t timestamp)
+HOT uint32_t peer_slot_of(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                          const struct sides *e, uint64_t timestamp)
 {
+    unsigned protocol = PEER_OPS[op].protocol;
     /* The lower port's peer is nearly always the one: its hash entry is on its way while
      * peer_port reads the row's state, so the two cache misses overlap. */
-    uint32_t guessed = e->local_port < e->remote_port ? naming(PEER_INBOUND, e->local_port)
-                                                      : naming(PEER_OUTBOUND, e->remote_port);
+    uint32_t guessed = port_guessed(e->local_port, e->remote_port);
     struct peer_key k;
     key_of(s, &k, row, family, protocol, guessed, e->remote);
-    PREFETCH(&s->entries[key_home(s, &k)]);
+    uint32_t home = key_home(s, &k);
+    PREFETCH(&s->entries[home]);
+    bool plain = PEER_OPS[op].what != PEER_WHAT_NEVER;
     uint32_t named = peer_port(s, row, op, plain, family, protocol, e);
-    if (named != guessed)
+    if (named != guessed) {
         key_of(s, &k, row, family, protocol, named, e->remote);
-    uint32_t entry = hash_find(s, &k);
+        home = key_home(s, &k);
+    }
+    uint32_t entry = hash_find_from(s, &k, home);
     uint32_t slot = entry != NO_SLOT ? s->entries[entry].slot - 1
                                      : peer_create(s, &k, e, timestamp);
-    if (slot == NO_SLOT)
-        return NO_SLOT;
-    set32(&s->slots[slot].ports, sides_ports(e));
-    /* After a Disconnect the connection's next events (a new one on the same ports)
-     * must ask again which peer they belong to. */
-    if (op != NET_TCP_DISCONNECT)
-        last_remember(s, row, last_what(&PEER_OPS[op], family), r, slot);
-    else
-        s->last.slot = 0;
+    if (slot != NO_SLOT)
+        set32(&s->slots[slot].ports, sides_ports(e));
     return slot;
 }
 
@@ -761,86 +736,133 @@ HOT void count_into(_Atomic uint64_t *counters, const struct peer_op *o, uint32_
     add_u64(&counters[o->events], 1);
 }
 
+/* Into its row's other: the event's record ends before its endpoints, or its peer has no
+ * room. */
+HOT void count_other(struct peer_store *s, uint32_t row, const struct peer_op *o,
+                     unsigned family, uint32_t size)
+{
+    count_into(row_header(s, row)->other[family][o->protocol], o, size);
+}
+
 HOT void count_into_slot(struct peer_store *s, uint32_t slot, const struct peer_op *o,
                          uint32_t size, uint64_t timestamp)
 {
     struct peer_slot *sl = &s->slots[slot];
     count_into(sl->counters, o, size);
-    /* Events come in time order but for a little jitter between processors' buffers: the
-     * latest one seen is close enough for "last seen" and for the least-recent choice. */
     set64(&sl->last_seen, timestamp);
 }
 
-/* An event the one-entry cache could not place: counted into its peer, or into other
- * when the store has no room for a new one. */
-NOINLINE_PEERS static void count_looked_up(struct peer_store *s, uint32_t row,
-                                           const struct peer_op *o, unsigned op,
-                                           unsigned family, uint32_t size,
-                                           const struct raw_ends *r, uint64_t timestamp)
+HOT void last_remember(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                       const uint8_t *payload, uint32_t slot)
 {
-    const uint8_t *bytes = (const uint8_t *)r->w;
-    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
-    const uint8_t *ports = bytes + 2 * alen;
-    struct peer_endpoints ep = {bytes, bytes + alen, (uint16_t)(ports[0] << 8 | ports[1]),
-                                (uint16_t)(ports[2] << 8 | ports[3])};
-    struct sides e = sides_of(op, family, &ep);
-    uint32_t slot = peer_slot_of(s, row, op, o->plain, family, o->protocol, r, &e, timestamp);
+    s->last.tag = remembered_tag(row, op, family);
+    peer_last_words(s->last.ends, payload, family);
+    s->last.slot = slot;
+}
+
+/* An event the one-entry cache could not place, in general (whatever its op and its
+ * row's exceptions; a new peer too): counted into its peer, which the cache then
+ * remembers, or into other when the store has no room for a new one. */
+NOINLINE_PEERS static void count_looked_up(struct peer_store *s, uint32_t row, unsigned op,
+                                           unsigned family, uint32_t size,
+                                           const uint8_t *payload, uint64_t timestamp)
+{
+    const struct peer_op *o = &PEER_OPS[op];
+    struct sides e;
+    sides_of(&e, payload + PEER_PAYLOAD_ENDPOINTS, family, op == NET_UDP_RECV);
+    uint32_t slot = peer_slot_of(s, row, op, family, &e, timestamp);
     if (slot == NO_SLOT) {
         add_u64(&s->refused, 1);
-        count_into(row_header(s, row)->other[family][o->protocol], o, size);
+        count_other(s, row, o, family, size);
         return;
     }
     count_into_slot(s, slot, o, size, timestamp);
-}
-
-/* An event with its ends. Connect, Accept and Disconnect change what the cache knows:
- * they never take it. */
-HOT void count_ends(struct peer_store *s, uint32_t row, const struct peer_op *o, unsigned op,
-                    unsigned family, uint32_t size, struct raw_ends r, uint64_t timestamp)
-{
-    if (o->plain && last_is(s, row, last_what(o, family), &r))
-        count_into_slot(s, s->last.slot - 1, o, size, timestamp);
+    /* After a Disconnect the connection's next events (a new one on the same ports)
+     * must ask again which peer they belong to. */
+    if (op == NET_TCP_DISCONNECT)
+        last_forget(s);
     else
-        count_looked_up(s, row, o, op, family, size, &r, timestamp);
+        last_remember(s, row, op, family, payload, slot);
 }
 
+/* The common case of count_looked_up, with family a constant: a send or receive, of a row
+ * whose connections all follow the port rule, to a peer the store has. Only the remote
+ * end is read, and only the words its family has; false, having changed nothing, for any
+ * other event. */
+HOT bool count_known(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                     uint32_t size, const uint8_t *payload, uint64_t timestamp)
+{
+    const struct peer_op *o = &PEER_OPS[op];
+    if (o->what == PEER_WHAT_NEVER)
+        return false;
+    const uint8_t *ends = payload + PEER_PAYLOAD_ENDPOINTS;
+    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+    bool swapped = o->what & PEER_WHAT_SWAPPED;
+    uint16_t dport = load_be16(ends + 2 * alen), sport = load_be16(ends + 2 * alen + 2);
+    uint16_t local_port = swapped ? dport : sport, remote_port = swapped ? sport : dport;
+    uint64_t remote[2];
+    address_words(remote, swapped ? ends + alen : ends, family);
+    /* The lower port's peer is nearly always the one: its hash entry is on its way while
+     * the row's state is read, so the two cache misses overlap. */
+    uint32_t guessed = port_guessed(local_port, remote_port);
+    struct peer_key k;
+    key_of(s, &k, row, family, o->protocol, guessed, remote);
+    uint32_t home = key_home(s, &k);
+    PREFETCH(&s->entries[home]);
+    const struct peer_row_state *st = &s->row_state[row];
+    if (st->exceptions != 0)
+        return false;
+    uint32_t named = port_by_rule(st, local_port, remote_port);
+    if (named != guessed) {
+        key_of(s, &k, row, family, o->protocol, named, remote);
+        home = key_home(s, &k);
+    }
+    uint32_t entry = hash_find_from(s, &k, home);
+    if (entry == NO_SLOT)
+        return false;
+    uint32_t slot = s->entries[entry].slot - 1;
+    set32(&s->slots[slot].ports, (uint32_t)local_port << 16 | remote_port);
+    count_into_slot(s, slot, o, size, timestamp);
+    last_remember(s, row, op, family, payload, slot);
+    return true;
+}
+
+void peers_count_record(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
+                        uint32_t size, const struct trace_record *record)
+{
+    const struct peer_op *o = &PEER_OPS[op];
+    if (o->events < 0)
+        return;
+    if (record->payload_size < PEER_PAYLOAD_ENDPOINTS + peer_ends_bytes(family)) {
+        count_other(s, row, o, family, size);
+        return;
+    }
+    /* A copy of the common case for each family, each with its family a constant. */
+    bool counted = family == FAMILY_IPV4
+                       ? count_known(s, row, op, FAMILY_IPV4, size, record->payload,
+                                     record->timestamp)
+                       : count_known(s, row, op, FAMILY_IPV6, size, record->payload,
+                                     record->timestamp);
+    if (!counted)
+        count_looked_up(s, row, op, family, size, record->payload, record->timestamp);
+}
+
+/* The same from a fact: its ends as a payload records them. */
 void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
                  uint32_t size, const struct peer_endpoints *ep, uint64_t timestamp)
 {
-    const struct peer_op *o = &PEER_OPS[op];
-    if (o->events < 0)
-        return;
-    if (!ep->daddr) {
-        count_into(row_header(s, row)->other[family][o->protocol], o, size);
-        return;
+    uint8_t payload[PEER_PAYLOAD_ENDPOINTS + 36] = {0};
+    struct trace_record record = {.payload = payload, .timestamp = timestamp};
+    if (ep->daddr) { /* else the record ended first: other */
+        size_t alen = family == FAMILY_IPV6 ? 16 : 4;
+        uint8_t *at = payload + PEER_PAYLOAD_ENDPOINTS;
+        memcpy(at, ep->daddr, alen);
+        memcpy(at + alen, ep->saddr, alen);
+        store_be16(at + 2 * alen, ep->dport);
+        store_be16(at + 2 * alen + 2, ep->sport);
+        record.payload_size = (uint32_t)(PEER_PAYLOAD_ENDPOINTS + peer_ends_bytes(family));
     }
-    /* The payload's bytes again, from the fact's pointers and ports. */
-    uint8_t bytes[36];
-    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
-    memcpy(bytes, ep->daddr, alen);
-    memcpy(bytes + alen, ep->saddr, alen);
-    uint8_t *ports = bytes + 2 * alen;
-    ports[0] = (uint8_t)(ep->dport >> 8);
-    ports[1] = (uint8_t)ep->dport;
-    ports[2] = (uint8_t)(ep->sport >> 8);
-    ports[3] = (uint8_t)ep->sport;
-    count_ends(s, row, o, op, family, size, raw_ends_load(bytes, family), timestamp);
-}
-
-void peers_count_payload(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
-                         uint32_t size, const uint8_t *payload, uint32_t payload_size,
-                         uint64_t timestamp)
-{
-    const struct peer_op *o = &PEER_OPS[op];
-    if (o->events < 0)
-        return;
-    size_t alen = family == FAMILY_IPV6 ? 16 : 4;
-    if (payload_size < PEER_PAYLOAD_ENDPOINTS + 2 * alen + 4) {
-        count_into(row_header(s, row)->other[family][o->protocol], o, size);
-        return;
-    }
-    count_ends(s, row, o, op, family, size,
-               raw_ends_load(payload + PEER_PAYLOAD_ENDPOINTS, family), timestamp);
+    peers_count_record(s, row, op, family, size, &record);
 }
 
 /* ---- writer: shown places (top N per row) ---- */
