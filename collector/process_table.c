@@ -578,15 +578,33 @@ static ALWAYS_INLINE uint32_t count_net(struct process_table *t, unsigned op, un
     return r;
 }
 
-/* The same event for row r's peers, and its name's when aggregating by name. */
-static inline void count_peers(struct process_table *t, uint32_t r, unsigned op,
-                               unsigned family, uint32_t size,
-                               const struct peer_endpoints *ep, uint64_t timestamp)
+/* One store's part of a network event: the one-entry cache, else the lookup. */
+static inline void feed_peer_store(struct peer_store *s, uint32_t row, unsigned op,
+                                   unsigned family, uint32_t size,
+                                   const struct trace_record *record)
 {
-    peers_count(&t->peers, r, op, family, size, ep, timestamp);
+    if (!peers_count_last(s, row, op, family, size, record))
+        peers_count_record(s, row, op, family, size, record);
+}
+
+/* Aggregating by name, the event counts for the instance's peers and its name's. */
+NOINLINE static void feed_name_peers(struct process_table *t, uint32_t r, unsigned op,
+                                     unsigned family, uint32_t size,
+                                     const struct trace_record *record)
+{
+    feed_peer_store(&t->peers, r, op, family, size, record);
+    feed_peer_store(&t->name_peers, get32(&t->rows[r].name_id), op, family, size, record);
+}
+
+/* A network event for the peers: the instance's store, and its name's when aggregating by
+ * name. */
+static inline void feed_peers(struct process_table *t, uint32_t r, unsigned op, unsigned family,
+                              uint32_t size, const struct trace_record *record)
+{
     if (t->name_peers.capacity)
-        peers_count(&t->name_peers, get32(&t->rows[r].name_id), op, family, size, ep,
-                    timestamp);
+        feed_name_peers(t, r, op, family, size, record);
+    else
+        feed_peer_store(&t->peers, r, op, family, size, record);
 }
 
 static inline void apply_net(struct process_table *t, const struct net_fact *net,
@@ -598,8 +616,9 @@ static inline void apply_net(struct process_table *t, const struct net_fact *net
     }
     uint32_t r = count_net(t, net->op, net->family, net->pid, net->size, timestamp);
     if (t->peers_on) {
-        struct peer_endpoints ep = {net->daddr, net->saddr, net->dport, net->sport};
-        count_peers(t, r, net->op, net->family, net->size, &ep, timestamp);
+        uint8_t payload[PEER_RECORD_BYTES];
+        struct trace_record record = peers_record_of_fact(payload, net, timestamp);
+        feed_peers(t, r, net->op, net->family, net->size, &record);
     }
 }
 
@@ -830,24 +849,6 @@ NOINLINE static void feed_slow(struct process_table *table, const struct trace_r
     }
 }
 
-/* One store's part of a network event: the one-entry cache, else the lookup. */
-static inline void feed_peer_store(struct peer_store *s, uint32_t row, unsigned op,
-                                   unsigned family, uint32_t size,
-                                   const struct trace_record *record)
-{
-    if (!peers_count_last(s, row, op, family, size, record))
-        peers_count_record(s, row, op, family, size, record);
-}
-
-/* Aggregating by name, the event counts for the instance's peers and its name's. */
-NOINLINE static void feed_name_peers(struct process_table *t, uint32_t r, unsigned op,
-                                     unsigned family, uint32_t size,
-                                     const struct trace_record *record)
-{
-    feed_peer_store(&t->peers, r, op, family, size, record);
-    feed_peer_store(&t->name_peers, get32(&t->rows[r].name_id), op, family, size, record);
-}
-
 /* The same with peers: out of line, so the path without them stays as it was (the fields
  * by value: a pointer to the caller's net_head would keep it out of registers). An event
  * of the same connection as the one before costs a few compares more here. */
@@ -856,10 +857,7 @@ NOINLINE static void feed_with_peers(struct process_table *table, unsigned op, u
                                      const struct trace_record *record)
 {
     uint32_t r = count_net(table, op, family, pid, size, record->timestamp);
-    if (table->name_peers.capacity)
-        feed_name_peers(table, r, op, family, size, record);
-    else
-        feed_peer_store(&table->peers, r, op, family, size, record);
+    feed_peers(table, r, op, family, size, record);
 }
 
 /* Network events, nearly all of the stream, take the inlined decoder of decode_net.h

@@ -12,7 +12,7 @@
 
 /* New peers and the exceptions to the port rule are rare next to the events of known
  * peers: out of line, so the per-event path stays small; what every event runs is inlined
- * into peers_count whole (bench_table counts its cost per event). */
+ * into peers_count_record whole (bench_table counts its cost per event). */
 #if defined(__GNUC__)
 #define NOINLINE_PEERS __attribute__((noinline))
 #define HOT static inline __attribute__((always_inline))
@@ -247,6 +247,12 @@ void peer_store_free(struct peer_store *s)
 /* ---- writer: the key hash ---- */
 
 #define KIND_SHOWN (1u << 3)
+
+/* The kind a slot publishes: its key's, and whether it is shown. */
+static uint32_t slot_kind(const struct peer_private *p)
+{
+    return p->key.kind | (p->shown ? KIND_SHOWN : 0);
+}
 
 HOT unsigned key_family(const struct peer_key *k)
 {
@@ -638,7 +644,7 @@ static void slot_publish_identity(struct peer_store *s, uint32_t slot, const str
     struct peer_slot *sl = &s->slots[slot];
     struct peer_private *p = &s->priv[slot];
     set64(&sl->peer_id, s->next_peer_id++);
-    set32(&sl->kind, p->key.kind | (p->shown ? KIND_SHOWN : 0));
+    set32(&sl->kind, slot_kind(p));
     set32(&sl->ports, sides_ports(e));
     set64(&sl->address[0], p->key.address[0]);
     set64(&sl->address[1], p->key.address[1]);
@@ -851,22 +857,20 @@ void peers_count_record(struct peer_store *s, uint32_t row, unsigned op, unsigne
         count_looked_up(s, row, op, family, size, record->payload, record->timestamp);
 }
 
-/* The same from a fact: its ends as a payload records them. */
-void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
-                 uint32_t size, const struct peer_endpoints *ep, uint64_t timestamp)
+struct trace_record peers_record_of_fact(uint8_t *payload, const struct net_fact *net,
+                                         uint64_t timestamp)
 {
-    uint8_t payload[PEER_PAYLOAD_ENDPOINTS + 36] = {0};
-    struct trace_record record = {.payload = payload, .timestamp = timestamp};
-    if (ep->daddr) { /* else the record ended first: other */
-        size_t alen = family == FAMILY_IPV6 ? 16 : 4;
-        uint8_t *at = payload + PEER_PAYLOAD_ENDPOINTS;
-        memcpy(at, ep->daddr, alen);
-        memcpy(at + alen, ep->saddr, alen);
-        store_be16(at + 2 * alen, ep->dport);
-        store_be16(at + 2 * alen + 2, ep->sport);
-        record.payload_size = (uint32_t)(PEER_PAYLOAD_ENDPOINTS + peer_ends_bytes(family));
-    }
-    peers_count_record(s, row, op, family, size, &record);
+    size_t alen = net->family == FAMILY_IPV6 ? 16 : 4;
+    uint8_t *at = payload + PEER_PAYLOAD_ENDPOINTS;
+    memset(payload, 0, PEER_RECORD_BYTES);
+    memcpy(at, net->daddr, alen);
+    memcpy(at + alen, net->saddr, alen);
+    store_be16(at + 2 * alen, net->dport);
+    store_be16(at + 2 * alen + 2, net->sport);
+    return (struct trace_record){
+        .payload = payload, .timestamp = timestamp,
+        .payload_size = (uint32_t)(PEER_PAYLOAD_ENDPOINTS + peer_ends_bytes(net->family)),
+    };
 }
 
 /* ---- writer: shown places (top N per row) ---- */
@@ -883,7 +887,7 @@ static void set_shown(struct peer_store *s, uint32_t slot, bool shown)
     struct peer_private *p = &s->priv[slot];
     s->row_state[p->key.row].shown += shown ? 1u : (uint32_t)-1;
     p->shown = shown;
-    set32(&s->slots[slot].kind, p->key.kind | (shown ? KIND_SHOWN : 0));
+    set32(&s->slots[slot].kind, slot_kind(p));
 }
 
 /* A peer not shown takes a shown place. Its counters go on (they are the peer's since it

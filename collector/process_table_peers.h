@@ -150,13 +150,6 @@ struct peer_store {
     _Atomic uint64_t evicted, refused, swaps;
 };
 
-/* The endpoints of a network event, pointing into its payload or fact: daddr and saddr as
- * recorded (network order), ports in host order. daddr NULL: the record ended first. */
-struct peer_endpoints {
-    const uint8_t *daddr, *saddr;
-    uint16_t dport, sport;
-};
-
 /* rows: the number of row headers; name_rows: every row is its own instance from the
  * start (instance id row + 1), for the per-name store. */
 bool peer_store_init(struct peer_store *s, const struct process_table_config *config,
@@ -167,14 +160,16 @@ size_t peer_store_footprint(const struct process_table_config *config, uint32_t 
 /* Writer. op is an enum net_op, family an enum ip_family, both valid. */
 void peers_instance_begin(struct peer_store *s, uint32_t row, uint64_t instance_id);
 void peers_instance_end(struct peer_store *s, uint32_t row);
-void peers_count(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
-                 uint32_t size, const struct peer_endpoints *ep, uint64_t timestamp);
-/* The same from a network event's record: its payload holds, after PID and size
+/* A network event, from its record: its payload holds, after PID and size
  * (PEER_PAYLOAD_ENDPOINTS bytes), daddr, saddr, then dport and sport big-endian; a record
  * that ends first counts into other. */
-enum { PEER_PAYLOAD_ENDPOINTS = 8 };
+enum { PEER_PAYLOAD_ENDPOINTS = 8, PEER_RECORD_BYTES = PEER_PAYLOAD_ENDPOINTS + 36 };
 void peers_count_record(struct peer_store *s, uint32_t row, unsigned op, unsigned family,
                         uint32_t size, const struct trace_record *record);
+/* The record of a network fact, as far as the peers read it: its ends laid out in payload
+ * (room for PEER_RECORD_BYTES) as the event recorded them. */
+struct trace_record peers_record_of_fact(uint8_t *payload, const struct net_fact *net,
+                                         uint64_t timestamp);
 void peers_housekeep(struct peer_store *s);
 
 /* Recorded bytes of the ends: 12 for IPv4, 36 for IPv6. */
