@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "ip_helper_seam_win.h"
 #include "win_error_win.h"
 
@@ -83,7 +84,7 @@ static const struct table_kind table_kinds[] = {
     {"GetExtendedUdpTable", "IPv6", AF_INET6, CONN_UDP, FAMILY_IPV6,
      offsetof(MIB_UDP6TABLE_OWNER_PID, table), sizeof(MIB_UDP6ROW_OWNER_PID), convert_udp6},
 };
-#define TABLE_KINDS (sizeof table_kinds / sizeof table_kinds[0])
+#define TABLE_KINDS ARRAY_SIZE(table_kinds)
 
 /* A table as read: its buffer and how many rows it holds. */
 struct fetched_table {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "bytes.h"
 #include "etw_seam_win.h"
 #include "live_session.h"
 #include "win_error_win.h"
@@ -39,9 +40,9 @@ static bool mutex_name(const char *session, wchar_t *out, size_t out_chars)
 {
     wchar_t wide[1100], upper[1100];
     int chars = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, session, -1, wide,
-                                    (int)(sizeof wide / sizeof wide[0]));
+                                    (int)ARRAY_SIZE(wide));
     if (chars <= 0 || LCMapStringW(LOCALE_INVARIANT, LCMAP_UPPERCASE, wide, chars, upper,
-                                   (int)(sizeof upper / sizeof upper[0])) != chars)
+                                   (int)ARRAY_SIZE(upper)) != chars)
         return false;
     memcpy(wide, upper, (size_t)chars * sizeof *wide);
     uint32_t hash = 2166136261u; /* FNV-1a of the whole name */
@@ -69,7 +70,7 @@ struct live_session_claim *live_session_claim(const struct live_session_config *
     }
     claim->state = LIVE_CLAIM_UNPROVEN;
     wchar_t name[MAX_PATH];
-    if (!mutex_name(session, name, sizeof name / sizeof name[0])) {
+    if (!mutex_name(session, name, ARRAY_SIZE(name))) {
         collector_log(&config->log, COLLECTOR_LOG_WARN, "live session: the session name is "
                       "not valid UTF-8; an existing session will not be taken over");
         return claim;

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "bytes.h"
 #include "text_buffer.h"
 #include "ui_assets.h"
 
@@ -44,7 +45,7 @@ char *live_page_html(const char *telemetry_path, const char *version)
         text_buffer_append(&page, p, (size_t)(at - p));
         p = at;
         size_t i = 0;
-        for (; i < sizeof placeholders / sizeof placeholders[0]; i++) {
+        for (; i < ARRAY_SIZE(placeholders); i++) {
             size_t n = strlen(placeholders[i].name);
             if (strncmp(p, placeholders[i].name, n) == 0) {
                 append_html_escaped(&page, placeholders[i].value);
@@ -52,7 +53,7 @@ char *live_page_html(const char *telemetry_path, const char *version)
                 break;
             }
         }
-        if (i == sizeof placeholders / sizeof placeholders[0])
+        if (i == ARRAY_SIZE(placeholders))
             text_buffer_append_char(&page, *p++); /* an '@' of the page itself */
     }
     if (page.failed) {
@@ -69,7 +70,7 @@ bool live_page_file(const char *url, struct live_page_file *file)
         { "/ui/live.js", ui_live_js, ui_live_js_size, "text/javascript; charset=utf-8" },
         { "/ui/live.css", ui_live_css, ui_live_css_size, "text/css; charset=utf-8" },
     };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
         if (strcmp(url, files[i].path) == 0) {
             *file = files[i];
             return true;

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "bytes.h"
+
 const struct web_cipher_suite web_cipher_suites[] = {
     { "TLS_AES_128_GCM_SHA256", 0x1301, true, NULL, "AES-128-GCM", "AEAD" },
     { "TLS_AES_256_GCM_SHA384", 0x1302, true, NULL, "AES-256-GCM", "AEAD" },
@@ -23,7 +25,7 @@ const struct web_cipher_suite web_cipher_suites[] = {
     { "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA8, false, "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD" },
     { "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 0xCCA9, false, "ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD" },
 };
-const size_t web_cipher_suite_count = sizeof web_cipher_suites / sizeof web_cipher_suites[0];
+const size_t web_cipher_suite_count = ARRAY_SIZE(web_cipher_suites);
 
 const struct web_curve web_curves[] = {
     { "CurveP256", "GROUP-SECP256R1" },
@@ -31,7 +33,7 @@ const struct web_curve web_curves[] = {
     { "CurveP521", "GROUP-SECP521R1" },
     { "X25519", "GROUP-X25519" },
 };
-const size_t web_curve_count = sizeof web_curves / sizeof web_curves[0];
+const size_t web_curve_count = ARRAY_SIZE(web_curves);
 
 static const char *const version_names[] = { "TLS10", "TLS11", "TLS12", "TLS13" };
 static const char *const client_auth_names[] = {
@@ -218,7 +220,7 @@ static bool cipher_item(struct walk *w, const yaml_node_t *item, size_t index)
 
 static bool curve_item(struct walk *w, const yaml_node_t *item, size_t index)
 {
-    const char *names[sizeof web_curves / sizeof web_curves[0]];
+    const char *names[ARRAY_SIZE(web_curves)];
     for (size_t i = 0; i < web_curve_count; i++)
         names[i] = web_curves[i].name;
     int c;
@@ -308,10 +310,10 @@ static bool header_value_ok(size_t h, const char *value)
 static bool header(struct walk *w, const char *name, const yaml_node_t *v)
 {
     size_t h = 0;
-    while (h < sizeof allowed_headers / sizeof allowed_headers[0] &&
+    while (h < ARRAY_SIZE(allowed_headers) &&
            strcmp(name, allowed_headers[h].name) != 0)
         h++;
-    if (h == sizeof allowed_headers / sizeof allowed_headers[0])
+    if (h == ARRAY_SIZE(allowed_headers))
         return fail(w, v, "HTTP header \"%s\" can not be configured (Content-Security-Policy, "
                     "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, "
                     "X-XSS-Protection)", shown(name).text);

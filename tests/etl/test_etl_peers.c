@@ -491,7 +491,7 @@ int main(int argc, char **argv)
     }
     const char *dir = argc > 1 ? argv[1] : "../shared/data/etl";
     static const char *const real[] = {"perfview/net.4.5.2.x64.etl", "perfview/net.4.5.2.x86.etl"};
-    for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(real); i++) {
         snprintf(path, sizeof path, "%s/%s", dir, real[i]);
         FILE *f = fopen(path, "rb");
         if (!f) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "bytes.h"
 #include "etl_format.h"
 #include "etl_replay.h"
 #include "etl_scenarios.h"
@@ -238,7 +239,7 @@ static void pace_values(void **state)
         { "off", 0 }, { "realtime", 1 }, { "1", 1 }, { "10", 10 }, { "10x", 10 },
         { "0.5", 0.5 }, { "0.001", 0.001 }, { "1000000", 1e6 }, { "2.5x", 2.5 },
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
         double speed = -1;
         assert_true(etl_replay_parse_speed(good[i].text, &speed));
         assert_true(speed == good[i].speed);
@@ -247,7 +248,7 @@ static void pace_values(void **state)
         "", "0", "0.0009", "1000001", "-1", "+2", " 2", "2 ", "inf", "nan", "x", "10xx",
         "1e9", "fast", "Realtime", "0x10", ".", "1.2.3", "x10",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         double speed = -1;
         if (etl_replay_parse_speed(bad[i], &speed))
             fail_msg("\"%s\" was accepted as %g", bad[i], speed);

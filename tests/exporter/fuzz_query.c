@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "address_text.h"
+#include "bytes.h"
 #include "json.h"
 #include "json_peers.h"
 #include "metric_names.h"
@@ -135,7 +136,7 @@ static void fill_peers(struct process_table *table, uint32_t pid)
         uint64_t t = FILL_T0 + FILL_SECOND + p;
         if (p == 5)
             fill_net_peer(table, NET_TCP_ACCEPT, FAMILY_IPV4, pid, 0, &ep, t);
-        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
             enum ip_family family = (p + i) % 2 ? FAMILY_IPV6 : FAMILY_IPV4;
             fill_net_peer(table, ops[i], family, pid, 100 * p + (uint32_t)i, &ep, t);
         }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "tls_priority.h"
 #include "web_config.h"
 
@@ -30,7 +31,7 @@ static void check_refusal(const char *err)
     static const char *const own[] = { "($2y$, $2b$ or $2a$", "$2... (not shown)" };
     for (const char *p = strstr(err, "$2"); p != NULL; p = strstr(p + 1, "$2")) {
         bool ours = false;
-        for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
             const char *at = strstr(err, own[i]);
             while (at != NULL && !ours) {
                 ours = p >= at && p < at + strlen(own[i]);

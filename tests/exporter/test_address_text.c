@@ -14,6 +14,7 @@
 #endif
 
 #include "address_text.h"
+#include "bytes.h"
 #include "decode.h"
 
 /* 16 bytes from eight groups, as RFC texts write them. */
@@ -164,7 +165,7 @@ static void filter_parse_rejects(void **state)
         "::1.2.3", "::1.2.3.4:5", "::ffff:1.2.3.256", "::ffff:01.2.3.4", "1.2.3.4::",
         "2001:db8::1 ", "2001:db8::-1", "[[::1]]", "::ffff:1.2.3.4/129",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct address_filter f;
         if (address_filter_parse(bad[i], &f))
             fail_msg("accepted \"%s\"", bad[i]);

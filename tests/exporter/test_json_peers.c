@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "json.h"
 #include "json_peers.h"
 #include "metric_names.h"
@@ -597,7 +598,7 @@ static void query_refusals(void **state)
         { "process", "", "process" }, { "service", NULL, "service" },
         { "name", "x.exe", "name" }, { "peers", "3", "peers" },
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         peer_query_init(&q);
         err[0] = '\0';
         if (peer_query_set(&q, bad[i].key, bad[i].value, err, sizeof err))

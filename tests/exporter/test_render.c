@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "metric_names.h"
 #include "prometheus.h"
 #include "summary.h"
@@ -350,7 +351,7 @@ static bool fake_connection_scan(void *context, struct connection_row **rows, si
     *rows = malloc(sizeof fixed);
     assert_non_null(*rows);
     memcpy(*rows, fixed, sizeof fixed);
-    *count = sizeof fixed / sizeof fixed[0];
+    *count = ARRAY_SIZE(fixed);
     return true;
 }
 
