@@ -7,11 +7,12 @@
 
 (function () {
   const RATE = "rate";
-  // key: what a row is sorted by; value(row): its number or text; kind: how it shows.
+  // key: what a row is sorted by; value(row): its number or text; kind: how it shows
+  // ("id": a number written as it is, a pid as Task Manager and the API write it).
   const COLUMNS = [
     { key: "name", label: "Process", kind: "text", value: (r) => r.name },
     { key: "service", label: "Services", kind: "text", value: (r) => r.service },
-    { key: "pid", label: "PID", kind: "int", value: (r) => r.pid },
+    { key: "pid", label: "PID", kind: "id", value: (r) => r.pid },
     { key: "state", label: "State", kind: "text", value: (r) => r.state },
     { key: "sent_rate", label: "Sent/s", kind: "bytes", rate: "sent" },
     { key: "recv_rate", label: "Received/s", kind: "bytes", rate: "recv" },
@@ -41,6 +42,7 @@
     if (n === null || n === undefined || !isFinite(n)) return "\u2013";
     if (kind === "bytes") return formatBytes(n);
     if (kind === RATE) return n < 10 ? n.toFixed(2) : n.toFixed(1);
+    if (kind === "id") return String(n);
     return n.toLocaleString("en-US");
   }
 

@@ -77,9 +77,9 @@ def check_services(port, url, profile, host):
     wait_for(lambda: request(port, "/api/v1/processes?service=%s" % services.split(",")[0])[2]
              .count(b'"pid":%d' % pid) > 0, 60)
     page, _ = load(url, profile)
-    # the page writes numbers as en-US does: pid 1188 is "1,188"
+    # a pid is written as it is (counters get en-US thousands separators)
     shown = [row for row in page.rows
-             if len(row) > 2 and row[0] == image and row[2] == format(pid, ",")]
+             if len(row) > 2 and row[0] == image and row[2] == str(pid)]
     check(shown and shown[0][1] == services,
           "the Services column of %s %d: %r" % (image, pid, shown[0][1] if shown else None))
 
