@@ -16,6 +16,7 @@
 /* The documentation caps one call's buffer at 256 KB; start smaller, grow when told. */
 #define FIRST_BUFFER_BYTES (64u * 1024u)
 #define MAX_BUFFER_BYTES (256u * 1024u)
+#define SCANNER_JOIN_MS 3000u
 #define MAX_CALLS 64 /* pages and regrowths of one scan: a list that keeps changing stops */
 
 struct batch_builder {
@@ -237,7 +238,15 @@ void service_scanner_stop(struct service_scanner *s)
     if (s == NULL)
         return;
     SetEvent(s->stop);
-    WaitForSingleObject(s->thread, INFINITE); /* at most one scan: a few milliseconds */
+    /* A scan takes a few milliseconds, but it asks the SCM, which is busy stopping us and
+     * everything else at shutdown: the stop waits a bounded time, then leaves the thread
+     * (and what it uses) to the process's end. */
+    if (WaitForSingleObject(s->thread, SCANNER_JOIN_MS) != WAIT_OBJECT_0) {
+        collector_log(&s->log, COLLECTOR_LOG_WARN,
+                      "services: the scan thread did not end within %u ms of the stop; "
+                      "leaving it", SCANNER_JOIN_MS);
+        return;
+    }
     CloseHandle(s->thread);
     CloseHandle(s->stop);
     free(s);

@@ -41,6 +41,7 @@ static struct {
     bool never_ends;       /* always ERROR_MORE_DATA */
     DWORD open_error;      /* OpenSCManagerW fails with this, if set */
     DWORD enum_error;      /* EnumServicesStatusExW fails with this, if set */
+    DWORD hang_ms;         /* EnumServicesStatusExW takes this long first (a busy SCM) */
     int calls, closes;
     DWORD buffer_sizes[80];
 } fake;
@@ -84,6 +85,8 @@ static BOOL WINAPI fake_enum(SC_HANDLE manager, SC_ENUM_TYPE level, DWORD type, 
     assert_int_equal(state, SERVICE_ACTIVE);
     assert_null(group);
     fake.buffer_sizes[fake.calls++] = size;
+    if (fake.hang_ms)
+        Sleep(fake.hang_ms);
     *returned = 0;
     if (fake.enum_error) {
         SetLastError(fake.enum_error);
@@ -272,6 +275,26 @@ static void test_scanner_offers_to_the_table(void **state)
     process_table_destroy(table);
 }
 
+/* A scan stuck in the SCM (busy at shutdown) does not hold the stop: it returns within
+ * its bound and leaves the thread. The thread and the table are left to the process's
+ * end, as the service leaves them. */
+static void test_stop_is_bounded_when_a_scan_hangs(void **state)
+{
+    (void)state;
+    struct process_table *table = process_table_create(NULL);
+    fake.hang_ms = 10000;
+    char err[256];
+    struct service_scanner *scanner = service_scanner_start(table, NULL, err, sizeof err);
+    assert_non_null(scanner);
+    for (int i = 0; i < 200 && fake.calls == 0; i++)
+        Sleep(10);
+    assert_int_equal(fake.calls, 1); /* in the SCM now */
+    ULONGLONG began = GetTickCount64();
+    service_scanner_stop(scanner);
+    ULONGLONG took = GetTickCount64() - began;
+    assert_true(took >= 2500 && took < 6000);
+}
+
 /* ---- the real SCM, under Wine ---- */
 
 static void test_real_scm(void **state)
@@ -303,6 +326,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors_say_what_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scanner_offers_to_the_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_scm, setup, teardown),
+        /* last: it leaves a thread behind */
+        cmocka_unit_test_setup_teardown(test_stop_is_bounded_when_a_scan_hangs, setup, NULL),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
