@@ -8,8 +8,10 @@
 #     Event Log source and one firewall rule for the exe from REMOTE_ADDR exist;
 #   - an upgrade without properties: one product, the same address, flags and rule;
 #   - a repair: the same again, still one rule;
-#   - an upgrade with a new LISTEN_ADDRESS: the service moves, the rest stays;
+#   - an upgrade with a new LISTEN_ADDRESS and a CONFIG_FILE: the service moves and reads
+#     the file, the rest stays;
 #   - a downgrade is refused with its message and changes nothing;
+#   - a repair with ENABLE_FIREWALL=0: the rule goes, and that is remembered;
 #   - uninstall: no product, service, files, Event Log source, firewall rule or settings.
 # Wine's netsh is a stub: the prefix gets tests/windows/fake_netsh.exe in its place.
 . "$(dirname "$0")/wine_lib.sh"
@@ -136,15 +138,20 @@ expect_running "$v1" "$PORT"
 expect_rule "repair"
 note "repair of $v1: same address, flags and one rule"
 
-# ---- upgrade with a new address: just that changes
+# ---- upgrade with a new address and a config file: just those change
 PORT2=$(free_port)
+printf '{ "web.max-connections-per-ip": 7 }\n' >"$WINEPREFIX/drive_c/tcpip_exporter.json"
 msiexec upgrade2 /i "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" "LISTEN_ADDRESS=127.0.0.1:$PORT2" \
-    || fail "msiexec /i of $v2 failed"
+    'CONFIG_FILE=C:\tcpip_exporter.json' || fail "msiexec /i of $v2 failed"
 expect_running "$v2" "$PORT2"
+image_path | grep -qF -- '--config.file "C:\tcpip_exporter.json"' \
+    || fail "the service's command line lacks CONFIG_FILE: $(image_path)"
+curl -s --max-time 5 "http://127.0.0.1:$PORT2/api/v1/status" | grep -q '"web.max-connections-per-ip": *7' \
+    || fail "the service did not read CONFIG_FILE: $(curl -s --max-time 5 "http://127.0.0.1:$PORT2/api/v1/status")"
 ! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health" || fail "the old port $PORT still answers"
 image_path | grep -qF -- "--etl $ETL_WIN" || fail "the upgrade with LISTEN_ADDRESS lost EXTRA_FLAGS"
 expect_rule "upgrade to $v2"
-note "upgrade $v1 -> $v2 with LISTEN_ADDRESS: moved to port $PORT2, flags and rule kept"
+note "upgrade $v1 -> $v2 with LISTEN_ADDRESS and CONFIG_FILE: moved to port $PORT2, the file read, flags and rule kept"
 
 # ---- downgrade: refused by the launch condition, nothing changed
 products=$(installed_products)
@@ -162,6 +169,16 @@ grep -aq "Action start .*InstallValidate" "$verbose" && fail "the downgrade went
 wait_state tcpip_exporter 4 10 || fail "the service stopped after the refused downgrade"
 expect_rule "refused downgrade"
 note "downgrade $v2 -> $version refused by the launch condition"
+
+# ---- repair with ENABLE_FIREWALL=0: the rule goes, and stays gone on the next repair
+msiexec nofirewall /i "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" REINSTALL=ALL \
+    REINSTALLMODE=vamus ENABLE_FIREWALL=0 || fail "the repair with ENABLE_FIREWALL=0 failed"
+wait_state tcpip_exporter 4 20 || fail "the service is not running after the repair"
+[ "$(rule_count)" -eq 0 ] || fail "ENABLE_FIREWALL=0 left the rule: $(cat "$RULES"/* 2>/dev/null)"
+msiexec repair2 /i "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" REINSTALL=ALL REINSTALLMODE=vamus \
+    || fail "the second repair failed"
+[ "$(rule_count)" -eq 0 ] || fail "a repair without properties brought the rule back"
+note "repair with ENABLE_FIREWALL=0: no rule, and none after the next repair"
 
 # ---- uninstall: nothing left
 msiexec uninstall /x "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" || fail "msiexec /x failed"
