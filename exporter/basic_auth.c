@@ -135,13 +135,31 @@ static const struct web_user *find_user(const struct basic_auth *auth, const cha
     return found;
 }
 
+/* The user's hash, or the unknown user's, and the credentials' MAC under it. */
+static const struct web_user *credentials(struct basic_auth *auth, const char *user,
+                                          const char *password,
+                                          uint8_t mac[SHA256_DIGEST_SIZE], const char **hash)
+{
+    const struct web_user *known = find_user(auth, user);
+    *hash = known != NULL ? known->hash : unknown_user_hash;
+    credential_mac(auth, user, *hash, password, mac);
+    return known;
+}
+
+bool basic_auth_cached(struct basic_auth *auth, const char *user, const char *password,
+                       double now)
+{
+    const char *hash;
+    uint8_t mac[SHA256_DIGEST_SIZE];
+    return credentials(auth, user, password, mac, &hash) != NULL && cache_has(auth, mac, now);
+}
+
 bool basic_auth_check(struct basic_auth *auth, const char *user, const char *password,
                       double now)
 {
-    const struct web_user *known = find_user(auth, user);
-    const char *hash = known != NULL ? known->hash : unknown_user_hash;
+    const char *hash;
     uint8_t mac[SHA256_DIGEST_SIZE];
-    credential_mac(auth, user, hash, password, mac);
+    const struct web_user *known = credentials(auth, user, password, mac, &hash);
     if (known != NULL && cache_has(auth, mac, now))
         return true;
     pthread_mutex_lock(&auth->bcrypt_lock);

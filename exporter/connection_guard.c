@@ -10,6 +10,8 @@
 #include <time.h>
 
 #define SWEEP_INTERVAL_MS 100
+/* Near the limit: at most this fraction of the places left free (1/8, at least one). */
+#define HEADROOM_DIVISOR 8u
 #define ADDRESS_BUCKETS 256
 #define NO_DEADLINE 1e300
 
@@ -26,6 +28,7 @@ struct guarded_connection {
     listen_socket_t socket;
     struct address_count *address;   /* NULL when refused: it was never counted */
     enum phase phase;
+    double phase_since;
     double deadline;
     bool cut;
     struct guarded_connection *prev, *next;
@@ -38,7 +41,8 @@ struct connection_guard {
     struct guarded_connection *connections;
     struct address_count *buckets[ADDRESS_BUCKETS];
     uint64_t open;
-    atomic_uint_fast64_t refused, head_timeouts, slow_sends;
+    uint64_t live;                   /* open and not cut */
+    atomic_uint_fast64_t refused, head_timeouts, slow_sends, evicted;
     bool stopping;
     bool has_thread;
     pthread_t thread;
@@ -70,9 +74,9 @@ static struct address_count *address_entry(struct connection_guard *guard,
     if (length == 16 && memcmp(bytes, v4_mapped_prefix, 12) == 0) {
         bytes += 12;
         length = 4;
+    } else if (length >= 8) {
+        length = 8; /* an IPv6 address by its /64 */
     }
-    if (length > 16)
-        length = 16;
     size_t b = bucket_of(bytes, length);
     for (struct address_count *a = guard->buckets[b]; a != NULL; a = a->next)
         if (a->length == length && memcmp(a->bytes, bytes, length) == 0)
@@ -100,10 +104,11 @@ static void address_drop(struct connection_guard *guard, struct address_count *a
 
 /* ---- the list of connections ---- */
 
-static void cut(struct guarded_connection *c)
+static void cut(struct connection_guard *guard, struct guarded_connection *c)
 {
     if (!c->cut) {
         c->cut = true;
+        guard->live--;
         connection_socket_cut(c->socket);
     }
 }
@@ -116,6 +121,7 @@ static void link_connection(struct connection_guard *guard, struct guarded_conne
         c->next->prev = c;
     guard->connections = c;
     guard->open++;
+    guard->live++;
 }
 
 static void unlink_connection(struct connection_guard *guard, struct guarded_connection *c)
@@ -127,11 +133,61 @@ static void unlink_connection(struct connection_guard *guard, struct guarded_con
     if (c->next != NULL)
         c->next->prev = c->prev;
     guard->open--;
+    if (!c->cut)
+        guard->live--;
 }
 
 static double now(const struct connection_guard *guard)
 {
     return guard->config.now != NULL ? guard->config.now() : real_now();
+}
+
+/* ---- room near the limit ---- */
+
+/* How many connections to cut so that the places libmicrohttpd has left stay free:
+ * an eighth of them (at least one). Cut ones no longer count: they are closing. */
+static uint64_t over_headroom(const struct connection_guard *guard)
+{
+    uint64_t limit = guard->config.connection_limit;
+    if (limit == 0)
+        return 0;
+    uint64_t headroom = limit / HEADROOM_DIVISOR > 0 ? limit / HEADROOM_DIVISOR : 1;
+    return guard->live + headroom > limit ? guard->live + headroom - limit : 0;
+}
+
+/* A client's head arrives in milliseconds; one that has waited evict_after_s is holding a
+ * place, not using it. The longest waiting go first, count of them (UINT64_MAX: all);
+ * kept-alive connections between requests wait for a head too: theirs reconnect. Returns
+ * how many were cut. Lock held. */
+static size_t evict_waiting_heads(struct connection_guard *guard, uint64_t count, double t)
+{
+    size_t cuts = 0;
+    if (count == UINT64_MAX) { /* every one that has waited: one pass */
+        for (struct guarded_connection *c = guard->connections; c != NULL; c = c->next) {
+            if (c->cut || c->phase != PHASE_HEAD ||
+                t - c->phase_since < guard->config.evict_after_s)
+                continue;
+            atomic_fetch_add(&guard->evicted, 1);
+            cut(guard, c);
+            cuts++;
+        }
+        return cuts;
+    }
+    for (; cuts < count; cuts++) {
+        struct guarded_connection *oldest = NULL;
+        for (struct guarded_connection *c = guard->connections; c != NULL; c = c->next) {
+            if (c->cut || c->phase != PHASE_HEAD ||
+                t - c->phase_since < guard->config.evict_after_s)
+                continue;
+            if (oldest == NULL || c->phase_since < oldest->phase_since)
+                oldest = c;
+        }
+        if (oldest == NULL)
+            break;
+        atomic_fetch_add(&guard->evicted, 1);
+        cut(guard, oldest);
+    }
+    return cuts;
 }
 
 struct guarded_connection *connection_guard_opened(struct connection_guard *guard,
@@ -146,7 +202,9 @@ struct guarded_connection *connection_guard_opened(struct connection_guard *guar
     c->socket = socket;
     c->phase = PHASE_HEAD;
     pthread_mutex_lock(&guard->lock);
-    c->deadline = now(guard) + guard->config.head_timeout_s;
+    double t = now(guard);
+    c->phase_since = t;
+    c->deadline = t + guard->config.head_timeout_s;
     struct address_count *a = address_entry(guard, address, length);
     unsigned cap = guard->config.per_address_cap;
     if (a != NULL && (cap == 0 || a->connections < cap)) {
@@ -155,9 +213,11 @@ struct guarded_connection *connection_guard_opened(struct connection_guard *guar
     } else {
         /* a is never new here: a new entry has no connections, below any cap */
         atomic_fetch_add(&guard->refused, 1);
-        cut(c);
+        cut(guard, c);
     }
     link_connection(guard, c);
+    /* The newcomer itself is too young to be cut. */
+    evict_waiting_heads(guard, over_headroom(guard), t);
     pthread_mutex_unlock(&guard->lock);
     return c;
 }
@@ -168,8 +228,10 @@ static void set_phase(struct connection_guard *guard, struct guarded_connection 
     if (c == NULL)
         return;
     pthread_mutex_lock(&guard->lock);
+    double t = now(guard);
     c->phase = phase;
-    c->deadline = deadline_after >= NO_DEADLINE ? NO_DEADLINE : now(guard) + deadline_after;
+    c->phase_since = t;
+    c->deadline = deadline_after >= NO_DEADLINE ? NO_DEADLINE : t + deadline_after;
     pthread_mutex_unlock(&guard->lock);
 }
 
@@ -218,9 +280,17 @@ size_t connection_guard_sweep(struct connection_guard *guard)
         if (c->cut || c->phase == PHASE_HANDLING || t < c->deadline)
             continue;
         atomic_fetch_add(c->phase == PHASE_HEAD ? &guard->head_timeouts : &guard->slow_sends, 1);
-        cut(c);
+        cut(guard, c);
         cuts++;
     }
+    /* Near or at the limit libmicrohttpd may accept no more, so no newcomer would make
+     * room: the sweep does, and cuts every head that has waited, not just enough of them.
+     * The backlog is first in, first out: a scrape queued behind a few hundred trickling
+     * connections is accepted only once they all are, and each of those waits
+     * evict_after_s before it may go (under Wine a scrape took 1.2 s behind 400 with just
+     * enough cut each time). */
+    if (over_headroom(guard) > 0)
+        cuts += evict_waiting_heads(guard, UINT64_MAX, t);
     pthread_mutex_unlock(&guard->lock);
     return cuts;
 }
@@ -234,6 +304,7 @@ void connection_guard_counts(struct connection_guard *guard,
     out->refused_per_address = atomic_load(&guard->refused);
     out->head_timeouts = atomic_load(&guard->head_timeouts);
     out->slow_sends = atomic_load(&guard->slow_sends);
+    out->evicted = atomic_load(&guard->evicted);
 }
 
 /* ---- the watchdog ---- */

@@ -10,4 +10,6 @@ const char *const http_rejection_names[HTTP_REJECT_COUNT] = {
     [HTTP_REJECT_HEAD_TIMEOUT] = "head_timeout",
     [HTTP_REJECT_SLOW_READ] = "slow_read",
     [HTTP_REJECT_UNAUTHORIZED] = "unauthorized",
+    [HTTP_REJECT_EVICTED] = "evicted",
+    [HTTP_REJECT_AUTH_BUSY] = "auth_busy",
 };

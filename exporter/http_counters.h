@@ -16,6 +16,8 @@ enum http_rejection {
     HTTP_REJECT_HEAD_TIMEOUT,     /* connection cut: the request head took too long */
     HTTP_REJECT_SLOW_READ,        /* connection cut: the response was read too slowly */
     HTTP_REJECT_UNAUTHORIZED,     /* 401: no or wrong basic-auth credentials */
+    HTTP_REJECT_EVICTED,          /* connection cut: near the limit, its head waited long */
+    HTTP_REJECT_AUTH_BUSY,        /* 503: the credentials' check queue was full */
     HTTP_REJECT_COUNT
 };
 

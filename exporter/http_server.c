@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "auth_verifier.h"
 #include "connection_guard.h"
 #include "http_counters.h"
 #include "json.h"
@@ -46,6 +47,13 @@
 /* How long one /metrics render is served to later scrapes: Prometheus scrapes every 15 s or
  * more, so a second is invisible to it, and a burst of clients costs one render. */
 #define SHARED_RENDER_MAX_AGE_S 1.0
+/* Near the connection limit, a connection whose request head has not come in this long
+ * makes room for a new one (connection_guard.h): far longer than any client's head takes,
+ * far shorter than the head timeout an attacker would otherwise hold the place for. */
+#define EVICT_AFTER_S 0.5
+/* Credentials waiting for a bcrypt (auth_verifier.h): each holds an in-flight slot, so
+ * a few, and the rest of the slots stay for scrapes the cache lets through at once. */
+#define AUTH_QUEUE 4
 
 /* *req_cls of a request: accepted and its answer being made (in flight), accepted and
  * answered (being sent), refused (answered at once). */
@@ -53,10 +61,14 @@ static char in_flight_marker;
 static char accepted_marker;
 static char answered_marker;
 
+/* Where a request's credentials stand while its connection waits for the verifier. */
+enum auth_state { AUTH_NONE, AUTH_PENDING, AUTH_GRANTED, AUTH_DENIED, AUTH_BUSY };
+
 /* libmicrohttpd's socket context of each connection. */
 struct client {
     struct guarded_connection *guarded;
     bool nul_in_request;             /* the unescaped path or a query value held a NUL */
+    _Atomic int auth;                /* enum auth_state: the verifier's answer */
 };
 
 struct http_server {
@@ -85,6 +97,7 @@ struct http_server {
     struct metrics_renderer *renderer;   /* used by the shared render, one render at a time */
     struct connection_guard *guard;
     struct web_security *security;    /* NULL: no --web.config.file */
+    struct auth_verifier *verifier;   /* bcrypt off the connection threads; with security */
     bool health_without_auth;
 };
 
@@ -296,6 +309,7 @@ static void fill_http_counters(struct http_server *server, struct http_counters 
     out->rejected[HTTP_REJECT_PER_ADDRESS] = guard.refused_per_address;
     out->rejected[HTTP_REJECT_HEAD_TIMEOUT] = guard.head_timeouts;
     out->rejected[HTTP_REJECT_SLOW_READ] = guard.slow_sends;
+    out->rejected[HTTP_REJECT_EVICTED] = guard.evicted;
     out->response_bytes = response_budget_held(&server->budget);
     out->response_bytes_cap = server->budget.cap;
     struct shared_render_counts shared;
@@ -522,21 +536,118 @@ static enum MHD_Result serve_page_file(struct http_server *server,
 
 /* ---- basic authentication ---- */
 
-/* True when the request may go on: the web config names no users, /health is open by
- * flag, or the credentials are a user's. Nothing of them is ever logged. */
-static bool authorized(struct http_server *server, struct MHD_Connection *connection,
-                       const char *url)
+/* A bcrypt queued for the verifier: the connection is suspended until done. The
+ * credentials are copies, wiped when done; the policy is held until then. */
+struct auth_check {
+    struct http_server *server;
+    struct MHD_Connection *connection;
+    struct client *client;
+    struct web_policy *policy;
+    char *user, *password;
+};
+
+static void free_secret(char *secret)
+{
+    if (secret != NULL) {
+        memset(secret, 0, strlen(secret));
+        free(secret);
+    }
+}
+
+static bool auth_check_work(void *context)
+{
+    struct auth_check *check = context;
+    return web_policy_check_user(check->policy, check->user, check->password,
+                                 monotonic_seconds());
+}
+
+/* On the verifier's thread. The connection may go on (and end) once resumed: nothing of it
+ * is touched after. */
+static void auth_check_done(void *context, bool granted)
+{
+    struct auth_check *check = context;
+    struct MHD_Connection *connection = check->connection;
+    atomic_store(&check->client->auth, granted ? AUTH_GRANTED : AUTH_DENIED);
+    web_policy_release(check->server->security, check->policy);
+    free_secret(check->user);
+    free_secret(check->password);
+    free(check);
+    MHD_resume_connection(connection);
+}
+
+static char *copy_secret(const char *text)
+{
+    size_t size = strlen(text) + 1;
+    char *copy = malloc(size);
+    if (copy != NULL)
+        memcpy(copy, text, size);
+    return copy;
+}
+
+/* Credentials the cache does not know go to the verifier, which takes the policy
+ * (*taken); the connection waits suspended (AUTH_PENDING) and comes back with its answer.
+ * A full queue: AUTH_BUSY, at once or (once suspended) on the next call. */
+static enum auth_state verify_later(struct http_server *server, struct MHD_Connection *connection,
+                                    struct web_policy *policy, const char *user,
+                                    const char *password, bool *taken)
+{
+    struct client *client = client_of(connection);
+    struct auth_check *check = client != NULL ? calloc(1, sizeof *check) : NULL;
+    if (check == NULL)
+        return AUTH_BUSY;
+    *check = (struct auth_check){server, connection, client, policy, copy_secret(user),
+                                 copy_secret(password)};
+    if (check->user == NULL || check->password == NULL) {
+        free_secret(check->user);
+        free_secret(check->password);
+        free(check);
+        return AUTH_BUSY;
+    }
+    atomic_store(&client->auth, AUTH_PENDING);
+    /* Suspended before the job can finish: its resume always finds the connection
+     * suspended. */
+    MHD_suspend_connection(connection);
+    struct auth_job job = {auth_check_work, auth_check_done, check};
+    if (auth_verifier_submit(server->verifier, &job)) {
+        *taken = true;
+        return AUTH_PENDING;
+    }
+    atomic_store(&client->auth, AUTH_BUSY);
+    free_secret(check->user);
+    free_secret(check->password);
+    free(check);
+    MHD_resume_connection(connection); /* called again at once, and answered 503 */
+    return AUTH_PENDING;
+}
+
+/* May the request go on? Yes when the web config names no users, /health is open by flag,
+ * or the credentials are a user's: known from the cache at once, else from the verifier
+ * (AUTH_PENDING: this call returns and the next one, after the resume, has the answer).
+ * Nothing of the credentials is ever logged. */
+static enum auth_state authorize(struct http_server *server, struct MHD_Connection *connection,
+                                 const char *url)
 {
     if (server->security == NULL)
-        return true;
+        return AUTH_GRANTED;
+    struct client *client = client_of(connection);
+    int answer = client != NULL ? atomic_exchange(&client->auth, AUTH_NONE) : AUTH_NONE;
+    if (answer == AUTH_GRANTED || answer == AUTH_DENIED || answer == AUTH_BUSY)
+        return (enum auth_state)answer;   /* resumed with the verifier's answer */
     struct web_policy *policy = web_security_acquire(server->security);
-    bool ok = !web_policy_needs_auth(policy) ||
-              (server->health_without_auth && strcmp(url, "/health") == 0);
-    if (!ok) {
+    bool taken = false;
+    enum auth_state state = !web_policy_needs_auth(policy) ||
+                                    (server->health_without_auth && strcmp(url, "/health") == 0)
+                                ? AUTH_GRANTED
+                                : AUTH_DENIED;
+    if (state == AUTH_DENIED) {
         char *password = NULL;
         char *user = MHD_basic_auth_get_username_password(connection, &password);
-        ok = user != NULL && password != NULL &&
-             web_policy_check_user(policy, user, password, monotonic_seconds());
+        if (user != NULL && password != NULL) {
+            if (web_policy_user_cached(policy, user, password, monotonic_seconds()))
+                state = AUTH_GRANTED;
+            else
+                state = verify_later(server, connection, policy, user, password, &taken);
+        }
         if (password != NULL) {
             memset(password, 0, strlen(password));
             MHD_free(password);
@@ -544,8 +655,9 @@ static bool authorized(struct http_server *server, struct MHD_Connection *connec
         if (user != NULL)
             MHD_free(user);
     }
-    web_policy_release(server->security, policy);
-    return ok;
+    if (!taken)
+        web_policy_release(server->security, policy);
+    return state;
 }
 
 /* ---- dispatch ---- */
@@ -663,11 +775,18 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
     }
     if (*req_cls == &answered_marker || *req_cls == &accepted_marker)
         return MHD_YES;
-    /* In flight only while the answer is being made: a client that then reads slowly
-     * holds its connection and the body's memory (both capped), never a slot. */
+    /* In flight only while the answer is being made (a bcrypt included): a client that
+     * then reads slowly holds its connection and the body's memory (both capped), never a
+     * slot. */
+    enum auth_state auth = authorize(server, connection, url);
+    if (auth == AUTH_PENDING)
+        return MHD_YES;   /* suspended: called again with the answer */
     enum MHD_Result result =
-        authorized(server, connection, url)
+        auth == AUTH_GRANTED
             ? dispatch(server, connection, url)
+        : auth == AUTH_BUSY
+            ? refuse(server, connection, HTTP_REJECT_AUTH_BUSY, MHD_HTTP_SERVICE_UNAVAILABLE,
+                     "too many credentials waiting to be checked; try again shortly")
             : refuse(server, connection, HTTP_REJECT_UNAUTHORIZED, MHD_HTTP_UNAUTHORIZED,
                      "credentials needed: basic authentication with a user of the web config");
     *req_cls = &accepted_marker;
@@ -796,6 +915,8 @@ static bool make_parts(struct http_server *server, const struct http_server_opti
     server->shared = server->renderer != NULL ? shared_render_create(&shared) : NULL;
     struct connection_guard_config guard = {
         .per_address_cap = options->max_connections_per_ip,
+        .connection_limit = options->max_connections * (unsigned)options->listen_count,
+        .evict_after_s = EVICT_AFTER_S,
         .head_timeout_s = options->request_head_timeout_s,
         .idle_timeout_s = options->connection_timeout_s,
         .min_send_rate = (double)options->min_send_rate,
@@ -817,6 +938,7 @@ static void free_server(struct http_server *server)
     shared_render_destroy(server->shared);
     metrics_renderer_destroy(server->renderer);
     connection_guard_destroy(server->guard);
+    auth_verifier_destroy(server->verifier);
     web_security_close(server->security);
     free(server);
 }
@@ -847,7 +969,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *server,
         tls_options[0].option = MHD_OPTION_END;
     }
     return MHD_start_daemon(
-        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL,
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+            (tls ? MHD_USE_TLS : 0), 0, NULL, NULL,
         handle_request, server,
         MHD_OPTION_ARRAY, tls_options,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)socket,
@@ -875,6 +998,10 @@ static void stop_daemons(struct http_server *server)
         struct timespec pause = { 0, 10 * 1000 * 1000 };
         nanosleep(&pause, NULL);
     }
+    /* libmicrohttpd must not be stopped with a connection suspended: the verifier runs
+     * what is queued and resumes every one. */
+    auth_verifier_destroy(server->verifier);
+    server->verifier = NULL;
     for (size_t i = 0; i < server->daemon_count; i++)
         MHD_stop_daemon(server->daemons[i]);
     server->daemon_count = 0;
@@ -922,6 +1049,12 @@ struct http_server *http_server_start(const struct http_server_options *options,
                                              err_size);
         if (server->security == NULL) {
             free_server(server);
+            return NULL;
+        }
+        server->verifier = auth_verifier_create(AUTH_QUEUE);
+        if (server->verifier == NULL) {
+            free_server(server);
+            snprintf(err, err_size, "http server: out of memory or threads");
             return NULL;
         }
         if (web_security_tls(server->security) &&

@@ -696,6 +696,12 @@ bool web_policy_check_user(struct web_policy *p, const char *user, const char *p
     return p->auth != NULL && basic_auth_check(p->auth, user, password, now);
 }
 
+bool web_policy_user_cached(struct web_policy *p, const char *user, const char *password,
+                            double now)
+{
+    return p->auth != NULL && basic_auth_cached(p->auth, user, password, now);
+}
+
 size_t web_policy_header_count(const struct web_policy *p)
 {
     return p->config->header_count;

@@ -43,8 +43,12 @@ void web_policy_release(struct web_security *security, struct web_policy *policy
 
 /* NULL when the file names no users: every request passes. */
 bool web_policy_needs_auth(const struct web_policy *policy);
+/* With a bcrypt when the credentials are not in the cache: slow, see auth_verifier.h. */
 bool web_policy_check_user(struct web_policy *policy, const char *user, const char *password,
                            double now);
+/* From the cache alone: fast, false when a bcrypt would be needed to say. */
+bool web_policy_user_cached(struct web_policy *policy, const char *user, const char *password,
+                            double now);
 /* The configured response headers. */
 size_t web_policy_header_count(const struct web_policy *policy);
 const struct web_header *web_policy_header(const struct web_policy *policy, size_t i);

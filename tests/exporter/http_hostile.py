@@ -1,5 +1,6 @@
 """Hostile clients on loopback against the exporter's defaults (issue 14's judgement): while
-2,000 connections trickle header bytes, 16 and then 64 clients trickle GET bodies, 64
+2,000 connections trickle header bytes, 1,300 do from 100 addresses (each under its cap,
+together past the connection limit), 16 and then 64 clients trickle GET bodies, 64
 clients read a 10,000-process /metrics slowly, and 16 clients ask for the whole JSON table
 (/api/v1/processes) again and again, from several 127.0.0.x addresses, a normal scrape from
 127.0.0.1 is answered within one second every time and the server's memory stays under its
@@ -9,6 +10,7 @@ Target: the test server (10,000 made-up processes) by default, or a server alrea
 (--port P --pid PID, e.g. tcpip_exporter.exe under Wine: tests/windows/wine_hostile.sh),
 then with --table-rows and --response-memory-mib telling the bound."""
 import argparse
+import gzip
 import http.client
 import os
 import resource
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SKIP, TestServer, check, finish, request  # noqa: E402
 
 ATTACK_ADDRESSES = ["127.0.0.%d" % i for i in range(2, 10)]   # eight attacking clients
+MANY_ADDRESSES = ["127.0.1.%d" % i for i in range(1, 101)]     # a hundred, for the limit
 ROW_BYTES = 2048            # bound per table row: the row, its index and its render scratch
 JSON_ROW_BYTES = 4096       # and the one whole-table JSON answer being made: its text as it
                             # grows and the rows copied out (exporter/README.md, Memory)
@@ -84,9 +87,10 @@ class Attack(threading.Thread):
     `interval` seconds (or reads a byte, with read=True) until stopped."""
 
     def __init__(self, port, count, opening, drip=b"", interval=0.5, read=False,
-                 rcvbuf=None):
+                 rcvbuf=None, addresses=ATTACK_ADDRESSES):
         super().__init__(daemon=True)
         self.port, self.count, self.opening, self.drip = port, count, opening, drip
+        self.addresses = addresses
         self.interval, self.read, self.rcvbuf = interval, read, rcvbuf
         self.conns, self.stopping = [], threading.Event()
         self.opened = self.not_opened = self.cut = 0
@@ -94,7 +98,7 @@ class Attack(threading.Thread):
     def open_all(self):
         for i in range(self.count):
             try:
-                s = connect_from(ATTACK_ADDRESSES[i % len(ATTACK_ADDRESSES)], self.port,
+                s = connect_from(self.addresses[i % len(self.addresses)], self.port,
                                  self.rcvbuf)
                 s.send(self.opening)
             except OSError:
@@ -149,6 +153,33 @@ def trickling_heads(target, seconds):
           "2,000 trickling connections tried, %d opened" % attack.opened)
     check(attack.cut >= attack.opened - 16 * len(ATTACK_ADDRESSES),
           "all but 16 per address cut (%d of %d)" % (attack.cut, attack.opened))
+
+
+def trickling_heads_many_addresses(target, seconds):
+    """13 connections from each of 100 addresses: under the per-address cap of 16, and
+    together past the 1,024 places. Near the limit each newcomer (a scrape too) cuts the
+    head that has waited longest, so the scrapes get in."""
+    before = rejections(target, "evicted")
+    attack = under_attack(target, Attack(target.port, 1300,
+                                         b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+                                         addresses=MANY_ADDRESSES),
+                          seconds, "1,300 connections from 100 addresses trickling headers")
+    evicted = rejections(target, "evicted") - before
+    check(attack.opened > 1024 and evicted > 0,
+          "1,300 tried from 100 addresses: %d opened, %d cut to make room (reason=\"evicted\")"
+          % (attack.opened, evicted))
+
+
+def rejections(target, reason):
+    _, headers, body = request(target.port, "/metrics", timeout=5,
+                               headers={"Accept-Encoding": "gzip"})
+    if headers.get("content-encoding") == "gzip":
+        body = gzip.decompress(body)
+    key = 'tcpip_exporter_http_rejections_total{reason="%s"} ' % reason
+    for line in body.decode().splitlines():
+        if line.startswith(key):
+            return int(float(line[len(key):]))
+    return 0
 
 
 def trickling_bodies(target, count, seconds):
@@ -225,6 +256,7 @@ def memory_bound(target):
 
 def run_all(target, seconds):
     trickling_heads(target, seconds)
+    trickling_heads_many_addresses(target, seconds)
     trickling_bodies(target, 16, seconds)
     trickling_bodies(target, 64, seconds)
     slow_readers(target, seconds)

@@ -5,10 +5,13 @@ missing, wrong or unknown password and never shows a password or hash; /health f
 same rules unless --web.health-without-auth; the configured header is sent; each
 client_auth_type accepts and refuses the certificates it should, at the handshake; a
 rotated certificate is served without a restart, and a broken file keeps the running one;
-a bad file stops the start with exit 2 and one line naming the key; and a real Prometheus
-scrapes it over TLS with basic auth."""
+a bad file stops the start with exit 2 and one line naming the key; 16 clients guessing
+passwords (bcrypt cost 12) do not slow a scrape whose credentials are cached; and a real
+Prometheus scrapes it over TLS with basic auth."""
+import http.client
 import json
 import os
+import threading
 import shutil
 import signal
 import socket
@@ -179,6 +182,68 @@ def check_auth_and_tls(exporter, root, d, hashed):
         x.stop()
 
 
+def timed_get(port, path, auth, source="127.0.0.1"):
+    """(status, seconds) of one plain GET with basic auth."""
+    import base64
+    start = time.monotonic()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    try:
+        c.request("GET", path, headers={"Authorization": "Basic " +
+                                        base64.b64encode(auth.encode()).decode()})
+        r = c.getresponse()
+        r.read()
+        return r.status, time.monotonic() - start
+    finally:
+        c.close()
+
+
+def check_guessing_flood(exporter, root, d, bcrypt):
+    """Each wrong password costs a full bcrypt (0.2 s at cost 12), one at a time: run on the
+    connection threads, 16 guessers would keep all of them waiting, and a scrape behind
+    them. Off those threads, a scrape with cached credentials is answered at once."""
+    slow = sh(bcrypt, "right pass", "12").stdout.strip()
+    write(d + "/auth.yml", "basic_auth_users:\n  alice: '%s'\n" % slow)
+    x = Exporter(exporter, root, d + "/auth.yml")
+    stop, answers, lock = threading.Event(), {}, threading.Lock()
+
+    def guesser(source):
+        while not stop.is_set():
+            try:
+                status, _ = timed_get(x.port, "/metrics", "alice:guess", source)
+            except OSError as e:
+                status = type(e).__name__
+            with lock:
+                answers[status] = answers.get(status, 0) + 1
+
+    try:
+        status, first = timed_get(x.port, "/health", "alice:right pass")
+        check(status == 200, "the right password: 200 (%.2f s: one bcrypt)" % first)
+        threads = [threading.Thread(target=guesser, args=("127.0.0.%d" % (2 + i % 8),),
+                                    daemon=True) for i in range(16)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        worst, statuses = 0.0, set()
+        for _ in range(12):
+            status, took = timed_get(x.port, "/health", "alice:right pass")
+            statuses.add(status)
+            worst = max(worst, took)
+            time.sleep(0.25)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        check(statuses == {200} and worst < 0.5,
+              "16 guessing clients: every cached scrape answered 200 within 0.5 s (worst "
+              "%.3f s)" % worst)
+        odd = {k: v for k, v in answers.items() if k not in (401, 503)}
+        check(answers.get(401, 0) > 0 and answers.get(503, 0) > 0 and not odd,
+              "guesses get 401 after their bcrypt, or 503 at once when the queue is full: %s"
+              % answers)
+    finally:
+        stop.set()
+        x.stop()
+
+
 def check_client_certs(exporter, root, d):
     ca = d + "/ca.pem"
     good = ["--cert", d + "/client.pem", "--key", d + "/client.key"]
@@ -332,6 +397,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="exporter-tls-") as d:
         make_pki(d)
         check_auth_and_tls(exporter, root, d, hashed)
+        check_guessing_flood(exporter, root, d, bcrypt)
         check_client_certs(exporter, root, d)
         check_rotation(exporter, root, d)
         check_bad_file(exporter, root, d)

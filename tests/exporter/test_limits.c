@@ -1,6 +1,7 @@
 /* The HTTP server's limits, each part alone: the response budget and its bodies, the shared
- * render (one render for many scrapes, stale when the budget is full) and the connection
- * guard (per-address cap, head deadline, send rate), on a fake clock and real sockets. */
+ * render (one render for many scrapes, stale when the budget is full), the connection
+ * guard (per-address cap, head deadline, send rate, room near the limit), on a fake clock
+ * and real sockets, and the verifier that keeps bcrypt off the connection threads. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "test_socket_posix.h"
 #endif
 
+#include "auth_verifier.h"
 #include "connection_guard.h"
 #include "response_body.h"
 #include "shared_render.h"
@@ -394,6 +396,138 @@ static void guard_deadlines(void **state)
     connection_guard_destroy(g);
 }
 
+/* Two addresses of one IPv6 /64 are one client; the next /64 is another. */
+static void guard_caps_ipv6_by_prefix(void **state)
+{
+    (void)state;
+    fake_time = 0;
+    struct connection_guard *g = make_guard(2);
+    uint8_t v6[4][16] = {
+        { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 },
+        { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0xde, 0xad, 0, 0, 0, 0, 0, 2 },
+        { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0xbe, 0xef, 0, 0, 0, 0, 0, 3 }, /* third */
+        { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1 },      /* next /64 */
+    };
+    test_socket p[4][2];
+    struct guarded_connection *c[4];
+    for (int i = 0; i < 4; i++) {
+        socket_pair(p[i]);
+        c[i] = connection_guard_opened(g, p[i][0], v6[i], 16);
+    }
+    assert_true(was_cut(p[2]));
+    struct connection_guard_counts counts;
+    connection_guard_counts(g, &counts);
+    assert_int_equal(counts.refused_per_address, 1);
+    for (int i = 0; i < 4; i++) {
+        connection_guard_closed(g, c[i]);
+        close_pair(p[i]);
+    }
+    connection_guard_destroy(g);
+}
+
+/* Near the limit (16 places: the last 2 kept free), each newcomer cuts the head that has
+ * waited longest, once it has waited evict_after_s; never one being answered or sending. */
+static void guard_evicts_waiting_heads_near_the_limit(void **state)
+{
+    (void)state;
+    fake_time = 0;
+    struct connection_guard_config config = {
+        .connection_limit = 16, .evict_after_s = 0.5, .head_timeout_s = 5,
+        .idle_timeout_s = 10, .now = fake_now, .no_watchdog = true,
+    };
+    struct connection_guard *g = connection_guard_create(&config);
+    enum { N = 17 };
+    test_socket p[N][2];
+    struct guarded_connection *c[N];
+    uint8_t address[4] = { 127, 0, 1, 0 };
+    for (int i = 0; i < 14; i++) {      /* 14 open: 2 of 16 free, not yet near */
+        fake_time = i * 0.1;
+        socket_pair(p[i]);
+        address[3] = (uint8_t)i;
+        c[i] = connection_guard_opened(g, p[i][0], address, 4);
+    }
+    connection_guard_head_done(g, c[0]); /* the oldest is being answered: never cut */
+    struct connection_guard_counts counts;
+    connection_guard_counts(g, &counts);
+    assert_int_equal(counts.evicted, 0);
+    fake_time = 1.5;                     /* 15th: near the limit; c[1] (0.1 s) waited longest */
+    socket_pair(p[14]);
+    address[3] = 14;
+    c[14] = connection_guard_opened(g, p[14][0], address, 4);
+    assert_true(was_cut(p[1]));
+    connection_guard_counts(g, &counts);
+    assert_int_equal(counts.evicted, 1);
+    connection_guard_closed(g, c[1]);
+    c[1] = NULL;
+    close_pair(p[1]);
+    fake_time = 1.55;                    /* 15 open again: the next waited longest is c[2] */
+    socket_pair(p[15]);
+    address[3] = 15;
+    c[15] = connection_guard_opened(g, p[15][0], address, 4);
+    assert_true(was_cut(p[2]));
+    /* The rest answered one request at 1.8 and wait for the next head: at 2.0 none has
+     * waited 0.5 s, so the newcomer cuts nobody. */
+    fake_time = 1.8;
+    for (int i = 3; i < 16; i++) {
+        connection_guard_head_done(g, c[i]);
+        connection_guard_request_done(g, c[i]);
+    }
+    fake_time = 2.0;
+    socket_pair(p[16]);
+    address[3] = 16;
+    c[16] = connection_guard_opened(g, p[16][0], address, 4);
+    connection_guard_counts(g, &counts);
+    assert_int_equal(counts.evicted, 2);
+    assert_int_equal(counts.head_timeouts, 0);
+    for (int i = 0; i < N; i++) {
+        if (i == 1)
+            continue;
+        connection_guard_closed(g, c[i]);
+        close_pair(p[i]);
+    }
+    connection_guard_destroy(g);
+}
+
+/* Filled at once (every head too young to cut), the limit is reached and libmicrohttpd
+ * accepts nothing more: the sweep makes the room, cutting every head that has waited (the
+ * backlog behind them is accepted in order, a scrape last), none that has not. */
+static void guard_sweep_makes_room_at_the_limit(void **state)
+{
+    (void)state;
+    fake_time = 0;
+    struct connection_guard_config config = {
+        .connection_limit = 16, .evict_after_s = 0.5, .head_timeout_s = 5,
+        .idle_timeout_s = 10, .now = fake_now, .no_watchdog = true,
+    };
+    struct connection_guard *g = connection_guard_create(&config);
+    enum { N = 16 };
+    test_socket p[N][2];
+    struct guarded_connection *c[N];
+    uint8_t address[4] = { 127, 0, 2, 0 };
+    for (int i = 0; i < N; i++) {
+        fake_time = i * 0.01;
+        socket_pair(p[i]);
+        address[3] = (uint8_t)i;
+        c[i] = connection_guard_opened(g, p[i][0], address, 4);
+    }
+    assert_int_equal(connection_guard_sweep(g), 0); /* nobody has waited 0.5 s */
+    fake_time = 0.605;                 /* c[0..10] have waited 0.5 s, c[11..15] not */
+    assert_int_equal(connection_guard_sweep(g), 11);
+    assert_true(was_cut(p[0]));
+    assert_true(was_cut(p[10]));
+    fake_time = 1.0;                   /* 5 left: far from the limit, nothing cut */
+    assert_int_equal(connection_guard_sweep(g), 0);
+    struct connection_guard_counts counts;
+    connection_guard_counts(g, &counts);
+    assert_int_equal(counts.evicted, 11);
+    assert_int_equal(counts.head_timeouts, 0);
+    for (int i = 0; i < N; i++) {
+        connection_guard_closed(g, c[i]);
+        close_pair(p[i]);
+    }
+    connection_guard_destroy(g);
+}
+
 /* The real watchdog thread cuts on the real clock. */
 static void guard_watchdog_runs(void **state)
 {
@@ -410,6 +544,106 @@ static void guard_watchdog_runs(void **state)
     connection_guard_destroy(g);
 }
 
+/* ---- the verifier ---- */
+
+struct verifier_log {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    bool release;          /* a blocking job may finish */
+    int started, done;
+    int order[8];
+    bool answers[8];
+};
+
+struct verifier_job {
+    struct verifier_log *log;
+    int id;
+    bool answer, blocks;
+};
+
+static bool verifier_work(void *context)
+{
+    struct verifier_job *j = context;
+    pthread_mutex_lock(&j->log->lock);
+    j->log->started++;
+    pthread_cond_broadcast(&j->log->changed);
+    while (j->blocks && !j->log->release)
+        pthread_cond_wait(&j->log->changed, &j->log->lock);
+    pthread_mutex_unlock(&j->log->lock);
+    return j->answer;
+}
+
+static void verifier_done(void *context, bool answer)
+{
+    struct verifier_job *j = context;
+    pthread_mutex_lock(&j->log->lock);
+    j->log->order[j->log->done] = j->id;
+    j->log->answers[j->log->done] = answer;
+    j->log->done++;
+    pthread_mutex_unlock(&j->log->lock);
+}
+
+static void verifier_log_init(struct verifier_log *log)
+{
+    memset(log, 0, sizeof *log);
+    pthread_mutex_init(&log->lock, NULL);
+    pthread_cond_init(&log->changed, NULL);
+}
+
+/* Jobs run one at a time, in order, each answer to its own done; destroy runs the rest. */
+static void verifier_runs_in_order(void **state)
+{
+    (void)state;
+    struct verifier_log log;
+    verifier_log_init(&log);
+    struct auth_verifier *v = auth_verifier_create(8);
+    assert_non_null(v);
+    struct verifier_job jobs[5];
+    for (int i = 0; i < 5; i++) {
+        jobs[i] = (struct verifier_job){&log, i, i % 2 == 0, false};
+        struct auth_job job = {verifier_work, verifier_done, &jobs[i]};
+        assert_true(auth_verifier_submit(v, &job));
+    }
+    auth_verifier_destroy(v);
+    assert_int_equal(log.done, 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(log.order[i], i);
+        assert_int_equal(log.answers[i], i % 2 == 0);
+    }
+}
+
+/* While one job runs, the queue holds its capacity and refuses the next at once. */
+static void verifier_refuses_when_full(void **state)
+{
+    (void)state;
+    struct verifier_log log;
+    verifier_log_init(&log);
+    struct auth_verifier *v = auth_verifier_create(2);
+    struct verifier_job jobs[4] = {
+        {&log, 0, true, true}, {&log, 1, false, false}, {&log, 2, true, false},
+        {&log, 3, true, false},
+    };
+    struct auth_job job = {verifier_work, verifier_done, &jobs[0]};
+    assert_true(auth_verifier_submit(v, &job));
+    pthread_mutex_lock(&log.lock);
+    while (log.started == 0)      /* the first is running, out of the queue */
+        pthread_cond_wait(&log.changed, &log.lock);
+    pthread_mutex_unlock(&log.lock);
+    for (int i = 1; i <= 3; i++) {
+        job.context = &jobs[i];
+        bool queued = auth_verifier_submit(v, &job);
+        assert_int_equal(queued, i <= 2);  /* two queued, the third refused */
+    }
+    pthread_mutex_lock(&log.lock);
+    log.release = true;
+    pthread_cond_broadcast(&log.changed);
+    pthread_mutex_unlock(&log.lock);
+    auth_verifier_destroy(v);
+    assert_int_equal(log.done, 3);
+    assert_int_equal(log.order[2], 2);
+    assert_false(log.answers[1]);
+}
+
 int main(void)
 {
     test_sockets_start();
@@ -421,8 +655,13 @@ int main(void)
         cmocka_unit_test(shared_render_small_cap_still_refreshes),
         cmocka_unit_test(shared_render_one_render_for_sixteen),
         cmocka_unit_test(guard_caps_each_address),
+        cmocka_unit_test(guard_caps_ipv6_by_prefix),
+        cmocka_unit_test(guard_evicts_waiting_heads_near_the_limit),
+        cmocka_unit_test(guard_sweep_makes_room_at_the_limit),
         cmocka_unit_test(guard_deadlines),
         cmocka_unit_test(guard_watchdog_runs),
+        cmocka_unit_test(verifier_runs_in_order),
+        cmocka_unit_test(verifier_refuses_when_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
