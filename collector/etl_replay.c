@@ -157,6 +157,45 @@ static void note_first_pass_time(struct run *run, uint64_t raw)
         run->first_max = raw;
 }
 
+/* The services a trace says run are in its SystemConfig records, which WPR, xperf and
+ * PerfView write at its end, after every event. Read first, they name the services of
+ * each process from its first event on, as the live session's scan of the SCM does:
+ * otherwise a svchost.exe would count its whole trace under no service, and by name
+ * (aggregate mode) under service="" alone. A process the trace starts anew still starts
+ * with none (its Start says so), and the records apply once more at the end as they come.
+ * Only the records' class is looked at before one is decoded. */
+static enum etl_replay_status prescan_services(struct run *run, const char *const *paths,
+                                               size_t count)
+{
+    const struct etl_replay_options *o = run->options;
+    struct etl_replay_report *report = run->report;
+    struct etl_reader *reader;
+    enum etl_reader_status st = etl_reader_open(paths, count, o->cancel, &reader,
+                                                report->error, sizeof report->error);
+    if (st != ETL_READER_OK) {
+        report->files = count;
+        if (st == ETL_READER_CANCELLED)
+            snprintf(report->error, sizeof report->error, "stopped while opening the files");
+        return open_failed(st);
+    }
+    const struct etl_record *r;
+    while ((r = etl_reader_next(reader)) != NULL) {
+        struct trace_fact fact;
+        if (r->rec.event_class == TRACE_CLASS_SYSCONFIG &&
+            decode_record(&r->rec, &fact) == DECODE_OK && fact.kind == FACT_SERVICE)
+            process_table_prime_service(run->table, &fact.u.service);
+    }
+    process_table_flush_services(run->table);
+    bool stopped = etl_reader_cancelled(reader);
+    etl_reader_close(reader);
+    if (stopped) {
+        snprintf(report->error, sizeof report->error, "stopped before the end of the files");
+        return ETL_REPLAY_STOPPED;
+    }
+    /* Damage shows in the pass that follows, which replays up to it. */
+    return ETL_REPLAY_OK;
+}
+
 /* One pass over the files. */
 static enum etl_replay_status replay_pass(struct run *run, const char *const *paths,
                                           size_t count)
@@ -231,6 +270,9 @@ enum etl_replay_status etl_replay_run(struct process_table *table, const char *c
         .report = report,
         .pacer = { .ns_per_tick = options->speed > 0 ? 100.0 / options->speed : 0 },
     };
+    enum etl_replay_status prescan = prescan_services(&run, paths, count);
+    if (prescan != ETL_REPLAY_OK)
+        return prescan;
     for (;;) {
         enum etl_replay_status st = replay_pass(&run, paths, count);
         report->passes++;

@@ -781,6 +781,16 @@ static void apply_offered_services(struct process_table *t)
     add_u64(&t->stats.service_scans, 1);
 }
 
+void process_table_prime_service(struct process_table *table, const struct service_fact *fact)
+{
+    pend_service(table, fact);
+}
+
+void process_table_flush_services(struct process_table *table)
+{
+    flush_pending_services(table);
+}
+
 void process_table_offer_services(struct process_table *table, struct service_batch *batch)
 {
     free(atomic_exchange(&table->offered, batch));

@@ -121,6 +121,12 @@ void process_table_feed(struct process_table *table, const struct trace_record *
 void process_table_apply(struct process_table *table, const struct trace_fact *fact,
                          uint64_t timestamp);
 
+/* A trace's services ahead of its events (etl_replay.c): each record as a service fact,
+ * not counted as an event (the replay feeds the record again in its place), then the
+ * flush that applies them to the pids' rows and to rows yet to come. */
+void process_table_prime_service(struct process_table *table, const struct service_fact *fact);
+void process_table_flush_services(struct process_table *table);
+
 /* Count a record that never became a fact (decode failure, or a source-level problem). */
 void process_table_count_drop(struct process_table *table, enum drop_reason reason);
 

@@ -267,6 +267,55 @@ static int check_services(const char *dir)
     return 0;
 }
 
+/* By name, each svchost.exe is split by the services it hosts from its first event on: the
+ * replay reads the trace's services (at its end) before its events. The SSDP traffic is
+ * the host of SSDPSRV's, and nothing is left under no service. */
+struct svchost_split {
+    const struct process_table *table;
+    uint64_t udp6_sent_with_ssdp, counted_without_services;
+};
+
+static void split_svchost(const struct name_view *v, void *context)
+{
+    struct svchost_split *split = context;
+    if (strcmp(v->name, "svchost.exe") != 0)
+        return;
+    struct service_ref refs[PROCESS_TABLE_SERVICES_PER_SET];
+    size_t n = process_table_service_set(split->table, v->service_set, refs,
+                                         PROCESS_TABLE_SERVICES_PER_SET);
+    bool ssdp = false;
+    for (size_t i = 0; i < n; i++)
+        ssdp |= strcmp(refs[i].name, "SSDPSRV") == 0;
+    uint64_t all = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        for (int c = 0; c < CTR_COUNT; c++)
+            all += v->counters[f][c];
+    if (n == 0)
+        split->counted_without_services += all;
+    if (ssdp)
+        split->udp6_sent_with_ssdp += v->counters[FAMILY_IPV6][CTR_UDP_SENT_BYTES];
+}
+
+static int check_services_by_name(const char *dir)
+{
+    char etl[512];
+    snprintf(etl, sizeof etl, "%s/perfview/net.4.5.2.x64.etl", dir);
+    const char *paths[] = { etl };
+    struct process_table *table = process_table_create(NULL);
+    struct etl_replay_report report;
+    enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, NULL, &report);
+    EXPECT(st == ETL_REPLAY_OK, "replay status %d: %s", (int)st, report.error);
+    struct svchost_split split = { .table = table };
+    process_table_foreach_name(table, split_svchost, &split);
+    EXPECT(split.udp6_sent_with_ssdp == 1318, "svchost.exe hosting SSDPSRV: %" PRIu64
+           " UDP IPv6 bytes sent, 1318 in the trace", split.udp6_sent_with_ssdp);
+    EXPECT(split.counted_without_services == 0, "svchost.exe with no service: %" PRIu64
+           " counted", split.counted_without_services);
+    printf("net.4.5.2.x64 by name: the SSDP traffic under svchost.exe hosting SSDPSRV\n");
+    process_table_destroy(table);
+    return 0;
+}
+
 static int check_perfview(const char *dir, const char *name)
 {
     char path[512], etl[512];
@@ -471,6 +520,7 @@ int main(int argc, char **argv)
     broken |= check_perfview(argv[1], "net.4.5.2.x86");
     broken |= check_names(argv[1]);
     broken |= check_services(argv[1]);
+    broken |= check_services_by_name(argv[1]);
     if (broken || failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;
