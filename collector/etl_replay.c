@@ -157,6 +157,21 @@ static void note_first_pass_time(struct run *run, uint64_t raw)
         run->first_max = raw;
 }
 
+/* The files opened for one pass; else the report says why. */
+static enum etl_replay_status open_pass(struct run *run, const char *const *paths,
+                                        size_t count, struct etl_reader **reader)
+{
+    struct etl_replay_report *report = run->report;
+    enum etl_reader_status st = etl_reader_open(paths, count, run->options->cancel, reader,
+                                                report->error, sizeof report->error);
+    if (st == ETL_READER_OK)
+        return ETL_REPLAY_OK;
+    report->files = count;
+    if (st == ETL_READER_CANCELLED)
+        snprintf(report->error, sizeof report->error, "stopped while opening the files");
+    return open_failed(st);
+}
+
 /* The services a trace says run are in its SystemConfig records, which WPR, xperf and
  * PerfView write at its end, after every event. Read first, they name the services of
  * each process from its first event on, as the live session's scan of the SCM does:
@@ -167,17 +182,11 @@ static void note_first_pass_time(struct run *run, uint64_t raw)
 static enum etl_replay_status prescan_services(struct run *run, const char *const *paths,
                                                size_t count)
 {
-    const struct etl_replay_options *o = run->options;
     struct etl_replay_report *report = run->report;
     struct etl_reader *reader;
-    enum etl_reader_status st = etl_reader_open(paths, count, o->cancel, &reader,
-                                                report->error, sizeof report->error);
-    if (st != ETL_READER_OK) {
-        report->files = count;
-        if (st == ETL_READER_CANCELLED)
-            snprintf(report->error, sizeof report->error, "stopped while opening the files");
-        return open_failed(st);
-    }
+    enum etl_replay_status opened = open_pass(run, paths, count, &reader);
+    if (opened != ETL_REPLAY_OK)
+        return opened;
     const struct etl_record *r;
     while ((r = etl_reader_next(reader)) != NULL) {
         struct trace_fact fact;
@@ -203,14 +212,9 @@ static enum etl_replay_status replay_pass(struct run *run, const char *const *pa
     const struct etl_replay_options *o = run->options;
     struct etl_replay_report *report = run->report;
     struct etl_reader *reader;
-    enum etl_reader_status st = etl_reader_open(paths, count, o->cancel, &reader,
-                                                report->error, sizeof report->error);
-    if (st != ETL_READER_OK) {
-        report->files = count;
-        if (st == ETL_READER_CANCELLED)
-            snprintf(report->error, sizeof report->error, "stopped while opening the files");
-        return open_failed(st);
-    }
+    enum etl_replay_status opened = open_pass(run, paths, count, &reader);
+    if (opened != ETL_REPLAY_OK)
+        return opened;
 
     const struct etl_record *r;
     struct etl_reader_counts counts;

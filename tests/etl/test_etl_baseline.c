@@ -242,7 +242,8 @@ static void find_1188(const struct process_view *row, void *context)
                                i ? "," : "", refs[i].name);
 }
 
-static int check_services(const char *dir)
+/* The x64 trace replayed into a new table; NULL (and a failure said) when it was not. */
+static struct process_table *replayed_x64(const char *dir)
 {
     char etl[512];
     snprintf(etl, sizeof etl, "%s/perfview/net.4.5.2.x64.etl", dir);
@@ -250,7 +251,19 @@ static int check_services(const char *dir)
     struct process_table *table = process_table_create(NULL);
     struct etl_replay_report report;
     enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, NULL, &report);
-    EXPECT(st == ETL_REPLAY_OK, "replay status %d: %s", (int)st, report.error);
+    EXPECT(st == ETL_REPLAY_OK, "%s: replay status %d: %s", etl, (int)st, report.error);
+    if (st != ETL_REPLAY_OK) {
+        process_table_destroy(table);
+        return NULL;
+    }
+    return table;
+}
+
+static int check_services(const char *dir)
+{
+    struct process_table *table = replayed_x64(dir);
+    if (table == NULL)
+        return 1;
     struct services_seen seen = { .table = table };
     process_table_foreach(table, find_1188, &seen);
     EXPECT(seen.found, "no svchost.exe row for pid 1188");
@@ -298,13 +311,9 @@ static void split_svchost(const struct name_view *v, void *context)
 
 static int check_services_by_name(const char *dir)
 {
-    char etl[512];
-    snprintf(etl, sizeof etl, "%s/perfview/net.4.5.2.x64.etl", dir);
-    const char *paths[] = { etl };
-    struct process_table *table = process_table_create(NULL);
-    struct etl_replay_report report;
-    enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, NULL, &report);
-    EXPECT(st == ETL_REPLAY_OK, "replay status %d: %s", (int)st, report.error);
+    struct process_table *table = replayed_x64(dir);
+    if (table == NULL)
+        return 1;
     struct svchost_split split = { .table = table };
     process_table_foreach_name(table, split_svchost, &split);
     EXPECT(split.udp6_sent_with_ssdp == 1318, "svchost.exe hosting SSDPSRV: %" PRIu64

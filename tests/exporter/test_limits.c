@@ -425,35 +425,45 @@ static void guard_caps_ipv6_by_prefix(void **state)
     connection_guard_destroy(g);
 }
 
+/* 16 places, of which the last 2 are kept free; heads may be cut after 0.5 s. */
+static struct connection_guard *make_limited_guard(void)
+{
+    struct connection_guard_config config = {
+        .connection_limit = 16, .evict_after_s = 0.5, .head_timeout_s = 5,
+        .idle_timeout_s = 10, .now = fake_now, .no_watchdog = true,
+    };
+    return connection_guard_create(&config);
+}
+
+/* Connection i of a test, from its own address in 127.0.subnet.0/24, opened now. */
+static struct guarded_connection *open_numbered(struct connection_guard *g, test_socket pair[2],
+                                               uint8_t subnet, int i)
+{
+    uint8_t address[4] = { 127, 0, subnet, (uint8_t)i };
+    socket_pair(pair);
+    return connection_guard_opened(g, pair[0], address, 4);
+}
+
 /* Near the limit (16 places: the last 2 kept free), each newcomer cuts the head that has
  * waited longest, once it has waited evict_after_s; never one being answered or sending. */
 static void guard_evicts_waiting_heads_near_the_limit(void **state)
 {
     (void)state;
     fake_time = 0;
-    struct connection_guard_config config = {
-        .connection_limit = 16, .evict_after_s = 0.5, .head_timeout_s = 5,
-        .idle_timeout_s = 10, .now = fake_now, .no_watchdog = true,
-    };
-    struct connection_guard *g = connection_guard_create(&config);
+    struct connection_guard *g = make_limited_guard();
     enum { N = 17 };
     test_socket p[N][2];
     struct guarded_connection *c[N];
-    uint8_t address[4] = { 127, 0, 1, 0 };
     for (int i = 0; i < 14; i++) {      /* 14 open: 2 of 16 free, not yet near */
         fake_time = i * 0.1;
-        socket_pair(p[i]);
-        address[3] = (uint8_t)i;
-        c[i] = connection_guard_opened(g, p[i][0], address, 4);
+        c[i] = open_numbered(g, p[i], 1, i);
     }
     connection_guard_head_done(g, c[0]); /* the oldest is being answered: never cut */
     struct connection_guard_counts counts;
     connection_guard_counts(g, &counts);
     assert_int_equal(counts.evicted, 0);
     fake_time = 1.5;                     /* 15th: near the limit; c[1] (0.1 s) waited longest */
-    socket_pair(p[14]);
-    address[3] = 14;
-    c[14] = connection_guard_opened(g, p[14][0], address, 4);
+    c[14] = open_numbered(g, p[14], 1, 14);
     assert_true(was_cut(p[1]));
     connection_guard_counts(g, &counts);
     assert_int_equal(counts.evicted, 1);
@@ -461,9 +471,7 @@ static void guard_evicts_waiting_heads_near_the_limit(void **state)
     c[1] = NULL;
     close_pair(p[1]);
     fake_time = 1.55;                    /* 15 open again: the next waited longest is c[2] */
-    socket_pair(p[15]);
-    address[3] = 15;
-    c[15] = connection_guard_opened(g, p[15][0], address, 4);
+    c[15] = open_numbered(g, p[15], 1, 15);
     assert_true(was_cut(p[2]));
     /* The rest answered one request at 1.8 and wait for the next head: at 2.0 none has
      * waited 0.5 s, so the newcomer cuts nobody. */
@@ -473,9 +481,7 @@ static void guard_evicts_waiting_heads_near_the_limit(void **state)
         connection_guard_request_done(g, c[i]);
     }
     fake_time = 2.0;
-    socket_pair(p[16]);
-    address[3] = 16;
-    c[16] = connection_guard_opened(g, p[16][0], address, 4);
+    c[16] = open_numbered(g, p[16], 1, 16);
     connection_guard_counts(g, &counts);
     assert_int_equal(counts.evicted, 2);
     assert_int_equal(counts.head_timeouts, 0);
@@ -495,20 +501,13 @@ static void guard_sweep_makes_room_at_the_limit(void **state)
 {
     (void)state;
     fake_time = 0;
-    struct connection_guard_config config = {
-        .connection_limit = 16, .evict_after_s = 0.5, .head_timeout_s = 5,
-        .idle_timeout_s = 10, .now = fake_now, .no_watchdog = true,
-    };
-    struct connection_guard *g = connection_guard_create(&config);
+    struct connection_guard *g = make_limited_guard();
     enum { N = 16 };
     test_socket p[N][2];
     struct guarded_connection *c[N];
-    uint8_t address[4] = { 127, 0, 2, 0 };
     for (int i = 0; i < N; i++) {
         fake_time = i * 0.01;
-        socket_pair(p[i]);
-        address[3] = (uint8_t)i;
-        c[i] = connection_guard_opened(g, p[i][0], address, 4);
+        c[i] = open_numbered(g, p[i], 2, i);
     }
     assert_int_equal(connection_guard_sweep(g), 0); /* nobody has waited 0.5 s */
     fake_time = 0.605;                 /* c[0..10] have waited 0.5 s, c[11..15] not */
