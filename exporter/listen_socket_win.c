@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "win_error_win.h"
 #include "winsock_seam_win.h"
 
 /* A restarted service waits this long at most for its predecessor's connections. */
@@ -24,7 +25,7 @@ static const char *bind_problem(int error, char *buffer, size_t size)
         return "the port is already in use by another program";
     case WSAEADDRNOTAVAIL: return "the address does not belong to this machine";
     default:
-        snprintf(buffer, size, "Winsock error %d", error);
+        snprintf(buffer, size, "%s", win_error_describe((unsigned long)error).text);
         return buffer;
     }
 }
@@ -99,7 +100,8 @@ bool listen_socket_open(const char *address, listen_socket_t *out, char *err, si
     }
     if (rc != 0) {
         snprintf(err, err_size, "listen address '%s': cannot resolve '%s': not an IP "
-                 "address or known host name (Winsock error %d)", address, host, rc);
+                 "address or known host name (%s)", address, host,
+                 win_error_describe((unsigned long)rc).text);
         WSACleanup();
         return false;
     }
@@ -115,7 +117,7 @@ bool listen_socket_open(const char *address, listen_socket_t *out, char *err, si
     }
     freeaddrinfo(list);
     if (s == INVALID_SOCKET) {
-        char buffer[64];
+        char buffer[WIN_ERROR_TEXT_SIZE];
         snprintf(err, err_size, "listen address '%s': cannot listen: %s", address,
                  bind_problem(error, buffer, sizeof buffer));
         WSACleanup();

@@ -7,10 +7,10 @@
  * console equivalent of a second signal ending a stop that hangs. */
 #include <windows.h>
 
-#include <stdio.h>
-
+#include "log.h"
 #include "stop_signal.h"
 #include "stop_signal_win.h"
+#include "../collector/win_error_win.h"
 
 static HANDLE stop_event;
 
@@ -52,26 +52,28 @@ void stop_signal_install(void)
     if (stop_event == NULL) {
         stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
         if (stop_event == NULL)
-            fprintf(stderr, "stop signal: CreateEvent failed: %lu\n",
-                    (unsigned long)GetLastError());
+            log_msg(LOG_ERROR, "stop signal: CreateEvent failed: %s",
+                    win_error_describe(GetLastError()).text);
     }
     if (!SetConsoleCtrlHandler(on_console_control, TRUE))
-        fprintf(stderr, "stop signal: SetConsoleCtrlHandler failed: %lu\n",
-                (unsigned long)GetLastError());
+        log_msg(LOG_ERROR, "stop signal: SetConsoleCtrlHandler failed: %s",
+                win_error_describe(GetLastError()).text);
 }
 
 void stop_signal_wait(void)
 {
     if (stop_event == NULL) {
-        fprintf(stderr, "stop signal: not installed; stopping now\n");
+        log_msg(LOG_ERROR, "stop signal: not installed; stopping now");
         return;
     }
     if (WaitForSingleObject(stop_event, INFINITE) != WAIT_OBJECT_0)
-        fprintf(stderr, "stop signal: wait failed: %lu\n", (unsigned long)GetLastError());
+        log_msg(LOG_ERROR, "stop signal: wait failed: %s",
+                win_error_describe(GetLastError()).text);
 }
 
 void stop_signal_raise(void)
 {
     if (stop_event != NULL && !SetEvent(stop_event))
-        fprintf(stderr, "stop signal: SetEvent failed: %lu\n", (unsigned long)GetLastError());
+        log_msg(LOG_ERROR, "stop signal: SetEvent failed: %s",
+                win_error_describe(GetLastError()).text);
 }
