@@ -274,7 +274,8 @@ enum etl_replay_status etl_replay_run(struct process_table *table, const char *c
         .report = report,
         .pacer = { .ns_per_tick = options->speed > 0 ? 100.0 / options->speed : 0 },
     };
-    enum etl_replay_status prescan = prescan_services(&run, paths, count);
+    enum etl_replay_status prescan =
+        options->services_first ? prescan_services(&run, paths, count) : ETL_REPLAY_OK;
     if (prescan != ETL_REPLAY_OK)
         return prescan;
     for (;;) {

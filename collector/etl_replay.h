@@ -43,6 +43,11 @@ struct etl_replay_options {
     FILE *progress;                /* progress lines go here; NULL: none */
     atomic_uint_fast64_t *passes;  /* NULL, or incremented as each pass ends */
     uint64_t max_passes;           /* looping: end after this many passes; 0: never */
+    bool services_first;           /* read the files' SystemConfig services before their
+                                    * events (one more read of the files), so processes
+                                    * carry their services from their first event, as live:
+                                    * what a replay served to scrapers wants; a summary,
+                                    * printed at the end, does not need it */
 };
 
 #define ETL_REPLAY_SPEED_MIN 0.001

@@ -80,6 +80,12 @@ static void *replay_main(void *arg)
         .loop = app->config.etl_loop,
         .cancel = &app->replay_cancel,
         .passes = &app->replay_passes,
+        /* Read the trace's services first where it changes what scrapes see: totals by
+         * name split by service from the first event, and labels right while a paced or
+         * looping replay is watched. A replay at full speed ends at once with every row's
+         * services known: there it would only cost a second read of the files. */
+        .services_first = app->config.aggregate_by_name || app->replay_speed > 0 ||
+                          app->config.etl_loop,
     };
     enum etl_replay_status status = etl_replay_run(app->table, app->config.etl_files,
                                                    app->config.etl_count, &options,

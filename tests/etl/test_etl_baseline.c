@@ -242,15 +242,17 @@ static void find_1188(const struct process_view *row, void *context)
                                i ? "," : "", refs[i].name);
 }
 
-/* The x64 trace replayed into a new table; NULL (and a failure said) when it was not. */
-static struct process_table *replayed_x64(const char *dir)
+/* The x64 trace replayed into a new table, its services read first or not; NULL (and a
+ * failure said) when it was not. */
+static struct process_table *replayed_x64(const char *dir, bool services_first)
 {
     char etl[512];
     snprintf(etl, sizeof etl, "%s/perfview/net.4.5.2.x64.etl", dir);
     const char *paths[] = { etl };
     struct process_table *table = process_table_create(NULL);
     struct etl_replay_report report;
-    enum etl_replay_status st = etl_replay_files(table, paths, 1, NULL, NULL, &report);
+    struct etl_replay_options options = {.services_first = services_first};
+    enum etl_replay_status st = etl_replay_run(table, paths, 1, &options, &report);
     EXPECT(st == ETL_REPLAY_OK, "%s: replay status %d: %s", etl, (int)st, report.error);
     if (st != ETL_REPLAY_OK) {
         process_table_destroy(table);
@@ -261,7 +263,7 @@ static struct process_table *replayed_x64(const char *dir)
 
 static int check_services(const char *dir)
 {
-    struct process_table *table = replayed_x64(dir);
+    struct process_table *table = replayed_x64(dir, false);
     if (table == NULL)
         return 1;
     struct services_seen seen = { .table = table };
@@ -280,9 +282,9 @@ static int check_services(const char *dir)
     return 0;
 }
 
-/* By name, each svchost.exe is split by the services it hosts from its first event on: the
- * replay reads the trace's services (at its end) before its events. The SSDP traffic is
- * the host of SSDPSRV's, and nothing is left under no service. */
+/* By name, each svchost.exe is split by the services it hosts from its first event on when
+ * the replay reads the trace's services (at its end) before its events, as the exporter's
+ * does. The SSDP traffic is the host of SSDPSRV's, and nothing is left under no service. */
 struct svchost_split {
     const struct process_table *table;
     uint64_t udp6_sent_with_ssdp, counted_without_services;
@@ -311,7 +313,7 @@ static void split_svchost(const struct name_view *v, void *context)
 
 static int check_services_by_name(const char *dir)
 {
-    struct process_table *table = replayed_x64(dir);
+    struct process_table *table = replayed_x64(dir, true);
     if (table == NULL)
         return 1;
     struct svchost_split split = { .table = table };

@@ -8,6 +8,9 @@ its query API must return the numbers the exporter holds:
      is clean, a topk by remote answers with the exporter's own numbers, the sums over
      remote equal the process series, and every peer `--summary --peers` lists has its
      series with the same bytes.
+  4. the same replay with --collector.aggregate-by-name: svchost.exe's traffic is split by
+     the services each hosts from the start (the SSDP bytes under the SSDPSRV host),
+     nothing under service="".
 Prometheus runs on a free loopback port with a temporary config and data directory and is
 stopped by its PID."""
 import json
@@ -195,6 +198,23 @@ def metrics_samples(port, name):
     return out
 
 
+SSDP_HOST = "FDResPub,SSDPSRV,TimeBroker,upnphost"  # the svchost.exe that sends SSDP
+
+
+def check_by_name_services(pport):
+    """--collector.aggregate-by-name on a replay: the trace's services (at its end) are
+    read first, so each svchost.exe's traffic is split by what it hosts from the start;
+    none is left under service=""."""
+    wait_for(lambda: scalar(pport, 'count(tcpip_udp_sent_bytes_total{job="byname"})'), 20)
+    check(scalar(pport, 'tcpip_udp_sent_bytes_total{job="byname",process="svchost.exe",'
+                 'service="%s",family="ipv6"}' % SSDP_HOST) == 1318,
+          "Prometheus, by name: the SSDP bytes (1318) are svchost.exe's hosting SSDPSRV")
+    check(not scalar(pport, 'sum(tcpip_udp_sent_bytes_total{job="byname",process="svchost.exe",'
+                     'service=""}) + sum(tcpip_tcp_sent_bytes_total{job="byname",'
+                     'process="svchost.exe",service=""})'),
+          "Prometheus, by name: nothing of svchost.exe under service=\"\"")
+
+
 def summary_peers(exporter, etl):
     """[(pid, protocol, direction, remote, port, sent, received)] of --summary --peers."""
     out = subprocess.run([exporter, "--etl", etl, "--summary", "--peers"],
@@ -314,7 +334,7 @@ def main():
     source_root = os.environ.get("SOURCE_ROOT", "")
     etl = os.path.join(source_root, "..", "shared", ETL)
     exporter = os.environ.get("TCPIP_EXPORTER", "")
-    replay = peers = None
+    replay = peers = byname = None
     jobs = {}
     with tempfile.TemporaryDirectory(prefix="exporter-prom-") as tmp, \
             TestServer("--processes", "20") as server:
@@ -331,6 +351,12 @@ def main():
                                       "127.0.0.1:%d" % pxport], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
             jobs["peers"] = "127.0.0.1:%d" % pxport
+            nport = free_port()
+            byname = subprocess.Popen([exporter, "--etl", etl, "--collector.aggregate-by-name",
+                                       "--web.listen-address", "127.0.0.1:%d" % nport],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True)
+            jobs["byname"] = "127.0.0.1:%d" % nport
         else:
             print("SKIP part 2: %s or %s is absent" % (etl, exporter))
         proc, pport, log = start_prometheus(tmp, jobs)
@@ -351,6 +377,7 @@ def main():
                     wait_for(lambda: scalar(pport, 'count(tcpip_peer_sent_bytes_total'
                                             '{job="peers"})'), 20)
                     check_peers(pport, exporter, etl, int(jobs["peers"].split(":")[1]))
+                    check_by_name_services(pport)
         finally:
             stop(proc)
             log.close()
@@ -358,6 +385,8 @@ def main():
                 stop(replay)
             if peers is not None:
                 stop(peers)
+            if byname is not None:
+                stop(byname)
     finish()
 
 
