@@ -71,8 +71,9 @@ def load(url, profile):
 
 
 def check_services(port, url, profile, host):
-    """The Services column shows what a process hosts, once the replay has reached the
-    trace's SystemConfig Services records (at its end): `host` is (image, pid, services)."""
+    """The Services column shows what a process hosts (a paced replay reads the trace's
+    SystemConfig Services records, at its end, before its events): `host` is (image, pid,
+    services)."""
     image, pid, services = host
     wait_for(lambda: request(port, "/api/v1/processes?service=%s" % services.split(",")[0])[2]
              .count(b'"pid":%d' % pid) > 0, 60)
