@@ -94,6 +94,11 @@ struct process_table_config {
     uint8_t peer_ipv4_prefix;      /* remote addresses kept to this prefix; 0 = 32 */
     uint8_t peer_ipv6_prefix;      /* 0 = 128 */
     bool peers_by_name;            /* also keep peers per image name (aggregate-by-name) */
+    /* Mixed into the writer's peer hashes. A remote host chooses its own address (a UDP
+     * sender any it likes), so with known hashes it could pick addresses that all land
+     * together and make every lookup walk them: the service draws this at random at
+     * start. Results never depend on it; 0 (tests, replays) keeps runs reproducible. */
+    uint64_t peer_hash_seed;
 };
 
 /* Plain numbers: service/config.c turns them into the flags' default text. */

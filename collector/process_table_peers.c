@@ -199,6 +199,7 @@ bool peer_store_init(struct peer_store *s, const struct process_table_config *co
     s->per_process = l.per_process;
     s->shown_max = config->peers_shown;
     s->rows = rows;
+    s->seed = config->peer_hash_seed;
     s->prefix[FAMILY_IPV4] = prefix_or_full(config->peer_ipv4_prefix, 32);
     s->prefix[FAMILY_IPV6] = prefix_or_full(config->peer_ipv6_prefix, 128);
     for (int f = 0; f < FAMILY_COUNT; f++)
@@ -269,7 +270,7 @@ static unsigned key_protocol(const struct peer_key *k)
  * is not a power of two. */
 HOT uint32_t key_home(const struct peer_store *s, const struct peer_key *k)
 {
-    uint64_t h = ((uint64_t)k->kind << 32 | k->row) * 0x9E3779B97F4A7C15ull;
+    uint64_t h = (((uint64_t)k->kind << 32 | k->row) ^ s->seed) * 0x9E3779B97F4A7C15ull;
     h = (h ^ k->address[0]) * 0xC2B2AE3D27D4EB4Full;
     if (key_family(k) == FAMILY_IPV6)
         h = (h ^ k->address[1]) * 0x165667B19E3779F9ull;
@@ -509,7 +510,7 @@ HOT uint32_t port_guessed(uint16_t local_port, uint16_t remote_port)
 static struct peer_connection *connection_set(struct peer_store *s, uint32_t row,
                                               const struct sides *e)
 {
-    uint64_t h = ((uint64_t)row << 32 | sides_ports(e)) * 0x9E3779B97F4A7C15ull;
+    uint64_t h = (((uint64_t)row << 32 | sides_ports(e)) ^ s->seed) * 0x9E3779B97F4A7C15ull;
     h = (h ^ e->remote[0]) * 0xC2B2AE3D27D4EB4Full;
     h = (h ^ e->remote[1]) * 0x165667B19E3779F9ull;
     return &s->connections[((uint32_t)(h >> 32) & (s->connection_sets - 1)) * PEER_WAYS];

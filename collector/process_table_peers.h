@@ -128,6 +128,7 @@ struct peer_store {
     uint32_t capacity, per_process, shown_max, rows;
     uint8_t prefix[FAMILY_COUNT];
     uint64_t mask[FAMILY_COUNT][2];    /* the prefix as a mask on address words */
+    uint64_t seed;                     /* process_table_config.peer_hash_seed */
     size_t row_stride;
     unsigned char *row_block;          /* rows * row_stride bytes of struct peer_row */
     struct peer_slot *slots;           /* shared */

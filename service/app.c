@@ -8,6 +8,8 @@
  * scrape is running when the source and the table go away. */
 #include "app.h"
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -289,6 +291,14 @@ struct app *app_start(const struct config *config, char *err, size_t err_size)
 
     struct process_table_config table_config;
     app_table_config(config, &table_config);
+    /* Live, remote hosts choose what is hashed: keyed at random (a replay's input is the
+     * user's own, and stays reproducible). Without randomness, the fixed hash. */
+    if (!app->is_replay && table_config.peer_capacity != 0 &&
+        gnutls_rnd(GNUTLS_RND_NONCE, &table_config.peer_hash_seed,
+                   sizeof table_config.peer_hash_seed) != 0) {
+        log_msg(LOG_WARN, "peers: no random seed for the peer hash; using a fixed one");
+        table_config.peer_hash_seed = 0;
+    }
     app->table = process_table_create(&table_config);
     if (app->table == NULL) {
         snprintf(err, err_size, "cannot allocate a table of %" PRIu32 " rows and %" PRIu32

@@ -84,11 +84,15 @@ static size_t peers_of_pid(const struct seen *s, uint32_t pid)
     return n;
 }
 
+/* The peer hash seed of the tables peer_table makes: results never depend on it. */
+static uint64_t hash_seed;
+
 static struct process_table *peer_table(uint32_t capacity, uint32_t per_process, uint32_t shown)
 {
     struct process_table_config c = {.capacity = 16, .retention = SECOND,
                                      .peer_capacity = capacity,
-                                     .peers_per_process = per_process, .peers_shown = shown};
+                                     .peers_per_process = per_process, .peers_shown = shown,
+                                     .peer_hash_seed = hash_seed};
     struct process_table *t = process_table_create(&c);
     assert_non_null(t);
     return t;
@@ -862,6 +866,7 @@ static void test_random_streams_match_a_model(void **state)
     static struct model m;
     for (uint64_t seed = 1; seed <= 12; seed++) {
         rng_state = seed * 7919;
+        hash_seed = seed % 3 == 0 ? 0 : seed * 0x9E3779B97F4A7C15ull; /* any seed: same */
         memset(&m, 0, sizeof m);
         /* Room for every peer, and a connection cache so large it never drops an
          * exception the model keeps. */
@@ -910,6 +915,7 @@ static void test_random_streams_match_a_model(void **state)
         assert_sums_exact(t);
         process_table_destroy(t);
     }
+    hash_seed = 0;
 }
 
 static void test_off_by_default_and_footprint(void **state)
