@@ -8,6 +8,10 @@
 #     when the service stops itself with an error (the failure-actions flag);
 #   - a service SID (unrestricted) and only the privileges it uses.
 # MsiConfigureServices applies them, after InstallServices and before StartServices.
+# And the Upgrade table's row for older versions includes the same version (what WiX's
+# AllowSameVersionUpgrades does, which wixl lacks): each build has its own ProductCode, so
+# a rebuilt package of one version would otherwise install beside the first, two products
+# sharing one service.
 #
 # Usage: packaging/build-msi.sh VERSION EXE OUTPUT.msi
 # Needs wixl and msitools (Debian packages wixl, msitools).
@@ -61,8 +65,14 @@ EVENTS=5 # msidbServiceConfigEventInstall (1) | msidbServiceConfigEventReinstall
 # msibuild -i replaces a table: add the action to the sequence wixl wrote.
 msiinfo export "$STAGE/tcpip_exporter.msi" InstallExecuteSequence >"$STAGE/InstallExecuteSequence.idt"
 printf 'MsiConfigureServices\tVersionNT >= 600\t5850\n' >>"$STAGE/InstallExecuteSequence.idt"
+# msidbUpgradeAttributesVersionMaxInclusive (0x200) on the row that finds older versions.
+msiinfo export "$STAGE/tcpip_exporter.msi" Upgrade | tr -d '\r' |
+    awk -F '\t' -v OFS='\t' 'NR > 3 && $7 == "WIX_UPGRADE_DETECTED" && int($5 / 512) % 2 == 0 { $5 += 512 } 1' \
+    >"$STAGE/Upgrade.idt"
+grep -q $'\t513\t\tWIX_UPGRADE_DETECTED$' "$STAGE/Upgrade.idt" \
+    || { echo "build-msi: the Upgrade table is not as expected: $(cat "$STAGE/Upgrade.idt")" >&2; exit 1; }
 (cd "$STAGE" && msibuild tcpip_exporter.msi -i MsiServiceConfig.idt \
-    -i MsiServiceConfigFailureActions.idt -i InstallExecuteSequence.idt)
+    -i MsiServiceConfigFailureActions.idt -i InstallExecuteSequence.idt -i Upgrade.idt)
 
 mkdir -p "$(dirname "$OUTPUT")"
 cp "$STAGE/tcpip_exporter.msi" "$OUTPUT"

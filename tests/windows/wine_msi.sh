@@ -10,6 +10,7 @@
 #   - a repair: the same again, still one rule;
 #   - an upgrade with a new LISTEN_ADDRESS and a CONFIG_FILE: the service moves and reads
 #     the file, the rest stays;
+#   - the same version rebuilt (another ProductCode) replaces it: still one product;
 #   - a downgrade is refused with its message and changes nothing;
 #   - a repair with ENABLE_FIREWALL=0: the rule goes, and that is remembered;
 #   - uninstall: no product, service, files, Event Log source, firewall rule or settings.
@@ -33,6 +34,9 @@ for v in "$version" "$v1" "$v2"; do
     "$SOURCE_ROOT/packaging/build-msi.sh" "$v" "$WIN_EXE" "$WORK/msi/tcpip_exporter-$v.msi" \
         >>"$WORK/logs/build-msi.log" 2>&1 || fail "build-msi.sh $v: $(cat "$WORK/logs/build-msi.log")"
 done
+# $v2 built again: the same version with a ProductCode of its own, as every build has.
+"$SOURCE_ROOT/packaging/build-msi.sh" "$v2" "$WIN_EXE" "$WORK/msi/tcpip_exporter-$v2-rebuilt.msi" \
+    >>"$WORK/logs/build-msi.log" 2>&1 || fail "build-msi.sh $v2 again: $(cat "$WORK/logs/build-msi.log")"
 MSI=$WORK/msi/tcpip_exporter-$version.msi
 
 # ---- the package's tables
@@ -153,6 +157,16 @@ image_path | grep -qF -- "--etl $ETL_WIN" || fail "the upgrade with LISTEN_ADDRE
 expect_rule "upgrade to $v2"
 note "upgrade $v1 -> $v2 with LISTEN_ADDRESS and CONFIG_FILE: moved to port $PORT2, the file read, flags and rule kept"
 
+# ---- the same version rebuilt: it replaces the installed one, one product again
+products=$(installed_products)
+msiexec rebuilt /i "$(winpath "$WORK/msi/tcpip_exporter-$v2-rebuilt.msi")" \
+    || fail "msiexec /i of the rebuilt $v2 failed"
+[ "$(installed_products | wc -l)" -eq 1 ] && [ "$(installed_products)" != "$products" ] \
+    || fail "the rebuilt $v2 did not replace the installed one: $(installed_products)"
+expect_running "$v2" "$PORT2"
+expect_rule "rebuilt $v2"
+note "the same version rebuilt (another ProductCode) replaced it: one product, same settings"
+
 # ---- downgrade: refused by the launch condition, nothing changed
 products=$(installed_products)
 if msiexec downgrade /i "$(winpath "$MSI")"; then
@@ -171,17 +185,17 @@ expect_rule "refused downgrade"
 note "downgrade $v2 -> $version refused by the launch condition"
 
 # ---- repair with ENABLE_FIREWALL=0: the rule goes, and stays gone on the next repair
-msiexec nofirewall /i "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" REINSTALL=ALL \
+msiexec nofirewall /i "$(winpath "$WORK/msi/tcpip_exporter-$v2-rebuilt.msi")" REINSTALL=ALL \
     REINSTALLMODE=vamus ENABLE_FIREWALL=0 || fail "the repair with ENABLE_FIREWALL=0 failed"
 wait_state tcpip_exporter 4 20 || fail "the service is not running after the repair"
 [ "$(rule_count)" -eq 0 ] || fail "ENABLE_FIREWALL=0 left the rule: $(cat "$RULES"/* 2>/dev/null)"
-msiexec repair2 /i "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" REINSTALL=ALL REINSTALLMODE=vamus \
+msiexec repair2 /i "$(winpath "$WORK/msi/tcpip_exporter-$v2-rebuilt.msi")" REINSTALL=ALL REINSTALLMODE=vamus \
     || fail "the second repair failed"
 [ "$(rule_count)" -eq 0 ] || fail "a repair without properties brought the rule back"
 note "repair with ENABLE_FIREWALL=0: no rule, and none after the next repair"
 
 # ---- uninstall: nothing left
-msiexec uninstall /x "$(winpath "$WORK/msi/tcpip_exporter-$v2.msi")" || fail "msiexec /x failed"
+msiexec uninstall /x "$(winpath "$WORK/msi/tcpip_exporter-$v2-rebuilt.msi")" || fail "msiexec /x failed"
 [ -z "$(installed_products)" ] || fail "still installed after msiexec /x: $(installed_products)"
 sc query tcpip_exporter | grep -q SERVICE_NAME && fail "the service still exists after msiexec /x"
 for f in tcpip_exporter.exe LICENSE THIRD-PARTY-NOTICES.md; do
