@@ -97,7 +97,9 @@ struct process_table_config {
     /* Mixed into the writer's peer hashes. A remote host chooses its own address (a UDP
      * sender any it likes), so with known hashes it could pick addresses that all land
      * together and make every lookup walk them: the service draws this at random at
-     * start. Results never depend on it; 0 (tests, replays) keeps runs reproducible. */
+     * start. Counts never depend on it, but for which connection a full set of the
+     * bounded cache of exceptions to the port rule drops first; 0 (tests, replays) keeps
+     * runs reproducible. */
     uint64_t peer_hash_seed;
 };
 
