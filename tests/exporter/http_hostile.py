@@ -39,8 +39,9 @@ def rss_bytes(pid):
 
 
 class Target:
-    def __init__(self, port, pid, rows, response_mib, max_connections, fixed_mib=48):
-        self.port, self.pid = port, pid
+    def __init__(self, port, pid, rows, response_mib, max_connections, fixed_mib=48,
+                 many_bound=1.0):
+        self.port, self.pid, self.many_bound = port, pid, many_bound
         self.bound = ((fixed_mib << 20) + rows * (ROW_BYTES + JSON_ROW_BYTES) +
                       (response_mib << 20) + max_connections * CONNECTION_BYTES)
         self.peak = 0
@@ -49,8 +50,8 @@ class Target:
         self.peak = max(self.peak, rss_bytes(self.pid))
 
 
-def normal_scrapes(target, seconds, what):
-    """Scrapes as Prometheus does (gzip) every 0.25 s; each must take under a second."""
+def normal_scrapes(target, seconds, what, bound=1.0):
+    """Scrapes as Prometheus does (gzip) every 0.25 s; each must take under `bound`."""
     worst, count, failed = 0.0, 0, 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -68,7 +69,7 @@ def normal_scrapes(target, seconds, what):
         target.sample_memory()
         time.sleep(0.25)
     check(failed == 0, "%s: %d scrapes, all answered (%d failed)" % (what, count, failed))
-    check(worst < 1.0, "%s: every scrape within 1 s (worst %.3f s)" % (what, worst))
+    check(worst < bound, "%s: every scrape within %g s (worst %.3f s)" % (what, bound, worst))
 
 
 def connect_from(source, port, rcvbuf=None):
@@ -137,10 +138,10 @@ class Attack(threading.Thread):
             s.close()
 
 
-def under_attack(target, attack, seconds, what):
+def under_attack(target, attack, seconds, what, bound=1.0):
     attack.start()
     time.sleep(1.0)   # let the attack take hold
-    normal_scrapes(target, seconds, what)
+    normal_scrapes(target, seconds, what, bound)
     attack.stop()
     return attack
 
@@ -163,7 +164,8 @@ def trickling_heads_many_addresses(target, seconds):
     attack = under_attack(target, Attack(target.port, 1300,
                                          b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ",
                                          addresses=MANY_ADDRESSES),
-                          seconds, "1,300 connections from 100 addresses trickling headers")
+                          seconds, "1,300 connections from 100 addresses trickling headers",
+                          target.many_bound)
     evicted = rejections(target, "evicted") - before
     check(attack.opened > 1024 and evicted > 0,
           "1,300 tried from 100 addresses: %d opened, %d cut to make room (reason=\"evicted\")"
@@ -280,6 +282,8 @@ def main():
     parser.add_argument("--response-memory-mib", type=int, default=64)
     parser.add_argument("--max-connections", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--many-bound", type=float, default=1.0,
+                        help="bound on a scrape under the many-address attack (Wine: more)")
     parser.add_argument("--fixed-mib", type=int, default=48,
                         help="code, libraries, threads (Wine: plus Wine's own)")
     args = parser.parse_args()
@@ -288,7 +292,7 @@ def main():
         sys.exit(SKIP)
     if args.port:
         run_all(Target(args.port, args.pid, args.table_rows, args.response_memory_mib,
-                       args.max_connections, args.fixed_mib), args.seconds)
+                       args.max_connections, args.fixed_mib, args.many_bound), args.seconds)
         finish()
     if not os.path.exists(os.environ.get("EXPORTER_TEST_SERVER", "")):
         print("EXPORTER_TEST_SERVER not set")
