@@ -113,6 +113,18 @@ static void count_rejection(struct http_server *server, enum http_rejection reas
     atomic_fetch_add_explicit(&server->rejected[reason], 1, memory_order_relaxed);
 }
 
+/* A copy of text (NULL for NULL, or when out of memory). */
+static char *copy_string(const char *text)
+{
+    if (text == NULL)
+        return NULL;
+    size_t size = strlen(text) + 1;
+    char *copy = malloc(size);
+    if (copy != NULL)
+        memcpy(copy, text, size);
+    return copy;
+}
+
 /* ---- responses ---- */
 
 /* The web config's extra headers (Strict-Transport-Security...) go on every answer. */
@@ -554,6 +566,13 @@ static void free_secret(char *secret)
     }
 }
 
+static void auth_check_free(struct auth_check *check)
+{
+    free_secret(check->user);
+    free_secret(check->password);
+    free(check);
+}
+
 static bool auth_check_work(void *context)
 {
     struct auth_check *check = context;
@@ -569,19 +588,8 @@ static void auth_check_done(void *context, bool granted)
     struct MHD_Connection *connection = check->connection;
     atomic_store(&check->client->auth, granted ? AUTH_GRANTED : AUTH_DENIED);
     web_policy_release(check->server->security, check->policy);
-    free_secret(check->user);
-    free_secret(check->password);
-    free(check);
+    auth_check_free(check);
     MHD_resume_connection(connection);
-}
-
-static char *copy_secret(const char *text)
-{
-    size_t size = strlen(text) + 1;
-    char *copy = malloc(size);
-    if (copy != NULL)
-        memcpy(copy, text, size);
-    return copy;
 }
 
 /* Credentials the cache does not know go to the verifier, which takes the policy
@@ -595,12 +603,10 @@ static enum auth_state verify_later(struct http_server *server, struct MHD_Conne
     struct auth_check *check = client != NULL ? calloc(1, sizeof *check) : NULL;
     if (check == NULL)
         return AUTH_BUSY;
-    *check = (struct auth_check){server, connection, client, policy, copy_secret(user),
-                                 copy_secret(password)};
+    *check = (struct auth_check){server, connection, client, policy, copy_string(user),
+                                 copy_string(password)};
     if (check->user == NULL || check->password == NULL) {
-        free_secret(check->user);
-        free_secret(check->password);
-        free(check);
+        auth_check_free(check);
         return AUTH_BUSY;
     }
     atomic_store(&client->auth, AUTH_PENDING);
@@ -613,9 +619,7 @@ static enum auth_state verify_later(struct http_server *server, struct MHD_Conne
         return AUTH_PENDING;
     }
     atomic_store(&client->auth, AUTH_BUSY);
-    free_secret(check->user);
-    free_secret(check->password);
-    free(check);
+    auth_check_free(check);
     MHD_resume_connection(connection); /* called again at once, and answered 503 */
     return AUTH_PENDING;
 }
@@ -858,17 +862,6 @@ static size_t unescape(void *cls, struct MHD_Connection *connection, char *text)
 }
 
 /* ---- life cycle ---- */
-
-static char *copy_string(const char *text)
-{
-    if (text == NULL)
-        return NULL;
-    size_t size = strlen(text) + 1;
-    char *copy = malloc(size);
-    if (copy != NULL)
-        memcpy(copy, text, size);
-    return copy;
-}
 
 /* The server keeps its own copies, so the caller's config may go away after start. */
 static bool copy_options(struct http_server *server, const struct http_server_options *options)
