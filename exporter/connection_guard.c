@@ -159,33 +159,42 @@ static uint64_t over_headroom(const struct connection_guard *guard)
  * place, not using it. The longest waiting go first, count of them (UINT64_MAX: all);
  * kept-alive connections between requests wait for a head too: theirs reconnect. Returns
  * how many were cut. Lock held. */
+static bool waited_for_head(const struct connection_guard *guard,
+                            const struct guarded_connection *c, double t)
+{
+    return !c->cut && c->phase == PHASE_HEAD &&
+           t - c->phase_since >= guard->config.evict_after_s;
+}
+
+static void evict(struct connection_guard *guard, struct guarded_connection *c)
+{
+    atomic_fetch_add(&guard->evicted, 1);
+    cut(guard, c);
+}
+
 static size_t evict_waiting_heads(struct connection_guard *guard, uint64_t count, double t)
 {
     size_t cuts = 0;
     if (count == UINT64_MAX) { /* every one that has waited: one pass */
         for (struct guarded_connection *c = guard->connections; c != NULL; c = c->next) {
-            if (c->cut || c->phase != PHASE_HEAD ||
-                t - c->phase_since < guard->config.evict_after_s)
-                continue;
-            atomic_fetch_add(&guard->evicted, 1);
-            cut(guard, c);
-            cuts++;
+            if (waited_for_head(guard, c, t)) {
+                evict(guard, c);
+                cuts++;
+            }
         }
         return cuts;
     }
     for (; cuts < count; cuts++) {
         struct guarded_connection *oldest = NULL;
         for (struct guarded_connection *c = guard->connections; c != NULL; c = c->next) {
-            if (c->cut || c->phase != PHASE_HEAD ||
-                t - c->phase_since < guard->config.evict_after_s)
+            if (!waited_for_head(guard, c, t))
                 continue;
             if (oldest == NULL || c->phase_since < oldest->phase_since)
                 oldest = c;
         }
         if (oldest == NULL)
             break;
-        atomic_fetch_add(&guard->evicted, 1);
-        cut(guard, oldest);
+        evict(guard, oldest);
     }
     return cuts;
 }
