@@ -42,7 +42,6 @@ enum {
     SEND_V4_LEN = 36, GROUP1_LEN = 28, GROUP2_LEN = 44,  /* SendIPV4, TypeGroup1, TypeGroup2 */
     SEND_V6_LEN = 60, GROUP3_LEN = 52, GROUP4_LEN = 68,  /* SendIPV6, TypeGroup3, TypeGroup4 */
     FAIL_LEN = 4, TCP_FAIL_OPCODE = 17,
-    NET_V4_ENDPOINTS_END = 20, NET_V6_ENDPOINTS_END = 44,  /* just past sport */
 };
 
 #define NET4(len, t, o) { len, t, o, FAMILY_IPV4 }

@@ -52,23 +52,34 @@ static inline const struct net_desc *decode_net_desc(const struct trace_record *
     return NULL;
 }
 
+/* Where the endpoints end, after daddr, saddr, dport and sport. */
+#define NET_V4_ENDPOINTS_END 20u
+#define NET_V6_ENDPOINTS_END 44u
+
 /* DECODE_OK with *h filled for a TcpIp/UdpIp event that carries a PID; DECODE_UNKNOWN for
- * anything else (other classes, TcpIp Fail, opcodes we do not decode); DECODE_MALFORMED
- * for a bad pointer size or a payload too short for PID and size. Every PID-carrying
- * layout starts with PID @0 and size @4, and those are the only reads: a payload that
- * ends before the layout's trailing fields (seqnum, connid) still counts, with truncated
- * set, rather than losing its bytes (PerfView accepts UdpIp from 20 bytes). A longer
- * payload is fine: newer versions append. */
+ * anything else (other classes, TcpIp Fail, opcodes we do not decode, version 0);
+ * DECODE_MALFORMED for a bad pointer size or a payload too short for PID and size. Every
+ * PID-carrying layout of version 1 and later starts with PID @0 and size @4, and those
+ * are the only reads: a payload that ends before the layout's trailing fields (seqnum,
+ * connid) still counts, with truncated set, rather than losing its bytes (PerfView
+ * accepts UdpIp from 20 bytes). A longer payload is fine: newer versions append.
+ * Version 0 (Windows 2000 and XP) is another layout: TcpIp puts the addresses first and
+ * the PID last, UdpIp has no PID at all (TcpIp_V0_TypeGroup1, UdpIp_V0_TypeGroup1). Read
+ * as the later one it would credit its bytes to a pid made of an address; unknown, it is
+ * counted as such. Version 1 (XP, 2003) ends after the ports: complete there. */
 static inline enum decode_status decode_net_head(const struct trace_record *r,
                                                  struct net_head *h)
 {
     const struct net_desc *d = decode_net_desc(r);
-    if (d == NULL || d->len4 == 0)
+    if (d == NULL || d->len4 == 0 || r->version == 0)
         return DECODE_UNKNOWN;
     unsigned ps = r->pointer_size;
     if ((ps != 4 && ps != 8) || r->payload_size < NET_HEAD_LEN)
         return DECODE_MALFORMED;
-    h->truncated = r->payload_size < (uint32_t)d->len4 + ps - 4;
+    uint32_t full = r->version == 1
+                        ? (d->family == FAMILY_IPV6 ? NET_V6_ENDPOINTS_END : NET_V4_ENDPOINTS_END)
+                        : (uint32_t)d->len4 + ps - 4;
+    h->truncated = r->payload_size < full;
     h->type = d->type;
     h->op = d->op;
     h->family = d->family;

@@ -139,6 +139,40 @@ static void check_net_cases(int is_udp, const struct net_case *cases, size_t n)
     }
 }
 
+/* Version 0 (Windows 2000, XP) is another layout: TcpIp has daddr, saddr, dport, sport,
+ * size, then PID; UdpIp a context pointer and no PID. Unknown, whatever the length. */
+static void test_net_version_0_is_unknown(void **state)
+{
+    (void)state;
+    static const uint8_t tcp[] = {10, 0, 0, 1, 192, 168, 1, 2, 0x01, 0xBB, 0xC3, 0x50,
+                                  0xE8, 0x03, 0, 0, 0x34, 0x12, 0, 0};
+    static const uint8_t udp[] = {0x3C, 0x08, 0, 0, 10, 0, 0, 1, 0x07, 0x6C, 0x87, 0x01,
+                                  0xEF, 0xFF, 0xFF, 0xFA, 0x07, 0x6C, 0, 0};
+    struct trace_fact fact;
+    for (uint8_t opcode = 10; opcode <= 16; opcode++)
+        assert_int_equal(decode_exact(TRACE_CLASS_TCPIP, opcode, 0, 4, tcp, sizeof tcp, &fact),
+                         DECODE_UNKNOWN);
+    for (uint8_t opcode = 10; opcode <= 11; opcode++)
+        assert_int_equal(decode_exact(TRACE_CLASS_UDPIP, opcode, 0, 4, udp, sizeof udp, &fact),
+                         DECODE_UNKNOWN);
+}
+
+/* Version 1 (XP, 2003): PID, size, daddr, saddr, dport, sport and nothing after. */
+static void test_net_version_1_ends_at_the_ports(void **state)
+{
+    (void)state;
+    struct payload_net in = sample_net(11, 4);
+    uint8_t buf[128];
+    size_t len = build_net(0, buf, sizeof buf, 11, 4, &in);
+    assert_true(len > 20);
+    struct trace_fact fact;
+    assert_int_equal(decode_exact(TRACE_CLASS_TCPIP, 11, 1, 4, buf, 20, &fact), DECODE_OK);
+    assert_int_equal(fact.u.net.pid, in.pid);
+    assert_int_equal(fact.u.net.size, in.size);
+    assert_int_equal(fact.u.net.dport, in.dport);
+    assert_int_equal(fact.u.net.sport, in.sport);
+}
+
 static void test_tcp_every_type_both_pointer_sizes(void **state)
 {
     (void)state;
@@ -779,6 +813,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tcp_every_type_both_pointer_sizes),
+        cmocka_unit_test(test_net_version_0_is_unknown),
+        cmocka_unit_test(test_net_version_1_ends_at_the_ports),
         cmocka_unit_test(test_udp_every_type_both_pointer_sizes),
         cmocka_unit_test(test_net_truncated_at_every_length),
         cmocka_unit_test(test_net_oversized_is_ok),

@@ -940,6 +940,15 @@ static void test_feed_decodes_and_counts(void **state)
     pn.fail_code = 2;
     len = payload_tcpip(buf, sizeof buf, 17, 8, &pn);
     feed(t, TRACE_CLASS_TCPIP, 17, 2, buf, len);
+    /* Version 1 (XP, 2003) ends after the ports: complete there, not short. */
+    len = payload_tcpip(buf, sizeof buf, 11, 8, &pn);
+    feed(t, TRACE_CLASS_TCPIP, 11, 1, buf, 20);
+    /* Version 0 has the addresses first and the PID last (1234 here): unknown, never read
+     * as the later layout, which would make 10.0.0.1 a pid and 192.168.1.2 a size. */
+    static const uint8_t v0[] = {10, 0, 0, 1, 192, 168, 1, 2, 0x01, 0xBB, 0xC3, 0x50,
+                                 0xE8, 0x03, 0, 0, 0xD2, 0x04, 0, 0};
+    feed(t, TRACE_CLASS_TCPIP, 11, 0, v0, sizeof v0);
+    feed(t, TRACE_CLASS_UDPIP, 10, 0, v0, sizeof v0);
 
     const struct process_view *r = row_of(rows_of(t), 1234, PROCESS_LIVE);
     assert_string_equal(r->name, "fed.exe");
@@ -948,9 +957,12 @@ static void test_feed_decodes_and_counts(void **state)
     assert_int_equal(r->counters[FAMILY_IPV4][CTR_SENT_EVENTS], 3);
     assert_int_equal(r->counters[FAMILY_IPV6][CTR_UDP_RECV_BYTES], 1460);
     assert_int_equal(r->counters[FAMILY_IPV6][CTR_UDP_RECV_DATAGRAMS], 1);
+    assert_int_equal(r->counters[FAMILY_IPV4][CTR_RECV_BYTES], 1460);
+    assert_int_equal(r->counters[FAMILY_IPV4][CTR_RECV_EVENTS], 1);
     struct table_stats s = stats_of(t);
+    assert_int_equal(s.rows_in_use, 1);
     assert_int_equal(s.dropped[DROP_MALFORMED], 1);
-    assert_int_equal(s.dropped[DROP_UNKNOWN], 1);
+    assert_int_equal(s.dropped[DROP_UNKNOWN], 3);
     assert_int_equal(s.events_by_type[EVT_PROCESS_DCSTART], 1);
     assert_int_equal(s.events_by_type[EVT_TCP_SEND_V4], 3);
     assert_int_equal(s.short_records, 2);
