@@ -143,18 +143,26 @@ static bool set_string(struct walk *w, const yaml_node_t *node, char **field)
     return true;
 }
 
+/* YAML 1.1's booleans, as exporter-toolkit's YAML library reads them: plain scalars only
+ * (a quoted "true" is a string there, and refused for a boolean). */
 static bool get_bool(struct walk *w, const yaml_node_t *node, bool *out)
 {
+    static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
+                                      "on", "On", "ON"};
+    static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE",
+                                     "off", "Off", "OFF"};
     const char *v = NULL;
     if (!get_string(w, node, &v))
         return false;
-    if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0)
-        *out = true;
-    else if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0)
-        *out = false;
-    else
-        return fail(w, node, "\"%s\" is not true or false", shown(v).text);
-    return true;
+    bool plain = node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    for (size_t i = 0; plain && i < ARRAY_SIZE(yes); i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return true;
+        }
+    }
+    return fail(w, node, "\"%s\" is not true or false%s", shown(v).text,
+                plain ? "" : " (a quoted string)");
 }
 
 /* One of names[]; index out. */
@@ -240,23 +248,36 @@ static bool san_item(struct walk *w, const yaml_node_t *item, size_t index)
     return set_string(w, item, &w->config->allowed_sans[index]);
 }
 
+/* A file name or inline PEM: empty (or null) is not given, as exporter-toolkit reads it. */
+static bool set_optional(struct walk *w, const yaml_node_t *node, char **field)
+{
+    if (is_null(node) || (node->type == YAML_SCALAR_NODE && scalar(node)[0] == '\0'))
+        return true;
+    return set_string(w, node, field);
+}
+
 static bool tls_key(struct walk *w, const char *key, const yaml_node_t *v)
 {
     struct web_config *c = w->config;
     int choice;
     if (strcmp(key, "cert_file") == 0)
-        return set_string(w, v, &c->cert_file);
+        return set_optional(w, v, &c->cert_file);
     if (strcmp(key, "key_file") == 0)
-        return set_string(w, v, &c->key_file);
+        return set_optional(w, v, &c->key_file);
     if (strcmp(key, "client_ca_file") == 0)
-        return set_string(w, v, &c->client_ca_file);
+        return set_optional(w, v, &c->client_ca_file);
     if (strcmp(key, "cert") == 0)
-        return set_string(w, v, &c->cert);
+        return set_optional(w, v, &c->cert);
     if (strcmp(key, "key") == 0)
-        return set_string(w, v, &c->key);
+        return set_optional(w, v, &c->key);
     if (strcmp(key, "client_ca") == 0)
-        return set_string(w, v, &c->client_ca);
+        return set_optional(w, v, &c->client_ca);
     if (strcmp(key, "client_auth_type") == 0) {
+        /* Empty is NoClientCert and says nothing; any name, NoClientCert too, turns TLS on
+         * (exporter-toolkit's TLSConfig.IsEnabled). */
+        if (is_null(v) || (v->type == YAML_SCALAR_NODE && scalar(v)[0] == '\0'))
+            return true;
+        c->client_auth_named = true;
         if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "RequireClientCert") == 0) {
             c->client_auth = WEB_CLIENT_AUTH_REQUIRE_ANY; /* exporter-toolkit's old name */
             return true;
@@ -318,12 +339,17 @@ static bool header(struct walk *w, const char *name, const yaml_node_t *v)
                     "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, "
                     "X-XSS-Protection)", shown(name).text);
     const char *value = NULL;
-    if (is_null(v))
-        return true; /* unset if blank */
+    bool blank = is_null(v) || (v->type == YAML_SCALAR_NODE && scalar(v)[0] == '\0');
+    /* exporter-toolkit refuses a blank value where it knows the values, and sends the
+     * others blank; a blank header says nothing, so it is not sent. */
+    if (blank && allowed_headers[h].values[0] != NULL)
+        return fail(w, v, "blank, not one of %s%s%s", allowed_headers[h].values[0],
+                    allowed_headers[h].values[1] ? ", " : "",
+                    allowed_headers[h].values[1] ? allowed_headers[h].values[1] : "");
+    if (blank)
+        return true;
     if (!get_string(w, v, &value))
         return false;
-    if (value[0] == '\0')
-        return true;
     for (const char *p = value; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return fail(w, v, "holds a control character");
@@ -449,7 +475,7 @@ static bool check_whole(struct walk *w, const yaml_node_t *root)
     struct web_config *c = w->config;
     w->path[0] = '\0';
     c->tls = c->cert_file || c->cert || c->key_file || c->key || c->client_ca_file ||
-             c->client_ca || c->client_auth != WEB_CLIENT_AUTH_NONE;
+             c->client_ca || c->client_auth_named;
     snprintf(w->path, sizeof w->path, "tls_server_config");
     /* Checked with TLS off too, like every other value the file gives: versions that
      * contradict each other are a mistake whether or not a certificate follows. */
@@ -470,14 +496,9 @@ static bool check_whole(struct walk *w, const yaml_node_t *root)
     if (has_ca && c->client_auth == WEB_CLIENT_AUTH_NONE)
         return fail(w, root, "client CA's have been configured without a Client Auth Policy "
                     "(client_auth_type)");
-    bool verifies = c->client_auth == WEB_CLIENT_AUTH_VERIFY_IF_GIVEN ||
-                    c->client_auth == WEB_CLIENT_AUTH_REQUIRE_VERIFY;
-    if (verifies && !has_ca)
-        return fail(w, root, "client_auth_type %s needs client_ca_file (or client_ca)",
-                    client_auth_names[c->client_auth]);
-    if (c->allowed_san_count > 0 && !verifies)
-        return fail(w, root, "client_allowed_sans needs client_auth_type "
-                    "RequireAndVerifyClientCert or VerifyClientCertIfGiven");
+    /* A verifying policy without a CA verifies against the system's trusted CAs, and
+     * client_allowed_sans apply to any certificate a client gives (none is asked for
+     * under NoClientCert), as in exporter-toolkit; web_security.c does both. */
     return true;
 }
 

@@ -58,10 +58,11 @@ struct web_user {
 };
 
 struct web_config {
-    bool tls;                         /* a certificate or key was given: serve HTTPS */
+    bool tls;                         /* a certificate, key, CA or client_auth_type was given: serve HTTPS */
     char *cert_file, *key_file, *client_ca_file; /* as written (relative: to the file's folder) */
     char *cert, *key, *client_ca;     /* inline PEM */
     enum web_client_auth client_auth;
+    bool client_auth_named;           /* client_auth_type given, NoClientCert too */
     enum web_tls_version min_version, max_version;
     uint16_t cipher_suites[WEB_CONFIG_MAX_LIST]; /* indexes into web_cipher_suites */
     size_t cipher_suite_count;

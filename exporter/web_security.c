@@ -269,6 +269,28 @@ static struct web_policy *policy_read(const char *path, struct blob in[4], char 
     return p;
 }
 
+static bool verifies(enum web_client_auth mode)
+{
+    return mode == WEB_CLIENT_AUTH_VERIFY_IF_GIVEN || mode == WEB_CLIENT_AUTH_REQUIRE_VERIFY;
+}
+
+/* A verifying policy without a client CA trusts what the system trusts, as Go's TLS does
+ * with no ClientCAs (exporter-toolkit then leaves them unset): the Windows root store, or
+ * the certificate bundle GnuTLS was built to read. */
+static bool load_system_trust(struct web_policy *p, char *err, size_t err_size)
+{
+    const char *mode = web_client_auth_name(p->config->client_auth);
+    int rc = gnutls_x509_trust_list_init(&p->trust, 0);
+    if (rc >= 0)
+        rc = gnutls_x509_trust_list_add_system_trust(p->trust, 0, 0);
+    if (rc > 0)
+        return true;
+    snprintf(err, err_size, "tls_server_config.client_auth_type: %s without client_ca_file "
+             "verifies against the system's trusted CAs, and %s", mode,
+             rc == 0 ? "there are none" : gnutls_strerror(rc));
+    return false;
+}
+
 static bool policy_build(struct web_policy *p, const char *path, const struct blob in[4],
                          char *err, size_t err_size)
 {
@@ -277,7 +299,8 @@ static bool policy_build(struct web_policy *p, const char *path, const struct bl
     bool ok = true;
     if (c->tls) {
         ok = load_identity(p, &in[1], &in[2], why, sizeof why) &&
-             (in[3].data == NULL || load_trust(p, &in[3], why, sizeof why)) &&
+             (in[3].data != NULL ? load_trust(p, &in[3], why, sizeof why)
+              : !verifies(c->client_auth) || load_system_trust(p, why, sizeof why)) &&
              tls_priority_string(c, p->priority, sizeof p->priority, why, sizeof why);
     }
     if (ok && c->user_count > 0)
@@ -311,10 +334,14 @@ static int verify_client(gnutls_session_t session)
     struct web_security *s = tls_security;
     struct web_policy *p = web_security_acquire(s);
     enum web_client_auth mode = p->config->client_auth;
+    size_t sans = p->config->allowed_san_count;
     int result = 0;
     if (raw == NULL || count == 0) {
-        result = mode == WEB_CLIENT_AUTH_REQUIRE_VERIFY ? GNUTLS_E_NO_CERTIFICATE_FOUND : 0;
-    } else if (p->trust != NULL) {
+        /* Allowed SANs name who may connect: a client without a certificate is none of
+         * them (exporter-toolkit drops it too). */
+        bool needed = mode == WEB_CLIENT_AUTH_REQUIRE_VERIFY || sans > 0;
+        result = needed ? GNUTLS_E_NO_CERTIFICATE_FOUND : 0;
+    } else {
         gnutls_x509_crt_t crts[MAX_CHAIN];
         unsigned n = count < MAX_CHAIN ? count : MAX_CHAIN, imported = 0;
         for (; imported < n; imported++) {
@@ -325,14 +352,17 @@ static int verify_client(gnutls_session_t session)
                 break;
             }
         }
-        unsigned status = 1;
+        /* RequestClientCert and RequireAnyClientCert take any certificate: only its SANs
+         * are checked, when the file names some. */
+        unsigned status = imported == n ? 0 : 1;
         gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
                                           (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
-        if (imported == n &&
-            gnutls_x509_trust_list_verify_crt2(p->trust, crts, n, &purpose, 1, 0, &status,
-                                               NULL) < 0)
+        if (status == 0 && verifies(mode) &&
+            (p->trust == NULL ||
+             gnutls_x509_trust_list_verify_crt2(p->trust, crts, n, &purpose, 1, 0, &status,
+                                                NULL) < 0))
             status = 1;
-        if (status != 0 || (p->config->allowed_san_count > 0 && !san_allowed(crts[0], p->config)))
+        if (status != 0 || (sans > 0 && (imported == 0 || !san_allowed(crts[0], p->config))))
             result = GNUTLS_E_CERTIFICATE_ERROR;
         for (unsigned i = 0; i < imported; i++)
             gnutls_x509_crt_deinit(crts[i]);
@@ -397,7 +427,7 @@ static bool san_allowed(gnutls_x509_crt_t crt, const struct web_config *c)
     }
 }
 
-static void request_mode(gnutls_session_t session, enum web_client_auth mode)
+static void request_mode(gnutls_session_t session, enum web_client_auth mode, size_t sans)
 {
     switch (mode) {
     case WEB_CLIENT_AUTH_NONE:
@@ -412,7 +442,7 @@ static void request_mode(gnutls_session_t session, enum web_client_auth mode)
         gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE);
         break;
     }
-    if (mode == WEB_CLIENT_AUTH_VERIFY_IF_GIVEN || mode == WEB_CLIENT_AUTH_REQUIRE_VERIFY)
+    if (verifies(mode) || sans > 0)
         gnutls_session_set_verify_function(session, verify_client);
 }
 
@@ -432,7 +462,7 @@ static int retrieve_certificate(gnutls_session_t session, const gnutls_datum_t *
     *pcert = p->pcerts;
     *pcert_length = p->pcert_count;
     *privkey = p->key;
-    request_mode(session, p->config->client_auth);
+    request_mode(session, p->config->client_auth, p->config->allowed_san_count);
     web_policy_release(s, p); /* the retired grace keeps them for the handshake */
     return 0;
 }

@@ -23,6 +23,8 @@ PACKAGES=(
     dpkg-dev cmake wine wine64 wixl msitools
     # tools the tests and benchmarks use
     curl prometheus python3-prometheus-client python3-yaml wrk hyperfine prometheus-node-exporter
+    # the system trust a verifying client_auth_type without client_ca_file uses (http_tls)
+    ca-certificates
     # release files: the zip, Authenticode signing and its throw-away test certificate
     zip unzip osslsigncode openssl
     # the live page's test in a headless browser

@@ -278,6 +278,30 @@ def check_client_certs(exporter, root, d):
         check(status != 200, "client_allowed_sans without the client's SAN: refused")
     finally:
         x.stop()
+    # As exporter-toolkit: SANs apply under any policy that asks for a certificate (checked
+    # on the certificate as given where the policy does not verify), a client without one
+    # is none of them; a verifying policy without a CA verifies against the system's CAs,
+    # which trust neither of this test's.
+    for auth, sans, expected in (
+            ("RequireAnyClientCert", "prometheus.example", {"none": False, "good": True, "foreign": False}),
+            ("RequestClientCert", "intruder.example", {"none": False, "good": False, "foreign": False}),
+            ("VerifyClientCertIfGiven", "prometheus.example", {"none": False, "good": True, "foreign": False}),
+            ("VerifyClientCertIfGiven", None, {"none": True, "good": False, "foreign": False})):
+        write(d + "/compat.yml", "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n"
+              "  client_auth_type: %s\n%s%s" % (
+                  auth, "  client_ca_file: ca.pem\n" if sans and "Verify" in auth else "",
+                  "  client_allowed_sans: [%s]\n" % sans if sans else ""))
+        x = Exporter(exporter, root, d + "/compat.yml")
+        try:
+            for name, args in (("none", []), ("good", good), ("foreign", foreign)):
+                rc, status, _ = curl(x.url + "/health", "--cacert", ca, *args)
+                ok = rc == 0 and status == 200
+                check(ok == expected[name], "%s%s%s, %s client certificate: %s" % (
+                    auth, " with SANs [%s]" % sans if sans else "",
+                    "" if sans or "Verify" not in auth else " without a CA", name,
+                    "served" if ok else "refused (curl exit %d, status %s)" % (rc, status)))
+        finally:
+            x.stop()
 
 
 def check_rotation(exporter, root, d):

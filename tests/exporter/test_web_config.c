@@ -120,8 +120,6 @@ static void refusals(void **state)
                 "unknown client_auth_type \"Maybe\"");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, client_ca_file: ca}\n",
                 "client CA's have been configured without a Client Auth Policy");
-    parse_fails("tls_server_config: {cert_file: c, key_file: k, client_auth_type: RequireAndVerifyClientCert}\n",
-                "needs client_ca_file");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]}\n",
                 "cipher_suites: unknown cipher \"TLS_RSA_WITH_RC4_128_SHA\"");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, curve_preferences: [CurveP999]}\n",
@@ -130,6 +128,14 @@ static void refusals(void **state)
                 "curve_preferences: must be a list");
     parse_fails("tls_server_config: {cert_file: c, key_file: k, prefer_server_cipher_suites: maybe}\n",
                 "\"maybe\" is not true or false");
+    parse_fails("tls_server_config: {cert_file: c, key_file: k, prefer_server_cipher_suites: 'false'}\n",
+                "\"false\" is not true or false (a quoted string)");
+    parse_fails("tls_server_config:\n  client_auth_type: NoClientCert\n",
+                "missing one of cert or cert_file");
+    parse_fails("http_server_config:\n  headers:\n    X-Frame-Options: ''\n",
+                "X-Frame-Options: blank, not one of deny, sameorigin");
+    parse_fails("http_server_config:\n  headers:\n    X-Content-Type-Options:\n",
+                "blank, not one of nosniff");
     parse_fails("http_server_config:\n  http2: true\n", "http2: true is not possible");
     parse_fails("http_server_config:\n  headers:\n    Server: x\n",
                 "HTTP header \"Server\" can not be configured");
@@ -147,6 +153,48 @@ static void refusals(void **state)
     parse_fails("a: [\n", "not valid YAML");
     parse_fails("basic_auth_users: {}\n---\nbasic_auth_users: {}\n", "a second YAML document");
     parse_fails("tls_server_config:\n  cert_file: \"a\\0b\"\n", "holds a NUL character");
+}
+
+/* What exporter-toolkit accepts (its testdata's good files among them) and reads the same
+ * way: empty names are not given, a verifying policy may go without a CA (the system's
+ * trusted CAs verify), SANs go with any policy that asks for a certificate, and YAML 1.1
+ * booleans. */
+static void as_exporter_toolkit_reads_it(void **state)
+{
+    (void)state;
+    struct web_config *c = parse_ok("tls_server_config:\n  cert_file: ''\n  key_file: \"\"\n"
+                                    "  client_auth_type: ''\n");
+    assert_false(c->tls);
+    assert_null(c->cert_file);
+    web_config_free(c);
+    c = parse_ok("tls_server_config: {cert_file: '', cert: PEM, key: K, client_ca_file: ''}\n");
+    assert_true(c->tls);
+    assert_null(c->cert_file);
+    assert_string_equal(c->cert, "PEM");
+    web_config_free(c);
+    c = parse_ok("tls_server_config: {cert_file: c, key_file: k, "
+                 "client_auth_type: VerifyClientCertIfGiven}\n");
+    assert_int_equal(c->client_auth, WEB_CLIENT_AUTH_VERIFY_IF_GIVEN);
+    assert_null(c->client_ca_file);
+    web_config_free(c);
+    c = parse_ok("tls_server_config: {cert_file: c, key_file: k, "
+                 "client_auth_type: RequireAnyClientCert, client_allowed_sans: [a.example]}\n");
+    assert_int_equal(c->allowed_san_count, 1);
+    web_config_free(c);
+    static const char *const yes[] = {"y", "Yes", "ON", "true"}, *const no[] = {"n", "NO", "off", "False"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[160];
+        snprintf(text, sizeof text, "tls_server_config: {cert_file: c, key_file: k, "
+                 "prefer_server_cipher_suites: %s}\n", yes[i]);
+        c = parse_ok(text);
+        assert_true(c->prefer_server_cipher_suites);
+        web_config_free(c);
+        snprintf(text, sizeof text, "tls_server_config: {cert_file: c, key_file: k, "
+                 "prefer_server_cipher_suites: %s}\n", no[i]);
+        c = parse_ok(text);
+        assert_false(c->prefer_server_cipher_suites);
+        web_config_free(c);
+    }
 }
 
 static void priority_of(const char *yaml, const char *expected)
@@ -237,6 +285,7 @@ int main(void)
         cmocka_unit_test(full_file),
         cmocka_unit_test(defaults_and_empty),
         cmocka_unit_test(refusals),
+        cmocka_unit_test(as_exporter_toolkit_reads_it),
         cmocka_unit_test(priorities),
         cmocka_unit_test(auth_cache),
     };
