@@ -127,7 +127,9 @@ static char *copy_string(const char *text)
 
 /* ---- responses ---- */
 
-/* The web config's extra headers (Strict-Transport-Security...) go on every answer. */
+/* The web config's extra headers (Strict-Transport-Security...) go on every answer, each
+ * once: one the answer has already (the live page's own Content-Security-Policy and
+ * X-Content-Type-Options) gives way to the operator's, as Go's Header().Set does. */
 static void add_configured_headers(struct http_server *server, struct MHD_Response *response)
 {
     if (server->security == NULL)
@@ -135,6 +137,9 @@ static void add_configured_headers(struct http_server *server, struct MHD_Respon
     struct web_policy *policy = web_security_acquire(server->security);
     for (size_t i = 0; i < web_policy_header_count(policy); i++) {
         const struct web_header *h = web_policy_header(policy, i);
+        const char *own = MHD_get_response_header(response, h->name);
+        if (own != NULL)
+            MHD_del_response_header(response, h->name, own);
         MHD_add_response_header(response, h->name, h->value);
     }
     web_policy_release(server->security, policy);

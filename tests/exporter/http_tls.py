@@ -129,6 +129,7 @@ def tls11_refused(port, ca):
 def check_auth_and_tls(exporter, root, d, hashed):
     write(d + "/web.yml", "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n"
           "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=63072000\n"
+          "    Content-Security-Policy: default-src 'self'\n"
           "basic_auth_users:\n  alice: '%s'\n" % hashed)
     x = Exporter(exporter, root, d + "/web.yml")
     ca = d + "/ca.pem"
@@ -137,6 +138,12 @@ def check_auth_and_tls(exporter, root, d, hashed):
         check(rc == 0 and status == 200 and "tcpip_tcp_sent_bytes_total" in out,
               "curl with the CA and the password: 200 and the metrics")
         check("strict-transport-security: max-age=63072000" in out.lower(), "the configured header is sent")
+        rc, status, out = curl(x.url + "/", "--cacert", ca, "-u", "alice:s3cret pass")
+        head = out.split("\n\n", 1)[0].lower().splitlines()  # text mode: "\r\n" reads "\n"
+        csp = [line for line in head if line.startswith("content-security-policy:")]
+        check(status == 200 and csp == ["content-security-policy: default-src 'self'"],
+              "the page's own Content-Security-Policy gives way to the configured one, sent "
+              "once: %s" % csp)
         rc, status, out = curl(x.url + "/metrics", "-u", "alice:s3cret pass")
         check(rc == 60, "curl without the CA fails to verify the server (exit %d)" % rc)
         check(tls11_refused(x.port, ca), "TLS 1.1 is refused by default")
