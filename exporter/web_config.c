@@ -119,6 +119,12 @@ static bool is_null(const yaml_node_t *node)
            strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
+/* Null or an empty string, quoted or not: a value exporter-toolkit takes as not given. */
+static bool is_blank(const yaml_node_t *node)
+{
+    return is_null(node) || (node->type == YAML_SCALAR_NODE && scalar(node)[0] == '\0');
+}
+
 /* A string value; NUL inside one is refused: the rest would be silently cut. */
 static bool get_string(struct walk *w, const yaml_node_t *node, const char **out)
 {
@@ -251,9 +257,7 @@ static bool san_item(struct walk *w, const yaml_node_t *item, size_t index)
 /* A file name or inline PEM: empty (or null) is not given, as exporter-toolkit reads it. */
 static bool set_optional(struct walk *w, const yaml_node_t *node, char **field)
 {
-    if (is_null(node) || (node->type == YAML_SCALAR_NODE && scalar(node)[0] == '\0'))
-        return true;
-    return set_string(w, node, field);
+    return is_blank(node) || set_string(w, node, field);
 }
 
 static bool tls_key(struct walk *w, const char *key, const yaml_node_t *v)
@@ -275,7 +279,7 @@ static bool tls_key(struct walk *w, const char *key, const yaml_node_t *v)
     if (strcmp(key, "client_auth_type") == 0) {
         /* Empty is NoClientCert and says nothing; any name, NoClientCert too, turns TLS on
          * (exporter-toolkit's TLSConfig.IsEnabled). */
-        if (is_null(v) || (v->type == YAML_SCALAR_NODE && scalar(v)[0] == '\0'))
+        if (is_blank(v))
             return true;
         c->client_auth_named = true;
         if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "RequireClientCert") == 0) {
@@ -339,7 +343,7 @@ static bool header(struct walk *w, const char *name, const yaml_node_t *v)
                     "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, "
                     "X-XSS-Protection)", shown(name).text);
     const char *value = NULL;
-    bool blank = is_null(v) || (v->type == YAML_SCALAR_NODE && scalar(v)[0] == '\0');
+    bool blank = is_blank(v);
     /* exporter-toolkit refuses a blank value where it knows the values, and sends the
      * others blank; a blank header says nothing, so it is not sent. */
     if (blank && allowed_headers[h].values[0] != NULL)

@@ -58,7 +58,7 @@ struct web_user {
 };
 
 struct web_config {
-    bool tls;                         /* a certificate, key, CA or client_auth_type was given: serve HTTPS */
+    bool tls;                         /* a certificate, key, CA or client_auth_type: HTTPS */
     char *cert_file, *key_file, *client_ca_file; /* as written (relative: to the file's folder) */
     char *cert, *key, *client_ca;     /* inline PEM */
     enum web_client_auth client_auth;
