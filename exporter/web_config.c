@@ -342,23 +342,21 @@ static bool header(struct walk *w, const char *name, const yaml_node_t *v)
         return fail(w, v, "HTTP header \"%s\" can not be configured (Content-Security-Policy, "
                     "Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, "
                     "X-XSS-Protection)", shown(name).text);
-    const char *value = NULL;
+    const char *value = "";
     bool blank = is_blank(v);
-    /* exporter-toolkit refuses a blank value where it knows the values, and sends the
-     * others blank; a blank header says nothing, so it is not sent. */
-    if (blank && allowed_headers[h].values[0] != NULL)
-        return fail(w, v, "blank, not one of %s%s%s", allowed_headers[h].values[0],
-                    allowed_headers[h].values[1] ? ", " : "",
-                    allowed_headers[h].values[1] ? allowed_headers[h].values[1] : "");
-    if (blank)
+    /* exporter-toolkit refuses a blank value where it knows the values (header_value_ok
+     * below), and sends the others blank; a blank header says nothing, so it is not sent. */
+    if (blank && allowed_headers[h].values[0] == NULL)
         return true;
-    if (!get_string(w, v, &value))
+    if (!blank && !get_string(w, v, &value))
         return false;
     for (const char *p = value; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             return fail(w, v, "holds a control character");
+    const char *quote = blank ? "" : "\"";
     if (!header_value_ok(h, value))
-        return fail(w, v, "\"%s\" is not one of %s%s%s", shown(value).text,
+        return fail(w, v, "%s%s%s is not one of %s%s%s", quote,
+                    blank ? "blank" : shown(value).text, quote,
                     allowed_headers[h].values[0],
                     allowed_headers[h].values[1] ? ", " : "",
                     allowed_headers[h].values[1] ? allowed_headers[h].values[1] : "");

@@ -362,7 +362,7 @@ static int verify_client(gnutls_session_t session)
              gnutls_x509_trust_list_verify_crt2(p->trust, crts, n, &purpose, 1, 0, &status,
                                                 NULL) < 0))
             status = 1;
-        if (status != 0 || (sans > 0 && (imported == 0 || !san_allowed(crts[0], p->config))))
+        if (status != 0 || (sans > 0 && !san_allowed(crts[0], p->config)))
             result = GNUTLS_E_CERTIFICATE_ERROR;
         for (unsigned i = 0; i < imported; i++)
             gnutls_x509_crt_deinit(crts[i]);

@@ -133,9 +133,9 @@ static void refusals(void **state)
     parse_fails("tls_server_config:\n  client_auth_type: NoClientCert\n",
                 "missing one of cert or cert_file");
     parse_fails("http_server_config:\n  headers:\n    X-Frame-Options: ''\n",
-                "X-Frame-Options: blank, not one of deny, sameorigin");
+                "X-Frame-Options: blank is not one of deny, sameorigin");
     parse_fails("http_server_config:\n  headers:\n    X-Content-Type-Options:\n",
-                "blank, not one of nosniff");
+                "X-Content-Type-Options: blank is not one of nosniff");
     parse_fails("http_server_config:\n  http2: true\n", "http2: true is not possible");
     parse_fails("http_server_config:\n  headers:\n    Server: x\n",
                 "HTTP header \"Server\" can not be configured");
